@@ -1,0 +1,18 @@
+"""leaklint: find and fix resource leaks in generator-based dependencies and context managers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "check_source", "fix_source"]
+
+
+def __getattr__(name: str) -> Any:
+    # the API pulls in the analysis; keep `import leaklint` (and --version) cheap
+    if name in ("check_source", "fix_source"):
+        from leaklint import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'leaklint' has no attribute {name!r}")

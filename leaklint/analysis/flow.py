@@ -1,0 +1,566 @@
+"""Resource facts for each generator: where it is acquired, yielded and released, on which paths.
+
+Paths, in the design's words: **N** the generator is resumed normally and runs to its end; **T** an
+exception is thrown in at the ``yield`` (or ``GeneratorExit`` on ``close()``). A release protects
+the T path when it sits in the ``finally`` of a ``try`` around the ``yield``, in a handler that
+catches what is thrown in, or is done by a ``with`` around the ``yield``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from leaklint.analysis.imports import ImportMap, dotted_name
+from leaklint.analysis.resources import (
+    CONVENTIONAL_SESSION_FACTORIES,
+    METHOD_FACTORIES,
+    OWNER_RELEASE_METHODS,
+    POOL_CHECKOUTS,
+    RELEASE_METHODS,
+    SESSION_FACTORY_MAKERS,
+    ResourceType,
+    factory_type,
+)
+from leaklint.analysis.targets import FunctionNode, ProjectIndex, TargetKind, classify
+
+Statement = ast.stmt
+YieldNode = Union[ast.Yield, ast.YieldFrom]
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
+_REGISTRATION_CALLS = frozenset(
+    {
+        "enter_context",
+        "enter_async_context",
+        "push",
+        "push_async_exit",
+        "callback",
+        "push_async_callback",
+        "closing",
+        "aclosing",
+        "addfinalizer",
+        "add_task",
+        "register",
+        "finalize",
+    }
+)
+"""Calls that take over a resource or its release: ExitStack, ``closing``, finalizers."""
+_CONTAINER_STORES = frozenset({"append", "add", "put", "put_nowait", "extend", "setdefault"})
+
+
+@dataclass(frozen=True)
+class YieldSite:
+    """A ``yield`` or ``yield from`` in the generator's own body."""
+
+    node: YieldNode
+    in_loop: bool
+
+
+@dataclass(frozen=True)
+class ReleaseSite:
+    """A call that releases a resource: ``db.close()``, ``await client.aclose()``,
+    ``pool.putconn(conn)``."""
+
+    call: ast.Call
+    statement: Statement
+    awaited: bool
+    protects_throw_path: bool
+    """In a ``finally`` or catching handler of a ``try`` around a ``yield``."""
+    after_yield: bool
+    in_handler: bool
+
+    @property
+    def normal_path_only(self) -> bool:
+        """Runs after the ``yield`` when the generator is resumed normally, and only then."""
+        return self.after_yield and not self.protects_throw_path and not self.in_handler
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """``key = factory(...)`` before a ``yield``."""
+
+    statement: Statement
+    call: ast.Call
+    awaited: bool
+    resource_type: Optional[ResourceType]
+    owner: Optional[str] = None
+    """The pool a connection was checked out of, for ``pool.putconn(conn)``."""
+    owner_release: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ManagingWith:
+    """A ``with`` statement around a ``yield`` that manages a resource."""
+
+    statement: Union[ast.With, ast.AsyncWith]
+    item: ast.withitem
+    resource_type: Optional[ResourceType]
+    """Known when the ``with`` item is a factory call: ``with Session(engine) as session``."""
+    explicit_closing: bool = False
+    """``with closing(conn)``: released whatever the type."""
+
+
+@dataclass
+class ResourceFacts:
+    """Everything the rules need to know about one resource in one generator."""
+
+    key: str
+    """The name or attribute chain that holds it: ``db``, ``app.state.client``."""
+    acquisition: Optional[Acquisition] = None
+    bound_before_yield: bool = False
+    bound_only_after_yield: bool = False
+    """Every binding comes after the ``yield``: nothing is held while the caller runs."""
+    release_sites: list[ReleaseSite] = field(default_factory=list)
+    managing_withs: list[ManagingWith] = field(default_factory=list)
+    registered: bool = False
+    """Handed to an ExitStack, a finalizer or ``closing()``: released by someone else."""
+    escapes: bool = False
+    """Stored or returned so it outlives the generator on purpose."""
+
+    @property
+    def resource_type(self) -> Optional[ResourceType]:
+        """The knowledge base's type, from the acquisition or a managing ``with``."""
+        if self.acquisition is not None and self.acquisition.resource_type is not None:
+            return self.acquisition.resource_type
+        for managing in self.managing_withs:
+            if managing.resource_type is not None:
+                return managing.resource_type
+        return None
+
+    @property
+    def is_local_name(self) -> bool:
+        """A plain local name, not an attribute chain."""
+        return "." not in self.key
+
+    @property
+    def released_by_with(self) -> bool:
+        """A ``with`` around the ``yield`` releases it on every path."""
+        for managing in self.managing_withs:
+            if managing.explicit_closing:
+                return True
+            resource_type = managing.resource_type or self.resource_type
+            if resource_type is None or resource_type.exit_closes:
+                return True
+        return False
+
+    @property
+    def throw_path_protected(self) -> bool:
+        """Released when an exception is thrown in at the ``yield``."""
+        return (
+            self.registered
+            or self.released_by_with
+            or any(site.protects_throw_path for site in self.release_sites)
+        )
+
+
+@dataclass
+class GeneratorFacts:
+    """The analysis of one generator function."""
+
+    node: FunctionNode
+    target: TargetKind
+    yields: list[YieldSite]
+    resources: list[ResourceFacts]
+    anonymous_acquisitions: list[tuple[YieldNode, ast.Call, ResourceType]]
+    """``yield SessionLocal()``: a resource yielded without a name, never released."""
+    parent: dict[ast.AST, ast.AST]
+    parameters: frozenset[str]
+
+    @property
+    def is_async(self) -> bool:
+        """An ``async def`` generator."""
+        return isinstance(self.node, ast.AsyncFunctionDef)
+
+    @property
+    def is_context_manager_shaped(self) -> bool:
+        """One plain ``yield``, not in a loop, with a resource bound before it."""
+        if len(self.yields) != 1:
+            return False
+        only = self.yields[0]
+        if only.in_loop or isinstance(only.node, ast.YieldFrom):
+            return False
+        return any(
+            resource.bound_before_yield or resource.managing_withs for resource in self.resources
+        ) or bool(self.anonymous_acquisitions)
+
+    @property
+    def is_target(self) -> bool:
+        """Driven like a context manager, so a leak on the throw path matters."""
+        return (
+            self.target.context_manager
+            or self.target.dependency
+            or self.target.pytest_fixture
+            or self.is_context_manager_shaped
+        )
+
+    def statement_of(self, node: ast.AST) -> Statement:
+        """The innermost statement that contains ``node``."""
+        current: ast.AST = node
+        while not isinstance(current, ast.stmt):
+            current = self.parent[current]
+        return current
+
+    def block_of(self, statement: Statement) -> Optional[list[Statement]]:
+        """The statement list that holds ``statement`` directly."""
+        owner = self.parent.get(statement)
+        if owner is None:
+            return None
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(owner, name, None)
+            if isinstance(block, list) and any(item is statement for item in block):
+                return block
+        return None
+
+    def ancestor_in(self, node: ast.AST, block: list[Statement]) -> Optional[Statement]:
+        """The statement of ``block`` that contains ``node``, if any."""
+        current: Optional[ast.AST] = node
+        while current is not None:
+            if isinstance(current, ast.stmt) and any(item is current for item in block):
+                return current
+            current = self.parent.get(current)
+        return None
+
+
+def analyse_module(
+    tree: ast.Module, imports: ImportMap, index: ProjectIndex
+) -> Iterator[GeneratorFacts]:
+    """The facts of every generator function in a module, nested ones included."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            facts = analyse_function(node, imports, index)
+            if facts is not None:
+                yield facts
+
+
+def analyse_function(
+    function: FunctionNode, imports: ImportMap, index: ProjectIndex
+) -> Optional[GeneratorFacts]:
+    """The facts of one function, or ``None`` when it is not a generator."""
+    parent: dict[ast.AST, ast.AST] = {}
+    own_nodes = list(_own_scope(function, parent))
+    yields = [
+        YieldSite(node, _in_loop(node, parent, function))
+        for node in own_nodes
+        if isinstance(node, (ast.Yield, ast.YieldFrom))
+    ]
+    if not yields:
+        return None
+    builder = _ResourceCollector(function, imports, index, parent, yields)
+    builder.collect(own_nodes)
+    return GeneratorFacts(
+        node=function,
+        target=classify(function, imports, index),
+        yields=yields,
+        resources=list(builder.resources.values()),
+        anonymous_acquisitions=builder.anonymous,
+        parent=parent,
+        parameters=frozenset(builder.parameters),
+    )
+
+
+def _own_scope(function: FunctionNode, parent: dict[ast.AST, ast.AST]) -> Iterator[ast.AST]:
+    """Nodes of the function's body, not descending into nested functions, lambdas or classes."""
+    stack: list[ast.AST] = []
+    for statement in function.body:
+        parent[statement] = function
+        stack.append(statement)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            continue
+        for child in ast.iter_child_nodes(node):
+            parent[child] = node
+            stack.append(child)
+
+
+def _in_loop(node: ast.AST, parent: dict[ast.AST, ast.AST], function: FunctionNode) -> bool:
+    current = parent.get(node)
+    while current is not None and current is not function:
+        if isinstance(current, _LOOPS):
+            return True
+        if isinstance(current, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return True
+        current = parent.get(current)
+    return False
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
+def _contains(ancestor: ast.AST, node: ast.AST, parent: dict[ast.AST, ast.AST]) -> bool:
+    current: Optional[ast.AST] = node
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = parent.get(current)
+    return False
+
+
+def _in_any(blocks: list[list[ast.stmt]], node: ast.AST, parent: dict[ast.AST, ast.AST]) -> bool:
+    return any(_contains(statement, node, parent) for block in blocks for statement in block)
+
+
+def _is_broad_handler(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(dotted_name(kind) in _BROAD_HANDLERS for kind in kinds)
+
+
+class _ResourceCollector:
+    """Walks one generator's own nodes once and files each fact under its resource."""
+
+    def __init__(
+        self,
+        function: FunctionNode,
+        imports: ImportMap,
+        index: ProjectIndex,
+        parent: dict[ast.AST, ast.AST],
+        yields: list[YieldSite],
+    ) -> None:
+        self.function = function
+        self.imports = imports
+        self.index = index
+        self.parent = parent
+        self.yields = yields
+        self.first_yield = min(_position(site.node) for site in yields)
+        self.resources: dict[str, ResourceFacts] = {}
+        self.anonymous: list[tuple[YieldNode, ast.Call, ResourceType]] = []
+        arguments = function.args
+        self.parameters = {
+            argument.arg
+            for argument in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                *filter(None, [arguments.vararg, arguments.kwarg]),
+            ]
+        }
+        self._bindings: dict[str, list[ast.stmt]] = {}
+
+    def _resource(self, key: str) -> ResourceFacts:
+        if key not in self.resources:
+            self.resources[key] = ResourceFacts(key)
+        return self.resources[key]
+
+    def collect(self, nodes: list[ast.AST]) -> None:
+        """File every acquisition, release, managing ``with`` and escape under its resource."""
+        for node in sorted(nodes, key=_position):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                self._assignment(node)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                self._with(node)
+            elif isinstance(node, ast.Call):
+                self._call(node)
+            elif isinstance(node, ast.Attribute):
+                self._method_reference(node)
+            elif isinstance(node, ast.Return) and node.value is not None:
+                self._escape(node.value)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                for name in node.names:
+                    self._resource(name).escapes = True
+            elif isinstance(node, ast.Yield) and isinstance(node.value, ast.Call):
+                resource_type = self._call_type(node.value, awaited=False)
+                if resource_type is not None and resource_type[0] is not None:
+                    self.anonymous.append((node, node.value, resource_type[0]))
+        self._settle_bindings()
+
+    # acquisitions -------------------------------------------------------------------------
+    def _assignment(self, node: Union[ast.Assign, ast.AnnAssign]) -> None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        value = node.value
+        if value is None:
+            return
+        for target in targets:
+            key = dotted_name(target)
+            if key is None:
+                if isinstance(target, (ast.Subscript, ast.Attribute)):
+                    self._escape(value)
+                continue
+            self._bindings.setdefault(key, []).append(node)
+            if "." in key:
+                self._escape(value)  # self.conn = conn: kept on purpose
+            awaited = isinstance(value, ast.Await)
+            call = value.value if isinstance(value, ast.Await) else value
+            if not isinstance(call, ast.Call):
+                if dotted_name(value) in self.resources:
+                    self._escape(value)  # aliasing: other = conn
+                continue
+            typed = self._call_type(call, awaited)
+            if typed is None or _position(node) > self.first_yield:
+                continue
+            resource_type, owner, owner_release = typed
+            self._resource(key).acquisition = Acquisition(
+                node, call, awaited, resource_type, owner, owner_release
+            )
+
+    def _call_type(
+        self, call: ast.Call, awaited: bool
+    ) -> Optional[tuple[Optional[ResourceType], Optional[str], Optional[str]]]:
+        """The resource a call acquires: its type, and the pool it came from, if any."""
+        func = call.func
+        if isinstance(func, ast.Call):
+            # sessionmaker(bind=engine)() makes a session straight away
+            maker = self.imports.qualified_name(func.func)
+            made = SESSION_FACTORY_MAKERS.get(maker or "")
+            return (made, None, None) if made is not None else None
+        qualified = self.imports.qualified_name(func)
+        if qualified is None:
+            return None
+        known = factory_type(qualified)
+        if known is not None:
+            return known, None, None
+        last = qualified.rsplit(".", 1)[-1]
+        session = self.index.session_factories.get(last) or CONVENTIONAL_SESSION_FACTORIES.get(last)
+        if session is not None:
+            return session, None, None
+        if not isinstance(func, ast.Attribute):
+            return None
+        receiver = dotted_name(func.value)
+        if func.attr in POOL_CHECKOUTS and receiver is not None:
+            if func.attr == "acquire" and not awaited:
+                return None  # lock.acquire() returns a bool, not a connection
+            owner_release, pooled = POOL_CHECKOUTS[func.attr]
+            return pooled, receiver, owner_release
+        if func.attr in METHOD_FACTORIES:
+            method_type = METHOD_FACTORIES[func.attr]
+            if awaited:
+                return ResourceType(method_type.name, release_is_async=True), None, None
+            return method_type, None, None
+        return None
+
+    def _with(self, node: Union[ast.With, ast.AsyncWith]) -> None:
+        around_yield = any(_contains(node, site.node, self.parent) for site in self.yields)
+        for item in node.items:
+            context = item.context_expr
+            if isinstance(context, ast.Call):
+                qualified = self.imports.qualified_name(context.func) or ""
+                if qualified.rsplit(".", 1)[-1] in ("closing", "aclosing") and context.args:
+                    key = dotted_name(context.args[0])
+                    if key is not None:
+                        facts = self._resource(key)
+                        facts.registered = facts.registered or around_yield
+                        facts.escapes = True
+                    continue
+                typed = self._call_type(context, awaited=False)
+                target = dotted_name(item.optional_vars) if item.optional_vars else None
+                if typed is None or typed[0] is None or target is None or not around_yield:
+                    continue
+                facts = self._resource(target)
+                facts.managing_withs.append(ManagingWith(node, item, typed[0]))
+                self._bindings.setdefault(target, []).append(node)
+            else:
+                key = dotted_name(context)
+                if key is None:
+                    continue
+                if around_yield:
+                    self._resource(key).managing_withs.append(ManagingWith(node, item, None))
+                else:
+                    self._resource(key).escapes = True  # used and released elsewhere
+
+    # releases ------------------------------------------------------------------------------
+    def _call(self, call: ast.Call) -> None:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
+            for argument in call.args:
+                self._escape(argument, registered=func.attr in _REGISTRATION_CALLS)
+            if func.attr in _REGISTRATION_CALLS:
+                return
+        key: Optional[str] = None
+        if func.attr in OWNER_RELEASE_METHODS and call.args:
+            key = dotted_name(call.args[0])
+        elif func.attr in RELEASE_METHODS and not call.args:
+            key = dotted_name(func.value)
+        if key is None:
+            return
+        statement = self._statement_of(call)
+        awaited = isinstance(self.parent.get(call), ast.Await)
+        self._resource(key).release_sites.append(
+            ReleaseSite(
+                call=call,
+                statement=statement,
+                awaited=awaited,
+                protects_throw_path=self._protects_throw_path(call),
+                after_yield=any(_position(call) > _position(site.node) for site in self.yields),
+                in_handler=self._in_handler(call),
+            )
+        )
+
+    def _method_reference(self, node: ast.Attribute) -> None:
+        """``stack.callback(conn.close)``: a release method passed on, not called."""
+        if node.attr not in RELEASE_METHODS:
+            return
+        owner = self.parent.get(node)
+        if isinstance(owner, ast.Call) and owner.func is node:
+            return
+        key = dotted_name(node.value)
+        if key is not None:
+            facts = self._resource(key)
+            facts.registered = True
+            facts.escapes = True
+
+    def _escape(self, value: ast.expr, registered: bool = False) -> None:
+        key = dotted_name(value)
+        if key is None and isinstance(value, ast.Call) and value.args:
+            # closing(conn) passed to enter_context
+            key = dotted_name(value.args[0])
+        if key is None or key not in self.resources:
+            return
+        facts = self.resources[key]
+        facts.escapes = True
+        facts.registered = facts.registered or registered
+
+    # paths ---------------------------------------------------------------------------------
+    def _statement_of(self, node: ast.AST) -> ast.stmt:
+        current: ast.AST = node
+        while not isinstance(current, ast.stmt):
+            current = self.parent[current]
+        return current
+
+    def _protects_throw_path(self, call: ast.Call) -> bool:
+        child: ast.AST = call
+        current = self.parent.get(call)
+        while current is not None and current is not self.function:
+            if isinstance(current, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                guarded = [current.body, current.orelse] + [h.body for h in current.handlers]
+                if any(item is child for item in current.finalbody):
+                    if any(_in_any(guarded, site.node, self.parent) for site in self.yields):
+                        return True
+            if isinstance(current, ast.ExceptHandler) and _is_broad_handler(current):
+                try_node = self.parent.get(current)
+                if isinstance(try_node, ast.Try) and any(
+                    _in_any([try_node.body], site.node, self.parent) for site in self.yields
+                ):
+                    return True
+            child = current
+            current = self.parent.get(current)
+        return False
+
+    def _in_handler(self, node: ast.AST) -> bool:
+        current = self.parent.get(node)
+        while current is not None and current is not self.function:
+            if isinstance(current, ast.ExceptHandler):
+                return True
+            current = self.parent.get(current)
+        return False
+
+    def _settle_bindings(self) -> None:
+        for key, facts in self.resources.items():
+            root = key.split(".", 1)[0]
+            bound = self._bindings.get(key, [])
+            facts.bound_before_yield = (
+                facts.acquisition is not None
+                or any(_position(statement) < self.first_yield for statement in bound)
+                or (root in self.parameters and root not in ("self", "cls"))
+            )
+            facts.bound_only_after_yield = (
+                bool(bound) and not facts.bound_before_yield and root not in self.parameters
+            )

@@ -1,0 +1,68 @@
+"""Resolve names in a module to the dotted names they were imported as."""
+
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+
+class ImportMap:
+    """Maps local names bound by ``import`` statements to qualified dotted names.
+
+    ``from sqlalchemy.orm import Session as S`` maps ``S`` to ``sqlalchemy.orm.Session``;
+    ``import contextlib as cl`` maps ``cl`` to ``contextlib``. Relative imports keep their dots
+    (``from .db import get_db`` maps ``get_db`` to ``.db.get_db``).
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        self._names: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self._names[alias.asname] = alias.name
+                    else:
+                        root = alias.name.split(".", 1)[0]
+                        self._names[root] = root
+            elif isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    prefix = f"{module}." if module and not module.endswith(".") else module
+                    self._names[alias.asname or alias.name] = f"{prefix}{alias.name}"
+
+    def qualified_name(self, expr: ast.expr) -> Optional[str]:
+        """The dotted name of ``expr`` with its first part resolved through the imports.
+
+        A name that was not imported stays as written (``SessionLocal``); expressions that are not
+        plain names or attribute chains give ``None``.
+        """
+        parts = dotted_parts(expr)
+        if parts is None:
+            return None
+        head = self._names.get(parts[0], parts[0])
+        return ".".join([head, *parts[1:]])
+
+    def is_imported(self, name: str) -> bool:
+        """Whether ``name`` is bound by an import in this module."""
+        return name in self._names
+
+
+def dotted_parts(expr: ast.expr) -> Optional[list[str]]:
+    """``a.b.c`` as ``["a", "b", "c"]``; ``None`` for anything but names and attribute chains."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    parts.reverse()
+    return parts
+
+
+def dotted_name(expr: ast.expr) -> Optional[str]:
+    """``a.b.c`` as written, or ``None`` when ``expr`` is not a name or attribute chain."""
+    parts = dotted_parts(expr)
+    return ".".join(parts) if parts is not None else None

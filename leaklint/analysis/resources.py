@@ -1,0 +1,163 @@
+"""The resource knowledge base: which calls acquire a resource and how it is released."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+RELEASE_METHODS = frozenset(
+    {
+        "close",
+        "aclose",
+        "dispose",
+        "release",
+        "shutdown",
+        "disconnect",
+        "terminate",
+        "cleanup",
+        "quit",
+    }
+)
+"""Methods whose call on a name releases it: the evidence rule reads these."""
+
+OWNER_RELEASE_METHODS = frozenset({"putconn", "release"})
+"""Pool methods that release the resource passed to them: ``pool.putconn(conn)``."""
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """What leaklint knows about one kind of resource."""
+
+    name: str
+    release: Optional[str] = "close"
+    """The method that releases it, called on the resource; ``None`` when only its owner can."""
+    release_is_async: bool = False
+    exit_closes: bool = True
+    """Whether leaving ``with resource:`` releases it (psycopg2 and sqlite3 only end a
+    transaction)."""
+    exit_only_closes: bool = True
+    """Whether ``__enter__`` returns the resource and ``__exit__`` does nothing but release it, so
+    ``with`` can be rewritten to an explicit release without changing behaviour."""
+
+
+SESSION = ResourceType("sqlalchemy.orm.Session")
+ASYNC_SESSION = ResourceType("sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True)
+CONNECTION = ResourceType("connection")
+ASYNC_CONNECTION = ResourceType("async connection", release_is_async=True)
+ENGINE = ResourceType("engine", release="dispose", exit_closes=False, exit_only_closes=False)
+ASYNC_ENGINE = ResourceType(
+    "async engine", release="dispose", release_is_async=True, exit_closes=False,
+    exit_only_closes=False,
+)
+# psycopg2 and sqlite3: `with conn:` commits or rolls back and leaves the connection open.
+TRANSACTION_SCOPED_CONNECTION = ResourceType(
+    "connection whose `with` ends only the transaction", exit_closes=False, exit_only_closes=False
+)
+FILE = ResourceType("file")
+SOCKET = ResourceType("socket")
+HTTP_CLIENT = ResourceType("httpx.Client")
+ASYNC_HTTP_CLIENT = ResourceType("httpx.AsyncClient", release="aclose", release_is_async=True)
+AIOHTTP_SESSION = ResourceType("aiohttp.ClientSession", release_is_async=True)
+REDIS = ResourceType("redis.Redis")
+ASYNC_REDIS = ResourceType("redis.asyncio.Redis", release="aclose", release_is_async=True)
+# `with TemporaryDirectory() as path` binds the path string, not the directory object.
+TEMPORARY_DIRECTORY = ResourceType(
+    "tempfile.TemporaryDirectory", release="cleanup", exit_only_closes=False
+)
+EXECUTOR = ResourceType("executor", release="shutdown", exit_only_closes=False)
+POOLED_CONNECTION = ResourceType("pooled connection", release=None, exit_closes=False)
+ASYNC_POOLED_CONNECTION = ResourceType(
+    "pooled connection", release=None, release_is_async=True, exit_closes=False
+)
+
+FACTORIES: dict[str, ResourceType] = {
+    # SQLAlchemy / SQLModel sessions and engines
+    "sqlalchemy.orm.Session": SESSION,
+    "sqlalchemy.orm.session.Session": SESSION,
+    "sqlmodel.Session": SESSION,
+    "sqlmodel.orm.session.Session": SESSION,
+    "sqlalchemy.ext.asyncio.AsyncSession": ASYNC_SESSION,
+    "sqlalchemy.ext.asyncio.session.AsyncSession": ASYNC_SESSION,
+    "sqlmodel.ext.asyncio.session.AsyncSession": ASYNC_SESSION,
+    "sqlalchemy.create_engine": ENGINE,
+    "sqlmodel.create_engine": ENGINE,
+    "sqlalchemy.ext.asyncio.create_async_engine": ASYNC_ENGINE,
+    # database drivers
+    "psycopg2.connect": TRANSACTION_SCOPED_CONNECTION,
+    "sqlite3.connect": TRANSACTION_SCOPED_CONNECTION,
+    "psycopg.connect": CONNECTION,
+    "psycopg.Connection.connect": CONNECTION,
+    "psycopg.AsyncConnection.connect": ASYNC_CONNECTION,
+    "asyncpg.connect": ASYNC_CONNECTION,
+    "asyncpg.create_pool": ASYNC_CONNECTION,
+    "pymysql.connect": CONNECTION,
+    "aiomysql.connect": ASYNC_CONNECTION,
+    "aiosqlite.connect": ASYNC_CONNECTION,
+    # network clients
+    "redis.Redis": REDIS,
+    "redis.StrictRedis": REDIS,
+    "redis.from_url": REDIS,
+    "redis.Redis.from_url": REDIS,
+    "redis.asyncio.Redis": ASYNC_REDIS,
+    "redis.asyncio.from_url": ASYNC_REDIS,
+    "redis.asyncio.Redis.from_url": ASYNC_REDIS,
+    "httpx.Client": HTTP_CLIENT,
+    "httpx.AsyncClient": ASYNC_HTTP_CLIENT,
+    "aiohttp.ClientSession": AIOHTTP_SESSION,
+    "requests.Session": HTTP_CLIENT,
+    "requests.session": HTTP_CLIENT,
+    "socket.socket": SOCKET,
+    "socket.create_connection": SOCKET,
+    "urllib.request.urlopen": FILE,
+    # files
+    "open": FILE,
+    "io.open": FILE,
+    "builtins.open": FILE,
+    "codecs.open": FILE,
+    "gzip.open": FILE,
+    "bz2.open": FILE,
+    "lzma.open": FILE,
+    "tarfile.open": FILE,
+    "zipfile.ZipFile": FILE,
+    "tempfile.TemporaryFile": FILE,
+    "tempfile.NamedTemporaryFile": FILE,
+    "tempfile.SpooledTemporaryFile": FILE,
+    "tempfile.TemporaryDirectory": TEMPORARY_DIRECTORY,
+    # executors
+    "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
+    "concurrent.futures.ProcessPoolExecutor": EXECUTOR,
+}
+
+SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
+    "sqlalchemy.orm.sessionmaker": SESSION,
+    "sqlmodel.orm.sessionmaker": SESSION,
+    "sqlalchemy.ext.asyncio.async_sessionmaker": ASYNC_SESSION,
+}
+"""Calls whose *result*, when called, makes a session: ``SessionLocal = sessionmaker(...)``."""
+
+CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
+    "SessionLocal": SESSION,
+    "AsyncSessionLocal": ASYNC_SESSION,
+    "async_session": ASYNC_SESSION,
+    "async_session_maker": ASYNC_SESSION,
+    "async_session_factory": ASYNC_SESSION,
+}
+"""Names that the FastAPI and SQLAlchemy documentation give session factories, for projects
+whose factory is defined in a file that is not being linted."""
+
+METHOD_FACTORIES: dict[str, ResourceType] = {
+    "connect": CONNECTION,
+    "raw_connection": CONNECTION,
+}
+"""Methods that return a resource whatever they are called on: ``engine.connect()``."""
+
+POOL_CHECKOUTS: dict[str, tuple[str, ResourceType]] = {
+    "getconn": ("putconn", POOLED_CONNECTION),
+    "acquire": ("release", ASYNC_POOLED_CONNECTION),
+}
+"""Pool methods that check a connection out, with the pool method that gives it back."""
+
+
+def factory_type(qualified: str) -> Optional[ResourceType]:
+    """The resource a call to ``qualified`` returns, when the knowledge base knows it."""
+    return FACTORIES.get(qualified)

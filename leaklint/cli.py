@@ -1,0 +1,144 @@
+"""The ``leaklint`` command: ``leaklint [PATHS]`` checks, ``--fix`` fixes, ``rule`` explains."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+import click
+
+from leaklint import __version__
+from leaklint.output import FORMATS
+from leaklint.rules import RULES, RULES_BY_CODE
+from leaklint.settings import Settings, selected_codes, unknown_selectors
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultCheckGroup(click.Group):
+    """``leaklint PATHS`` means ``leaklint check PATHS``; ``leaklint rule LL001`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (
+            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
+        ):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultCheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="leaklint", message="%(prog)s %(version)s")
+def main() -> None:
+    """Find and fix resource leaks in generator-based dependencies and context managers."""
+
+
+def _codes(values: tuple[str, ...]) -> list[str]:
+    return [code for value in values for code in value.split(",") if code.strip()]
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option("--extend-select", multiple=True, help="Codes to enable on top of --select.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option(
+    "--output-format",
+    type=click.Choice(FORMATS),
+    default="concise",
+    show_default=True,
+    help="How findings are printed.",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are left.")
+@click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
+def check(
+    paths: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    output_format: str,
+    exit_zero: bool,
+    explain: Optional[str],
+) -> None:
+    """Check PATHS (default: the current folder) for leaking generators."""
+    if explain:
+        _print_rule(explain)
+        return
+    all_codes = [rule.code for rule in RULES]
+    unknown = unknown_selectors(all_codes, [*_codes(select), *_codes(extend_select), *_codes(ignore)])
+    if unknown:
+        _fail(f"unknown rule selector: {', '.join(unknown)}")
+    settings = Settings(
+        select=selected_codes(all_codes, _codes(select), _codes(extend_select), _codes(ignore)),
+        fix=fix and not diff,
+        unsafe_fixes=unsafe_fixes,
+    )
+    from leaklint.runner import run
+
+    report = run(list(paths) or ["."], settings, diff=diff)
+    for missing in report.missing:
+        click.echo(f"leaklint: error: {missing}: no such file or directory", err=True)
+    for error in report.errors:
+        click.echo(f"leaklint: error: {error.filename}: {error.message}", err=True)
+
+    diagnostics = report.diagnostics
+    if diff:
+        for outcome in report.outcomes:
+            if outcome.diff:
+                click.echo(outcome.diff, nl=False)
+    if output_format == "json":
+        from leaklint.output.json import render
+
+        sources = {outcome.filename: outcome.source for outcome in report.outcomes}
+        click.echo(render(diagnostics, sources))
+    elif not diff:
+        from leaklint.output.concise import format_lines, summary
+
+        for line in format_lines(diagnostics, settings):
+            click.echo(line)
+        fixable = sum(
+            1 for d in diagnostics if d.fix is not None and settings.allows(d.fix.applicability)
+        )
+        hidden = sum(
+            1 for d in diagnostics if d.fix is not None and not settings.allows(d.fix.applicability)
+        )
+        for line in summary(len(diagnostics), report.fixed, fixable, hidden, fixing=settings.fix):
+            click.echo(line)
+    elif report.fixed:
+        click.echo(f"Would fix {report.fixed} error{'s' if report.fixed != 1 else ''}.", err=True)
+
+    if report.missing:
+        sys.exit(EXIT_ERROR)
+    if diff:
+        sys.exit(EXIT_FINDINGS if report.fixed else EXIT_CLEAN)
+    if report.errors and not exit_zero:
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+@main.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print the documentation of the rule CODE (e.g. LL001 or unprotected-cleanup)."""
+    _print_rule(code)
+
+
+def _print_rule(code: str) -> None:
+    wanted = code.strip()
+    rule = RULES_BY_CODE.get(wanted.upper()) or next(
+        (rule for rule in RULES if rule.name == wanted.lower()), None
+    )
+    if rule is None:
+        _fail(f"unknown rule: {code} (known: {', '.join(RULES_BY_CODE)})")
+        return
+    click.echo(f"# {rule.name} ({rule.code})\n\n{rule.docs}")
+
+
+def _fail(message: str, **_: Any) -> None:
+    click.echo(f"leaklint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)

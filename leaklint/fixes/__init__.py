@@ -1,0 +1,229 @@
+"""Turn fix plans into code with LibCST: one pass per file, formatting kept outside the edit.
+
+This package is imported only when a fix is applied or shown; checking never loads LibCST.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from leaklint.model import Edit, FixKind, FixPlan, Location
+
+
+class FixError(Exception):
+    """A fix could not be applied, or produced code that does not parse: nothing is written."""
+
+
+def apply_plans(data: bytes, plans: Iterable[FixPlan]) -> bytes:
+    """Apply the plans that do not overlap, in one pass, and return the new file bytes.
+
+    Plans for the same anchor are applied once; when two plans touch one function only the first
+    is applied in this pass (the caller re-checks and applies the rest in the next pass).
+    """
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        raise FixError(f"LibCST cannot parse the file: {error.message}") from error
+    chosen: dict[int, FixPlan] = {}
+    functions: set[tuple[str, int]] = set()
+    for plan in plans:
+        function = (plan.function_name, plan.function_row)
+        if function in functions:
+            continue
+        functions.add(function)
+        chosen[plan.anchor_row] = plan
+    if not chosen:
+        return data
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    transformer = _PlanApplier(chosen, module)
+    new_module = wrapper.visit(transformer)
+    missing = set(chosen) - transformer.applied
+    if missing:
+        raise FixError(f"no statement to rewrite at line {min(missing)}")
+    new_data = new_module.bytes
+    _verify(new_data)
+    return new_data
+
+
+def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
+    """The fix as text edits (for JSON output): the changed lines, replaced whole."""
+    old_text = _text(data)
+    new_text = _text(apply_plans(data, [plan]))
+    old_lines = old_text.splitlines(keepends=True)
+    new_lines = new_text.splitlines(keepends=True)
+    prefix = 0
+    while (
+        prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]
+    ):
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old_lines), len(new_lines)) - prefix
+        and old_lines[-1 - suffix] == new_lines[-1 - suffix]
+    ):
+        suffix += 1
+    content = "".join(new_lines[prefix : len(new_lines) - suffix])
+    return [
+        Edit(
+            content=content,
+            location=Location(prefix + 1, 1),
+            end_location=Location(len(old_lines) - suffix + 1, 1),
+        )
+    ]
+
+
+def _text(data: bytes) -> str:
+    from leaklint.parse import decode
+
+    return decode(data)
+
+
+def _verify(data: bytes) -> None:
+    """Refuse a result that either parser rejects."""
+    try:
+        ast.parse(_text(data))
+        cst.parse_module(data)
+    except (SyntaxError, ValueError, cst.ParserSyntaxError) as error:
+        raise FixError(f"the fixed code does not parse: {error}") from error
+
+
+class _PlanApplier(cst.CSTTransformer):
+    """Rewrites the statement block that holds each plan's anchor statement."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, plans: dict[int, FixPlan], module: cst.Module) -> None:
+        super().__init__()
+        self.plans = plans
+        self.module = module
+        self.applied: set[int] = set()
+
+    def _row(self, node: cst.CSTNode) -> int:
+        return int(self.get_metadata(PositionProvider, node).start.line)
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        rows = [self._row(statement) for statement in original_node.body]
+        for index, row in enumerate(rows):
+            plan = self.plans.get(row)
+            if plan is None or row in self.applied:
+                continue
+            body = list(updated_node.body)
+            if plan.kind is FixKind.MOVE_TO_FINALLY:
+                new_body = self._move_to_finally(body, rows, index, plan)
+            elif plan.kind is FixKind.ADD_FINALLY:
+                new_body = self._add_finally(body, index, plan)
+            else:
+                new_body = self._with_to_try(body, index, plan)
+            self.applied.add(row)
+            return updated_node.with_changes(body=new_body)
+        return updated_node
+
+    # the three rewrites ------------------------------------------------------------------
+    def _move_to_finally(
+        self, body: list[cst.BaseStatement], rows: list[int], anchor: int, plan: FixPlan
+    ) -> list[cst.BaseStatement]:
+        release_indices = [rows.index(row) for row in plan.release_rows if row in rows]
+        if len(release_indices) != len(plan.release_rows) or min(release_indices) <= anchor:
+            raise FixError(f"release statements moved away from line {plan.anchor_row}")
+        last = max(release_indices)
+        kept = [body[i] for i in range(anchor, last + 1) if i not in release_indices]
+        bounds = [*rows[1:], 1 << 30]
+        released = [
+            _with_awaits(body[i], plan.await_rows, rows[i], bounds[i]) for i in release_indices
+        ]
+        return [*body[:anchor], _try_finally(kept, released), *body[last + 1 :]]
+
+    def _add_finally(
+        self, body: list[cst.BaseStatement], anchor: int, plan: FixPlan
+    ) -> list[cst.BaseStatement]:
+        release = self._statement(plan.release_code)
+        return [*body[:anchor], _try_finally(body[anchor:], [release])]
+
+    def _with_to_try(
+        self, body: list[cst.BaseStatement], anchor: int, plan: FixPlan
+    ) -> list[cst.BaseStatement]:
+        statement = body[anchor]
+        if not isinstance(statement, cst.With) or len(statement.items) != 1:
+            raise FixError(f"no single-item `with` at line {plan.anchor_row}")
+        item = statement.items[0]
+        if item.asname is None or not isinstance(item.asname.name, cst.Name):
+            raise FixError(f"the `with` at line {plan.anchor_row} binds no name")
+        name = item.asname.name
+        binding = cst.SimpleStatementLine(
+            body=[cst.Assign(targets=[cst.AssignTarget(target=name)], value=item.item)],
+            leading_lines=statement.leading_lines,
+        )
+        release = self._statement(plan.release_code)
+        if plan.keep_with:
+            inner = statement.with_changes(
+                items=[cst.WithItem(item=name)], leading_lines=()
+            )
+            protected: cst.BaseSuite = cst.IndentedBlock(body=[inner])
+        else:
+            protected = statement.body
+        if not isinstance(protected, cst.IndentedBlock):
+            raise FixError(f"the `with` at line {plan.anchor_row} has its body on one line")
+        rewritten = cst.Try(
+            body=protected,
+            finalbody=cst.Finally(body=cst.IndentedBlock(body=[release])),
+        )
+        return [*body[:anchor], binding, rewritten, *body[anchor + 1 :]]
+
+    # helpers -----------------------------------------------------------------------------
+    def _statement(self, code: str) -> cst.BaseStatement:
+        return cst.parse_statement(code + self.module.default_newline, self.module.config_for_parsing)
+
+
+def _with_awaits(
+    statement: cst.BaseStatement, await_rows: Sequence[int], start: int, end: int
+) -> cst.BaseStatement:
+    """Add ``await`` to the release calls of a moved statement that spans rows start..end."""
+    if not any(start <= row < end for row in await_rows):
+        return statement
+    return statement.visit(_AwaitAdder())  # type: ignore[return-value]
+
+
+class _AwaitAdder(cst.CSTTransformer):
+    """Adds ``await`` to the bare calls of a release statement (it holds nothing else)."""
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        return updated_node.with_changes(
+            body=[_awaited(small) for small in updated_node.body]
+        )
+
+
+def _awaited(small: cst.BaseSmallStatement) -> cst.BaseSmallStatement:
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        return small.with_changes(value=cst.Await(expression=small.value))
+    return small
+
+
+def _try_finally(
+    protected: Sequence[cst.BaseStatement], released: Sequence[cst.BaseStatement]
+) -> cst.Try:
+    """``try: <protected> finally: <released>``, the comments above the first statement kept
+    above ``try``."""
+    first = protected[0]
+    leading = first.leading_lines
+    protected = [first.with_changes(leading_lines=()), *protected[1:]]
+    released = [_without_leading_blank_lines(released[0]), *released[1:]]
+    return cst.Try(
+        body=cst.IndentedBlock(body=protected),
+        finalbody=cst.Finally(body=cst.IndentedBlock(body=released)),
+        leading_lines=leading,
+    )
+
+
+def _without_leading_blank_lines(statement: cst.BaseStatement) -> cst.BaseStatement:
+    lines = list(statement.leading_lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return statement.with_changes(leading_lines=lines)

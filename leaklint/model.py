@@ -1,0 +1,107 @@
+"""The data that flows between the pipeline's stages: locations, fixes and diagnostics."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in a source file: 1-based row, 1-based column counted in characters."""
+
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two locations with ``content``."""
+
+    content: str
+    location: Location
+    end_location: Location
+
+
+class Applicability(enum.Enum):
+    """How much a fix may be trusted, with ruff's meaning: safe fixes keep behaviour."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What a fix will do, decided by the analysis; LibCST turns it into edits only on demand.
+
+    ``kind`` names the transformation; the line numbers identify statements by the row their
+    first token is on, which the ``ast`` and LibCST agree on.
+    """
+
+    kind: "FixKind"
+    applicability: Applicability
+    title: str
+    function_row: int
+    function_name: str
+    anchor_row: int
+    """Row of the statement the rewrite is built around (the yield-holding or ``with`` one)."""
+    release_rows: tuple[int, ...] = ()
+    """Rows of the statements that move into ``finally`` (LL001)."""
+    await_rows: tuple[int, ...] = ()
+    """Rows of moved release statements that gain an ``await`` (coroutine release methods)."""
+    release_code: str = ""
+    """The release statement to add in ``finally`` (LL002, LL003)."""
+    keep_with: bool = False
+    """LL002 on a manager that does not close: keep ``with name:`` inside the new ``try``."""
+
+
+class FixKind(enum.Enum):
+    """The rewrites leaklint knows how to make."""
+
+    MOVE_TO_FINALLY = "move-to-finally"
+    WITH_TO_TRY_FINALLY = "with-to-try-finally"
+    ADD_FINALLY = "add-finally"
+
+
+class Severity(enum.Enum):
+    """How a diagnostic is shown; every rule finding is an error, internal problems too."""
+
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: a rule code at a range of a file, with an optional fix."""
+
+    code: str
+    name: str
+    message: str
+    filename: str
+    location: Location
+    end_location: Location
+    fix: Optional[FixPlan] = None
+    severity: Severity = Severity.ERROR
+
+    @property
+    def fixable(self) -> bool:
+        """Whether a fix of any applicability exists."""
+        return self.fix is not None
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be checked: it is reported on its own line, the run goes on."""
+
+    filename: str
+    message: str
+
+
+@dataclass
+class FileResult:
+    """What checking one file produced."""
+
+    filename: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: Optional[FileError] = None
+    fixed_count: int = 0

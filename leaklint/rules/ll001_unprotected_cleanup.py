@@ -1,0 +1,202 @@
+"""LL001 unprotected-cleanup: a release after the ``yield`` that an exception skips."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Optional
+
+from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.model import Applicability, FixKind, FixPlan
+from leaklint.rules.base import Finding, Rule, short_code
+
+DOCS = """\
+## What it does
+Checks for cleanup code after the `yield` of a context-manager generator (a FastAPI dependency,
+a `@contextmanager` or `@asynccontextmanager` function, or a generator shaped like one) that is
+not inside a `finally` block or a `with` statement.
+
+## Why is this bad?
+The code after `yield` only runs when the generator is resumed normally. When the code that uses
+the resource raises, the exception is thrown into the generator *at the `yield`*, and everything
+after it is skipped:
+
+* FastAPI (0.74.0 and later) throws the endpoint's exception, `HTTPException` included, into every
+  dependency with `yield`;
+* `@contextmanager` and `@asynccontextmanager` throw the exception raised in the `with` body;
+* a generator that is abandoned is closed with `GeneratorExit` at the `yield`.
+
+For a database session this leaks a pooled connection on every failing request: the pool runs dry,
+PostgreSQL fills with sessions that are `idle in transaction`, and new requests wait for a
+connection until they time out ("QueuePool limit ... reached", "too many clients already").
+
+pytest yield fixtures are not reported: pytest resumes them with `next()` after a failing test, so
+their teardown runs anyway.
+
+## Example
+```python
+def get_db():
+    db = SessionLocal()
+    yield db
+    db.close()
+```
+
+## Use instead
+```python
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+```
+
+Other statements after the `yield`, such as `db.commit()`, stay after it inside `try`: they
+should still run only on success.
+
+## Fix safety
+The fix wraps the `yield` and the statements after it in `try`/`finally` and moves the release
+calls into `finally`; in an `async def` generator a release that is a coroutine gains `await`.
+It is safe when the moved statements are plain release calls, one after another, on names bound
+before the `yield`. It is unsafe when other statements sit between two release calls, because
+they then run before the releases instead of between them. No fix is offered when a release is
+nested in other code (a `try` of its own, a loop) or shares a line with other statements.
+
+## References
+* FastAPI: Dependencies with yield
+* `contextlib.contextmanager`
+* Related: ruff SIM115 and pylint R1732 (files opened outside `with`), ruff RUF075 and pylint
+  W0135 (`yield` in a `try`/`finally` of a context manager); none of them follows a resource across
+  the `yield` of a dependency.
+"""
+
+
+def check(facts: GeneratorFacts) -> Iterator[Finding]:
+    """Report every release that runs only when the generator is resumed normally."""
+    if not facts.is_target or facts.target.pytest_fixture:
+        return
+    unprotected = [
+        (resource, site)
+        for resource in facts.resources
+        if not resource.throw_path_protected and not resource.bound_only_after_yield
+        for site in resource.release_sites
+        if site.normal_path_only
+    ]
+    if not unprotected:
+        return
+    plan = _fix_plan(facts, unprotected)
+    for resource, site in unprotected:
+        yield Finding(
+            site.statement,
+            f"`{short_code(site.call)}` is skipped when an exception is thrown in at the `yield`;"
+            f" release `{resource.key}` in a `finally`",
+            plan,
+        )
+
+
+def _fix_plan(
+    facts: GeneratorFacts, unprotected: list[tuple[ResourceFacts, ReleaseSite]]
+) -> Optional[FixPlan]:
+    first_yield = min(facts.yields, key=lambda site: (site.node.lineno, site.node.col_offset))
+    located = _block_and_anchor(facts, first_yield.node, unprotected[0][1].statement)
+    if located is None:
+        return None
+    block, anchor_index = located
+    release_indices: set[int] = set()
+    await_rows: set[int] = set()
+    for resource, site in unprotected:
+        holder = facts.ancestor_in(site.statement, block)
+        if holder is None:
+            return None
+        index = _index(block, holder)
+        if index <= anchor_index or not _is_pure_release(holder, facts, block):
+            return None
+        if not resource.bound_before_yield and resource.key.split(".")[0] in _local_names(facts):
+            return None
+        release_indices.add(index)
+        if _needs_await(facts, resource, site):
+            await_rows.add(site.statement.lineno)
+    last = max(release_indices)
+    # every yield must end up inside the new `try`
+    for site in facts.yields:
+        holder = facts.ancestor_in(site.node, block)
+        if holder is None or not anchor_index <= _index(block, holder) <= last:
+            return None
+    contiguous = release_indices == set(range(min(release_indices), last + 1))
+    return FixPlan(
+        kind=FixKind.MOVE_TO_FINALLY,
+        applicability=Applicability.SAFE if contiguous else Applicability.UNSAFE,
+        title="Move the release into a `finally` around the `yield`",
+        function_row=facts.node.lineno,
+        function_name=facts.node.name,
+        anchor_row=block[anchor_index].lineno,
+        release_rows=tuple(sorted(block[index].lineno for index in release_indices)),
+        await_rows=tuple(sorted(await_rows)),
+    )
+
+
+def _block_and_anchor(
+    facts: GeneratorFacts, yield_node: ast.AST, release_statement: ast.stmt
+) -> Optional[tuple[list[ast.stmt], int]]:
+    """The innermost block that holds both the release and a statement containing the yield."""
+    statement: ast.AST = release_statement
+    while isinstance(statement, ast.stmt) and statement is not facts.node:
+        block = facts.block_of(statement)
+        if block is None:
+            return None
+        anchor = facts.ancestor_in(yield_node, block)
+        if anchor is not None:
+            return block, _index(block, anchor)
+        owner = facts.parent.get(statement)
+        while owner is not None and not isinstance(owner, ast.stmt):
+            owner = facts.parent.get(owner)  # an except handler belongs to its `try`
+        if owner is None:
+            return None
+        statement = owner
+    return None
+
+
+def _index(block: list[ast.stmt], statement: ast.stmt) -> int:
+    return next(position for position, item in enumerate(block) if item is statement)
+
+
+def _is_pure_release(statement: ast.stmt, facts: GeneratorFacts, block: list[ast.stmt]) -> bool:
+    """A statement that does nothing but release: ``db.close()``, ``if db: db.close()``."""
+    if any(other is not statement and other.lineno == statement.lineno for other in block):
+        return False  # shares a line through `;`
+    if isinstance(statement, ast.If):
+        return not statement.orelse and all(
+            _is_pure_release(inner, facts, statement.body) for inner in statement.body
+        )
+    if not isinstance(statement, ast.Expr):
+        return False
+    value = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+    return any(
+        site.call is value for resource in facts.resources for site in resource.release_sites
+    )
+
+
+def _local_names(facts: GeneratorFacts) -> set[str]:
+    names = set(facts.parameters)
+    for node in ast.walk(facts.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _needs_await(facts: GeneratorFacts, resource: ResourceFacts, site: ReleaseSite) -> bool:
+    if not facts.is_async or site.awaited:
+        return False
+    method = site.call.func.attr if isinstance(site.call.func, ast.Attribute) else ""
+    resource_type = resource.resource_type
+    return method == "aclose" or (resource_type is not None and resource_type.release_is_async)
+
+
+RULE = Rule(
+    code="LL001",
+    name="unprotected-cleanup",
+    summary="Cleanup after the `yield` runs only on success, not when the caller raises",
+    fix_summary="Safe when the release calls are plain and adjacent; unsafe otherwise",
+    docs=DOCS,
+    check=check,
+)

@@ -1,0 +1,129 @@
+"""LL003 resource-never-released: a resource held across the ``yield`` that nothing releases."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Optional
+
+from leaklint.analysis.flow import GeneratorFacts, ResourceFacts
+from leaklint.model import Applicability, FixKind, FixPlan
+from leaklint.rules.base import Finding, Rule, release_statement, short_code
+
+DOCS = """\
+## What it does
+Checks for resources (database sessions and connections, HTTP clients, files, sockets...)
+acquired in a context-manager generator before its `yield` and released on no path: no `close()`
+after the `yield`, no `finally`, no `with`. pytest yield fixtures are checked too.
+
+## Why is this bad?
+Every call of the generator acquires a resource that nothing gives back. In a FastAPI dependency
+that is one pooled connection per request: the pool is exhausted after `pool_size +
+max_overflow` requests and the application stops answering. Garbage collection may eventually
+close some objects, but pooled connections are returned to the pool only when the session is
+closed, and an un-closed session keeps its transaction open on the server.
+
+## Example
+```python
+def get_db():
+    db = SessionLocal()
+    yield db
+```
+
+## Use instead
+```python
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+```
+
+## Fix safety
+The fix wraps the `yield` and everything after it in `try`/`finally` and releases the resource in
+`finally` with the method the knowledge base records for its type (`close()`, `await aclose()`,
+`pool.putconn(conn)`...). It is offered only for resources whose type leaklint knows, and is safe
+for them: the resource was never released before, and is now released after the caller is done
+with it. A resource yielded without a name (`yield SessionLocal()`) is reported without a fix.
+
+## References
+* FastAPI: Dependencies with yield
+* SQLAlchemy: Session basics, when do I construct a Session, when do I commit it, and when do I
+  close it?
+"""
+
+
+def check(facts: GeneratorFacts) -> Iterator[Finding]:
+    """Report each known resource acquired before the yield and never released."""
+    if not facts.is_target:
+        return
+    for resource in facts.resources:
+        acquisition = resource.acquisition
+        if (
+            acquisition is None
+            or acquisition.resource_type is None
+            or not resource.is_local_name
+            or resource.release_sites
+            or resource.managing_withs
+            or resource.registered
+            or resource.escapes
+        ):
+            continue
+        yield Finding(
+            acquisition.call,
+            f"`{resource.key}` from `{short_code(acquisition.call)}` is never released;"
+            " release it in a `finally` around the `yield`",
+            _fix_plan(facts, resource),
+        )
+    for _, call, _ in facts.anonymous_acquisitions:
+        yield Finding(
+            call,
+            f"`{short_code(call)}` is yielded without a name and never released; bind it and"
+            " release it in a `finally`",
+        )
+
+
+def _fix_plan(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[FixPlan]:
+    acquisition = resource.acquisition
+    assert acquisition is not None and acquisition.resource_type is not None
+    resource_type = acquisition.resource_type
+    if resource_type.release_is_async and not facts.is_async:
+        return None
+    if acquisition.owner is not None and acquisition.owner_release is not None:
+        prefix = "await " if resource_type.release_is_async else ""
+        release_code = f"{prefix}{acquisition.owner}.{acquisition.owner_release}({resource.key})"
+    elif resource_type.release is not None:
+        release_code = release_statement(
+            resource.key, resource_type.release, resource_type.release_is_async
+        )
+    else:
+        return None
+    block = facts.block_of(acquisition.statement)
+    if block is None:
+        return None
+    first_yield = min(facts.yields, key=lambda site: (site.node.lineno, site.node.col_offset))
+    anchor = facts.ancestor_in(first_yield.node, block)
+    if anchor is None or anchor.lineno <= acquisition.statement.lineno:
+        return None
+    if any(facts.ancestor_in(site.node, block) is None for site in facts.yields):
+        return None
+    return FixPlan(
+        kind=FixKind.ADD_FINALLY,
+        applicability=Applicability.SAFE,
+        title=f"Release `{resource.key}` in a `finally` around the `yield`",
+        function_row=facts.node.lineno,
+        function_name=facts.node.name,
+        anchor_row=anchor.lineno,
+        release_code=release_code,
+    )
+
+
+RULE = Rule(
+    code="LL003",
+    name="resource-never-released",
+    summary="A resource held across the `yield` is released on no path",
+    fix_summary="Safe for resources of a known type",
+    docs=DOCS,
+    check=check,
+)

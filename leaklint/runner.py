@@ -1,0 +1,215 @@
+"""The pipeline: discover, prefilter, parse, index, analyse, check, fix, in that order."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from leaklint.analysis.flow import analyse_module
+from leaklint.analysis.targets import ProjectIndex, index_module
+from leaklint.discover import MissingPath, discover
+from leaklint.model import Diagnostic, FileError, Location
+from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
+from leaklint.rules import RULES
+from leaklint.settings import Settings
+
+MAX_FIX_PASSES = 10
+"""Fixes that touch one function are applied one per pass; this bounds the passes per file."""
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file in a run."""
+
+    filename: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: Optional[FileError] = None
+    fixed: int = 0
+    diff: str = ""
+    source: bytes = b""
+
+
+@dataclass
+class RunReport:
+    """Every file's outcome, plus the paths that did not exist."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """All findings left, in file order."""
+        return [diagnostic for outcome in self.outcomes for diagnostic in outcome.diagnostics]
+
+    @property
+    def errors(self) -> list[FileError]:
+        """Files that could not be checked or fixed."""
+        return [outcome.error for outcome in self.outcomes if outcome.error is not None]
+
+    @property
+    def fixed(self) -> int:
+        """How many findings the fixes removed."""
+        return sum(outcome.fixed for outcome in self.outcomes)
+
+
+def check_module(
+    parsed: ParsedModule, index: ProjectIndex, settings: Settings
+) -> list[Diagnostic]:
+    """Run the selected rules over every generator of one parsed module."""
+    rules = [rule for rule in RULES if rule.code in settings.select]
+    found: dict[tuple[str, int, int], Diagnostic] = {}
+    for facts in analyse_module(parsed.tree, parsed.imports, index):
+        for rule in rules:
+            for finding in rule.check(facts):
+                node = finding.node
+                row = getattr(node, "lineno", 1)
+                end_row = getattr(node, "end_lineno", None) or row
+                location = Location(row, parsed.column(row, getattr(node, "col_offset", 0)))
+                end = Location(
+                    end_row, parsed.column(end_row, getattr(node, "end_col_offset", 0) or 0)
+                )
+                key = (rule.code, location.row, location.column)
+                found.setdefault(
+                    key,
+                    Diagnostic(
+                        code=rule.code,
+                        name=rule.name,
+                        message=finding.message,
+                        filename=parsed.filename,
+                        location=location,
+                        end_location=end,
+                        fix=finding.fix,
+                    ),
+                )
+    return sorted(found.values(), key=lambda d: (d.location, d.code))
+
+
+def fix_module(
+    parsed: ParsedModule, index: ProjectIndex, settings: Settings
+) -> tuple[bytes, list[Diagnostic], int]:
+    """Apply the allowed fixes until none is left; return new bytes, remaining findings, count.
+
+    Raises ``leaklint.fixes.FixError`` when a fix cannot be applied or would not parse.
+    """
+    from leaklint.fixes import FixError, apply_plans
+
+    diagnostics = check_module(parsed, index, settings)
+    initial = len(diagnostics)
+    data = parsed.data
+    current = parsed
+    for _ in range(MAX_FIX_PASSES):
+        plans = [
+            diagnostic.fix
+            for diagnostic in diagnostics
+            if diagnostic.fix is not None and settings.allows(diagnostic.fix.applicability)
+        ]
+        if not plans:
+            break
+        new_data = apply_plans(data, plans)
+        if new_data == data:
+            break
+        reparsed = parse(parsed.filename, new_data)
+        if isinstance(reparsed, ParseFailure):
+            raise FixError(f"the fixed code does not parse: {reparsed.message}")
+        data, current = new_data, reparsed
+        diagnostics = check_module(current, index, settings)
+    return data, diagnostics, max(initial - len(diagnostics), 0)
+
+
+def build_index(modules: Iterable[ParsedModule]) -> ProjectIndex:
+    """The project-wide index over every parsed module."""
+    index = ProjectIndex()
+    for module in modules:
+        index.merge(index_module(module.tree, module.imports))
+    return index
+
+
+def run(
+    paths: Sequence[str], settings: Settings, *, write: bool = True, diff: bool = False
+) -> RunReport:
+    """Check (and with ``settings.fix``, fix) every Python file under ``paths``."""
+    from leaklint.write import ChangedOnDisk, write_atomically
+
+    report = RunReport()
+    parsed_targets: list[ParsedModule] = []
+    index_modules: list[ParsedModule] = []
+    for found in discover(paths):
+        if isinstance(found, MissingPath):
+            report.missing.append(found.path)
+            continue
+        filename = str(found)
+        outcome = FileOutcome(filename)
+        report.outcomes.append(outcome)
+        try:
+            data = found.read_bytes()
+        except OSError as error:
+            outcome.error = FileError(filename, f"cannot read the file: {error.strerror or error}")
+            continue
+        has_targets = may_have_targets(data)
+        if not has_targets and not may_feed_index(data):
+            continue
+        parsed = parse(filename, data)
+        if isinstance(parsed, ParseFailure):
+            if has_targets:
+                outcome.error = FileError(filename, parsed.message)
+            continue
+        index_modules.append(parsed)
+        if has_targets:
+            outcome.source = data
+            parsed_targets.append(parsed)
+    index = build_index(index_modules)
+    outcomes = {outcome.filename: outcome for outcome in report.outcomes}
+    for parsed in parsed_targets:
+        outcome = outcomes[parsed.filename]
+        if not (settings.fix or diff):
+            outcome.diagnostics = check_module(parsed, index, settings)
+            continue
+        _fix_one(parsed, index, settings, outcome, write=write and settings.fix, diff=diff)
+        if write and settings.fix and outcome.error is None and outcome.fixed:
+            try:
+                write_atomically(Path(parsed.filename), parsed.data, outcome.source)
+            except (ChangedOnDisk, OSError) as error:
+                outcome.error = FileError(parsed.filename, f"not written: {error}")
+                outcome.diagnostics = check_module(parsed, index, settings)
+                outcome.fixed = 0
+    return report
+
+
+def _fix_one(
+    parsed: ParsedModule,
+    index: ProjectIndex,
+    settings: Settings,
+    outcome: FileOutcome,
+    *,
+    write: bool,
+    diff: bool,
+) -> None:
+    from leaklint.fixes import FixError
+
+    fix_settings = Settings(select=settings.select, fix=True, unsafe_fixes=settings.unsafe_fixes)
+    try:
+        new_data, remaining, fixed = fix_module(parsed, index, fix_settings)
+    except FixError as error:
+        outcome.error = FileError(parsed.filename, f"internal error while fixing: {error}")
+        outcome.diagnostics = check_module(parsed, index, settings)
+        return
+    outcome.source = new_data
+    outcome.fixed = fixed
+    if diff and new_data != parsed.data:
+        from leaklint.parse import decode
+
+        outcome.diff = "".join(
+            difflib.unified_diff(
+                decode(parsed.data).splitlines(keepends=True),
+                decode(new_data).splitlines(keepends=True),
+                fromfile=parsed.filename,
+                tofile=parsed.filename,
+            )
+        )
+    # with --diff and no --fix, findings are reported as they are on disk
+    outcome.diagnostics = remaining if write else check_module(parsed, index, settings)
+    if not write:
+        outcome.fixed = fixed if diff else 0

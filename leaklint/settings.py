@@ -1,0 +1,57 @@
+"""The effective settings of a run: which rules, and whether and how to fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from leaklint.model import Applicability
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for, after defaults and flags are combined."""
+
+    select: frozenset[str]
+    fix: bool = False
+    unsafe_fixes: bool = False
+
+    def allows(self, applicability: Applicability) -> bool:
+        """Whether a fix of this applicability may be applied."""
+        return applicability is Applicability.SAFE or self.unsafe_fixes
+
+
+def selected_codes(
+    all_codes: Iterable[str],
+    select: Iterable[str] = (),
+    extend_select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> frozenset[str]:
+    """Resolve ``--select``/``--extend-select``/``--ignore`` against the known codes.
+
+    Selectors are prefixes as in ruff and flake8: ``LL`` selects every rule, ``LL00`` the first
+    nine, ``LL001`` one. ``ALL`` is a synonym for ``LL``.
+    """
+    codes = sorted(all_codes)
+
+    def matching(selectors: Iterable[str]) -> set[str]:
+        chosen: set[str] = set()
+        for selector in selectors:
+            prefix = "LL" if selector.strip().upper() == "ALL" else selector.strip().upper()
+            chosen.update(code for code in codes if code.startswith(prefix))
+        return chosen
+
+    select = list(select)
+    base = matching(select) if select else set(codes)
+    return frozenset((base | matching(extend_select)) - matching(ignore))
+
+
+def unknown_selectors(all_codes: Iterable[str], selectors: Iterable[str]) -> list[str]:
+    """Selectors that match no known rule: a typo the user should hear about."""
+    codes = list(all_codes)
+    return [
+        selector
+        for selector in selectors
+        if selector.strip().upper() != "ALL"
+        and not any(code.startswith(selector.strip().upper()) for code in codes)
+    ]
