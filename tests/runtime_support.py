@@ -1,0 +1,358 @@
+"""The runtime check of DESIGN §6: run a fixture's generator with fake resources, as its driver
+would, and tell which resources were left open.
+
+The fakes know only what the real libraries do, written here independently of leaklint's
+knowledge base, so that a wrong entry there cannot make a wrong fix look right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import inspect
+import types
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+REAL_MODULE_ROOTS = frozenset(
+    {
+        "__future__",
+        "abc",
+        "annotated_types",
+        "anyio",
+        "asyncio",
+        "collections",
+        "contextlib",
+        "dataclasses",
+        "enum",
+        "fastapi",
+        "functools",
+        "logging",
+        "os",
+        "pydantic",
+        "starlette",
+        "sys",
+        "threading",
+        "typing",
+        "typing_extensions",
+    }
+)
+"""Imports that run for real; every other import gets a fake module."""
+
+RELEASE_METHODS = frozenset(
+    {"close", "aclose", "dispose", "release", "shutdown", "disconnect", "terminate", "cleanup",
+     "quit"}
+)
+RESOURCE_METHODS = frozenset({"connect", "getconn", "acquire", "raw_connection"})
+OWNER_RELEASES = frozenset({"putconn", "release"})
+EXIT_KEEPS_OPEN = frozenset({"psycopg2.connect", "sqlite3.connect"})
+"""Real behaviour: these connections' ``__exit__`` ends the transaction and does not close."""
+TRANSACTIONS = frozenset({"begin", "begin_nested"})
+"""``engine.begin()``/``session.begin()``: managers whose exit commits or rolls back."""
+ASYNC_ROOTS = frozenset({"asyncpg", "aiohttp", "aiomysql", "aiosqlite"})
+
+
+class Boom(Exception):
+    """The error the caller raises while it holds the resource."""
+
+
+@dataclass
+class Tracker:
+    """Every fake resource made while a function is being driven."""
+
+    recording: bool = False
+    resources: list[FakeResource] = field(default_factory=list)
+
+    def open_resources(self) -> list[FakeResource]:
+        """The resources nothing released."""
+        return [resource for resource in self.resources if not resource.released]
+
+
+def _is_async_origin(origin: str) -> bool:
+    root = origin.split(".", 1)[0]
+    return root in ASYNC_ROOTS or "async" in origin.lower() or origin.startswith("redis.asyncio")
+
+
+class _Awaitable:
+    def __init__(self, value: Any = None, on_await: Optional[Callable[[], None]] = None) -> None:
+        self.value = value
+        self.on_await = on_await
+
+    def __await__(self) -> Iterator[Any]:
+        if self.on_await is not None:
+            self.on_await()
+        return self.value
+        yield  # pragma: no cover - makes this a generator
+
+
+class Inert:
+    """What a non-resource method of a fake returns: usable, awaitable, iterable, ignorable."""
+
+    def __init__(self, origin: str = "") -> None:
+        self.origin = origin
+
+    def __getattr__(self, name: str) -> Inert:
+        return Inert(f"{self.origin}.{name}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Inert:
+        return self
+
+    def __await__(self) -> Iterator[Any]:
+        return self
+        yield  # pragma: no cover
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def __enter__(self) -> Inert:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    async def __aenter__(self) -> Inert:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+class FakeResource:
+    """A session, connection, client or file that remembers whether it was released."""
+
+    def __init__(self, tracker: Tracker, origin: str, is_async: bool) -> None:
+        self._tracker = tracker
+        self.origin = origin
+        self.is_async = is_async
+        self.released = False
+        if tracker.recording:
+            tracker.resources.append(self)
+
+    def __repr__(self) -> str:
+        return f"<fake {self.origin} {'released' if self.released else 'OPEN'}>"
+
+    def _release(self) -> None:
+        self.released = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> FakeResource:
+        # a session factory: SessionLocal() makes a session
+        return FakeResource(self._tracker, f"{self.origin}()", self.is_async)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in RELEASE_METHODS and not name == "release":
+            return self._release_method(name)
+        if name in OWNER_RELEASES:
+            return self._owner_release(name)
+        if name in RESOURCE_METHODS:
+            made = FakeResource(self._tracker, f"{self.origin}.{name}()", self.is_async)
+            return lambda *args, **kwargs: _Awaitable(made) if self.is_async and name == "acquire" else made
+        if name in TRANSACTIONS:
+            return lambda *args, **kwargs: Inert(f"{self.origin}.{name}()")
+        return Inert(f"{self.origin}.{name}")
+
+    def _release_method(self, name: str) -> Callable[..., Any]:
+        if self.is_async or name == "aclose":
+            return lambda *args, **kwargs: _Awaitable(on_await=self._release)
+
+        def release(*args: Any, **kwargs: Any) -> None:
+            self._release()
+
+        return release
+
+    def _owner_release(self, name: str) -> Callable[..., Any]:
+        def give_back(resource: Any = None, *args: Any, **kwargs: Any) -> Any:
+            target = resource if isinstance(resource, FakeResource) else self
+            if self.is_async:
+                return _Awaitable(on_await=target._release)
+            target._release()
+            return None
+
+        return give_back
+
+    def __await__(self) -> Iterator[Any]:
+        return self  # `conn = await asyncpg.connect(dsn)`
+        yield  # pragma: no cover
+
+    def __enter__(self) -> FakeResource:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.origin not in EXIT_KEEPS_OPEN:
+            self._release()
+
+    async def __aenter__(self) -> FakeResource:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._release()
+
+
+class FakeModule(types.ModuleType):
+    """A third-party module whose every attribute is a factory of fake resources."""
+
+    def __init__(self, name: str, tracker: Tracker) -> None:
+        super().__init__(name)
+        self._tracker = tracker
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Factory(self._tracker, f"{self.__name__}.{name}")
+
+
+class _Factory:
+    """``Session``, ``sessionmaker``, ``httpx.AsyncClient``, ``psycopg2.connect``..."""
+
+    def __init__(self, tracker: Tracker, origin: str) -> None:
+        self._tracker = tracker
+        self.origin = origin
+
+    def __call__(self, *args: Any, **kwargs: Any) -> FakeResource:
+        is_async = _is_async_origin(self.origin) or "AsyncSession" in repr(kwargs.get("class_"))
+        return FakeResource(self._tracker, self.origin, is_async)
+
+    def __getattr__(self, name: str) -> _Factory:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Factory(self._tracker, f"{self.origin}.{name}")
+
+    def __repr__(self) -> str:
+        return self.origin
+
+    def __getitem__(self, item: Any) -> _Factory:
+        return self  # used in annotations: Session[...]
+
+
+def _fixture_decorator(*args: Any, **kwargs: Any) -> Any:
+    """``pytest.fixture`` in every form, as the identity: the runtime check drives the function."""
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        function = args[0]
+        function.__leaklint_fixture__ = True
+        return function
+    return _fixture_decorator
+
+
+def load_module(source: str, filename: str, tracker: Tracker) -> dict[str, Any]:
+    """Execute a fixture's source with fake imports and a fake ``open``; return its globals."""
+    real_import = builtins.__import__
+
+    def fake_import(
+        name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> Any:
+        root = name.split(".", 1)[0]
+        if level == 0 and root in REAL_MODULE_ROOTS:
+            return real_import(name, globals, locals, fromlist, level)
+        if root in ("pytest", "pytest_asyncio"):
+            module = types.ModuleType(name)
+            module.fixture = _fixture_decorator  # type: ignore[attr-defined]
+            return module
+        full = name if level == 0 else f"project.{name}"
+        module = FakeModule(full if fromlist else root, tracker)
+        return module
+
+    fake_builtins = dict(vars(builtins))
+    fake_builtins["__import__"] = fake_import
+    fake_builtins["open"] = _Factory(tracker, "open")
+    namespace: dict[str, Any] = {"__name__": "fixture_under_test", "__builtins__": fake_builtins}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace
+
+
+# drivers ----------------------------------------------------------------------------------
+
+
+def drivers_for(function: Any) -> list[str]:
+    """Which drivers apply to a fixture's function."""
+    if getattr(function, "__leaklint_fixture__", False):
+        return ["pytest"]
+    plain = inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)
+    return ["contextmanager", "fastapi"] if plain else ["contextmanager"]
+
+
+def drive(function: Any, driver: str, tracker: Tracker) -> list[FakeResource]:
+    """Drive ``function`` once as ``driver`` does, the caller raising; return what stayed open."""
+    tracker.resources.clear()
+    tracker.recording = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            {"contextmanager": _drive_contextmanager, "fastapi": _drive_fastapi,
+             "pytest": _drive_pytest}[driver](function)
+    finally:
+        tracker.recording = False
+    if not tracker.resources:
+        raise AssertionError(f"{driver}: the function acquired no fake resource")
+    return tracker.open_resources()
+
+
+def _drive_contextmanager(function: Any) -> None:
+    undecorated = getattr(function, "__wrapped__", function)
+    is_async = inspect.isasyncgenfunction(undecorated)
+    if function is undecorated:
+        wrap = contextlib.asynccontextmanager if is_async else contextlib.contextmanager
+        manager: Any = wrap(function)
+    else:
+        manager = function  # already decorated with @contextmanager
+
+    async def run_async() -> None:
+        async with manager():
+            raise Boom("the body of the `async with` fails")
+
+    with contextlib.suppress(Boom):
+        if is_async:
+            asyncio.run(run_async())
+        else:
+            with manager():
+                raise Boom("the body of the `with` fails")
+
+
+def _drive_fastapi(function: Any) -> None:
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    if inspect.isasyncgenfunction(function):
+
+        @app.get("/fail")
+        async def fail_async(resource: Any = Depends(function)) -> None:
+            raise Boom("the endpoint fails")
+    else:
+
+        @app.get("/fail")
+        def fail(resource: Any = Depends(function)) -> None:
+            raise Boom("the endpoint fails")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/fail")
+    assert response.status_code == 500, response.text
+
+
+def _drive_pytest(function: Any) -> None:
+    if inspect.isasyncgenfunction(function):
+
+        async def run() -> None:
+            generator = function()
+            await generator.__anext__()
+            with contextlib.suppress(StopAsyncIteration):
+                await generator.__anext__()
+
+        asyncio.run(run())
+        return
+    generator = function()
+    next(generator)
+    next(generator, None)  # teardown after a failed test: pytest resumes, it does not throw
+
+
+def load_function(source: str, filename: str, name: str) -> tuple[Any, Tracker]:
+    """Load a fixture module with fakes and return its function ``name`` and the tracker."""
+    tracker = Tracker()
+    namespace = load_module(source, filename, tracker)
+    if name not in namespace:
+        raise AssertionError(f"{filename} has no function {name!r}")
+    return namespace[name], tracker
+

@@ -1,0 +1,110 @@
+"""Every fixture: the findings equal its ``# expect:`` comments; every fix matches its snapshot,
+parses, is idempotent and leaves the rest of the file byte for byte as it was."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+
+import pytest
+from conftest import UPDATE_SNAPSHOTS
+from fixture_support import Fixture, all_fixtures
+from linting import check_fixture, fix_fixture, parsed_unit
+
+from leaklint.parse import decode
+
+FIXTURES = list(all_fixtures())
+FIXABLE = [
+    fixture
+    for fixture in FIXTURES
+    if any(
+        d.fix is not None and (fixture.unsafe_fixes or d.fix.applicability.value == "safe")
+        for d in check_fixture(fixture)
+    )
+]
+
+
+def _id(fixture: Fixture) -> str:
+    return str(fixture.path.relative_to(fixture.path.parents[1] if fixture.unit == fixture.path
+                                        else fixture.unit.parent))
+
+
+def test_every_rule_has_bad_and_good_fixtures() -> None:
+    from leaklint.rules import RULES
+
+    for rule in RULES:
+        in_folder = [f for f in FIXTURES if f.rule_folder == rule.code]
+        bad = [f for f in in_folder if any(code == rule.code for _, code in f.expected())]
+        good = [f for f in in_folder if not f.expected()]
+        assert bad, f"{rule.code} has no bad fixture"
+        assert good, f"{rule.code} has no good fixture"
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=_id)
+def test_findings_match_expectations(fixture: Fixture) -> None:
+    found = {(d.location.row, d.code) for d in check_fixture(fixture)}
+    expected = fixture.expected()
+    assert found == expected, (
+        f"missing: {sorted(expected - found)}; unexpected: {sorted(found - expected)}"
+    )
+
+
+@pytest.mark.parametrize("fixture", FIXABLE, ids=_id)
+def test_fix_matches_snapshot(fixture: Fixture) -> None:
+    fixed = fix_fixture(fixture)
+    snapshot = fixture.snapshot
+    if UPDATE_SNAPSHOTS:
+        snapshot.write_bytes(fixed)
+    assert snapshot.exists(), (
+        f"no snapshot {snapshot.name}: run LEAKLINT_UPDATE_SNAPSHOTS=1 pytest and review it"
+    )
+    expected = snapshot.read_bytes()
+    if fixed != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                decode(expected).splitlines(keepends=True),
+                decode(fixed).splitlines(keepends=True),
+                "snapshot",
+                "fixed now",
+            )
+        )
+        pytest.fail(f"the fix differs from {snapshot.name}:\n{diff}")
+
+
+@pytest.mark.parametrize("fixture", FIXABLE, ids=_id)
+def test_fix_is_sound(fixture: Fixture) -> None:
+    original = fixture.path.read_bytes()
+    fixed = fix_fixture(fixture)
+    assert fixed != original
+    ast.parse(decode(fixed))  # parses
+    assert fix_fixture(fixture, fixed) == fixed, "fixing twice changes the file again"
+    # every changed line lies inside a function that had a fixable finding
+    target, _ = parsed_unit(fixture)
+    spans = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in ast.walk(target.tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(
+            node.lineno <= d.location.row <= (node.end_lineno or node.lineno)
+            for d in check_fixture(fixture)
+            if d.fix is not None
+        )
+    ]
+    old_lines = original.splitlines(keepends=True)
+    new_lines = fixed.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, start, end, _, _ in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        first, last = start + 1, max(end, start + 1)
+        assert any(low <= first and last <= high for low, high in spans), (
+            f"lines {first}-{last} changed outside every fixed function"
+        )
+
+
+def test_snapshots_have_a_source() -> None:
+    sources = {fixture.snapshot for fixture in FIXABLE}
+    for fixture in FIXTURES:
+        snapshot = fixture.snapshot
+        if snapshot.exists():
+            assert snapshot in sources, f"{snapshot.name} is stale: its source has no fix"
