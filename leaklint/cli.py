@@ -16,7 +16,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _DefaultCheckGroup(click.Group):
-    """``leaklint PATHS`` means ``leaklint check PATHS``; ``leaklint rule LL001`` is a subcommand."""
+    """``leaklint PATHS`` means ``leaklint check PATHS``; ``leaklint rule LL001`` explains."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (
@@ -27,7 +27,9 @@ class _DefaultCheckGroup(click.Group):
 
 
 @click.group(cls=_DefaultCheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="leaklint", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="leaklint", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """Find and fix resource leaks in generator-based dependencies and context managers."""
 
@@ -70,7 +72,9 @@ def check(
         _print_rule(explain)
         return
     all_codes = [rule.code for rule in RULES]
-    unknown = unknown_selectors(all_codes, [*_codes(select), *_codes(extend_select), *_codes(ignore)])
+    unknown = unknown_selectors(
+        all_codes, [*_codes(select), *_codes(extend_select), *_codes(ignore)]
+    )
     if unknown:
         _fail(f"unknown rule selector: {', '.join(unknown)}")
     settings = Settings(

@@ -39,7 +39,7 @@ class FixPlan:
     first token is on, which the ``ast`` and LibCST agree on.
     """
 
-    kind: "FixKind"
+    kind: FixKind
     applicability: Applicability
     title: str
     function_row: int

@@ -55,9 +55,7 @@ class RunReport:
         return sum(outcome.fixed for outcome in self.outcomes)
 
 
-def check_module(
-    parsed: ParsedModule, index: ProjectIndex, settings: Settings
-) -> list[Diagnostic]:
+def check_module(parsed: ParsedModule, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:
     """Run the selected rules over every generator of one parsed module."""
     rules = [rule for rule in RULES if rule.code in settings.select]
     found: dict[tuple[str, int, int], Diagnostic] = {}

@@ -43,8 +43,17 @@ REAL_MODULE_ROOTS = frozenset(
 """Imports that run for real; every other import gets a fake module."""
 
 RELEASE_METHODS = frozenset(
-    {"close", "aclose", "dispose", "release", "shutdown", "disconnect", "terminate", "cleanup",
-     "quit"}
+    {
+        "close",
+        "aclose",
+        "dispose",
+        "release",
+        "shutdown",
+        "disconnect",
+        "terminate",
+        "cleanup",
+        "quit",
+    }
 )
 RESOURCE_METHODS = frozenset({"connect", "getconn", "acquire", "raw_connection"})
 OWNER_RELEASES = frozenset({"putconn", "release"})
@@ -144,13 +153,15 @@ class FakeResource:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        if name in RELEASE_METHODS and not name == "release":
+        if name in RELEASE_METHODS and name != "release":
             return self._release_method(name)
         if name in OWNER_RELEASES:
             return self._owner_release(name)
         if name in RESOURCE_METHODS:
             made = FakeResource(self._tracker, f"{self.origin}.{name}()", self.is_async)
-            return lambda *args, **kwargs: _Awaitable(made) if self.is_async and name == "acquire" else made
+            return lambda *args, **kwargs: (
+                _Awaitable(made) if self.is_async and name == "acquire" else made
+            )
         if name in TRANSACTIONS:
             return lambda *args, **kwargs: Inert(f"{self.origin}.{name}()")
         return Inert(f"{self.origin}.{name}")
@@ -281,8 +292,11 @@ def drive(function: Any, driver: str, tracker: Tracker) -> list[FakeResource]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            {"contextmanager": _drive_contextmanager, "fastapi": _drive_fastapi,
-             "pytest": _drive_pytest}[driver](function)
+            {
+                "contextmanager": _drive_contextmanager,
+                "fastapi": _drive_fastapi,
+                "pytest": _drive_pytest,
+            }[driver](function)
     finally:
         tracker.recording = False
     if not tracker.resources:
@@ -355,4 +369,3 @@ def load_function(source: str, filename: str, name: str) -> tuple[Any, Tracker]:
     if name not in namespace:
         raise AssertionError(f"{filename} has no function {name!r}")
     return namespace[name], tracker
-

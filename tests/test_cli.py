@@ -63,7 +63,12 @@ def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Completed
     assert LEAKLINT is not None
     env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run(
-        [LEAKLINT, *args], cwd=cwd, capture_output=True, text=True, input=stdin, env=env,
+        [LEAKLINT, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
         timeout=120,
     )
 
@@ -140,8 +145,17 @@ def test_json_follows_ruffs_schema(tmp_path: Path) -> None:
     assert result.returncode == 1
     [record] = json.loads(result.stdout)
     assert set(record) == {
-        "cell", "code", "end_location", "filename", "fix", "location", "message", "name",
-        "noqa_row", "severity", "url",
+        "cell",
+        "code",
+        "end_location",
+        "filename",
+        "fix",
+        "location",
+        "message",
+        "name",
+        "noqa_row",
+        "severity",
+        "url",
     }
     assert record["code"] == "LL001" and record["name"] == "unprotected-cleanup"
     assert record["location"] == {"row": 7, "column": 5}
@@ -158,8 +172,13 @@ def test_rule_docs(tmp_path: Path) -> None:
     for args in (("rule", "LL001"), ("--explain", "LL001"), ("rule", "unprotected-cleanup")):
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 0
-        for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead",
-                        "## Fix safety"):
+        for section in (
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Fix safety",
+        ):
             assert section in result.stdout
     assert run("rule", "LL999", cwd=tmp_path).returncode == 2
 
@@ -217,7 +236,10 @@ def test_fix_keeps_crlf_tabs_bom_and_mode(tmp_path: Path) -> None:
 def test_module_entry_point(tmp_path: Path) -> None:
     (tmp_path / "deps.py").write_text(SESSIONLOCAL)
     result = subprocess.run(
-        [sys.executable, "-m", "leaklint", "deps.py"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "leaklint", "deps.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1 and "LL001" in result.stdout

@@ -25,8 +25,11 @@ FIXABLE = [
 
 
 def _id(fixture: Fixture) -> str:
-    return str(fixture.path.relative_to(fixture.path.parents[1] if fixture.unit == fixture.path
-                                        else fixture.unit.parent))
+    return str(
+        fixture.path.relative_to(
+            fixture.path.parents[1] if fixture.unit == fixture.path else fixture.unit.parent
+        )
+    )
 
 
 def test_every_rule_has_bad_and_good_fixtures() -> None:

@@ -31,6 +31,7 @@ YieldNode = Union[ast.Yield, ast.YieldFrom]
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_TRY_NODE_NAMES = frozenset({"Try", "TryStar"})  # `except*` (TryStar) exists from Python 3.11
 _BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
 _REGISTRATION_CALLS = frozenset(
     {
@@ -529,11 +530,13 @@ class _ResourceCollector:
         child: ast.AST = call
         current = self.parent.get(call)
         while current is not None and current is not self.function:
-            if isinstance(current, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-                guarded = [current.body, current.orelse] + [h.body for h in current.handlers]
-                if any(item is child for item in current.finalbody):
-                    if any(_in_any(guarded, site.node, self.parent) for site in self.yields):
-                        return True
+            if type(current).__name__ in _TRY_NODE_NAMES:
+                finalbody: list[ast.stmt] = getattr(current, "finalbody", [])
+                guarded = [getattr(current, "body", []), getattr(current, "orelse", [])]
+                guarded += [handler.body for handler in getattr(current, "handlers", [])]
+                protected = any(_in_any(guarded, site.node, self.parent) for site in self.yields)
+                if protected and any(item is child for item in finalbody):
+                    return True
             if isinstance(current, ast.ExceptHandler) and _is_broad_handler(current):
                 try_node = self.parent.get(current)
                 if isinstance(try_node, ast.Try) and any(

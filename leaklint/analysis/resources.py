@@ -46,7 +46,10 @@ CONNECTION = ResourceType("connection")
 ASYNC_CONNECTION = ResourceType("async connection", release_is_async=True)
 ENGINE = ResourceType("engine", release="dispose", exit_closes=False, exit_only_closes=False)
 ASYNC_ENGINE = ResourceType(
-    "async engine", release="dispose", release_is_async=True, exit_closes=False,
+    "async engine",
+    release="dispose",
+    release_is_async=True,
+    exit_closes=False,
     exit_only_closes=False,
 )
 # psycopg2 and sqlite3: `with conn:` commits or rolls back and leaves the connection open.

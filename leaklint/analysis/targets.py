@@ -131,6 +131,7 @@ def _decorator_names(decorators: Iterable[ast.expr], imports: ImportMap) -> Iter
             continue
         yield qualified
         # a star import or a re-export: `from contextlib import *`, then `@contextmanager`
-        if not imports.is_imported(qualified.split(".", 1)[0]):
-            if qualified in ("contextmanager", "asynccontextmanager"):
-                yield f"contextlib.{qualified}"
+        if qualified in ("contextmanager", "asynccontextmanager") and not imports.is_imported(
+            qualified
+        ):
+            yield f"contextlib.{qualified}"

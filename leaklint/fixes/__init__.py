@@ -56,9 +56,7 @@ def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
     old_lines = old_text.splitlines(keepends=True)
     new_lines = new_text.splitlines(keepends=True)
     prefix = 0
-    while (
-        prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]
-    ):
+    while prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]:
         prefix += 1
     suffix = 0
     while (
@@ -161,9 +159,7 @@ class _PlanApplier(cst.CSTTransformer):
         )
         release = self._statement(plan.release_code)
         if plan.keep_with:
-            inner = statement.with_changes(
-                items=[cst.WithItem(item=name)], leading_lines=()
-            )
+            inner = statement.with_changes(items=[cst.WithItem(item=name)], leading_lines=())
             protected: cst.BaseSuite = cst.IndentedBlock(body=[inner])
         else:
             protected = statement.body
@@ -177,7 +173,9 @@ class _PlanApplier(cst.CSTTransformer):
 
     # helpers -----------------------------------------------------------------------------
     def _statement(self, code: str) -> cst.BaseStatement:
-        return cst.parse_statement(code + self.module.default_newline, self.module.config_for_parsing)
+        return cst.parse_statement(
+            code + self.module.default_newline, self.module.config_for_parsing
+        )
 
 
 def _with_awaits(
@@ -195,9 +193,7 @@ class _AwaitAdder(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
-        return updated_node.with_changes(
-            body=[_awaited(small) for small in updated_node.body]
-        )
+        return updated_node.with_changes(body=[_awaited(small) for small in updated_node.body])
 
 
 def _awaited(small: cst.BaseSmallStatement) -> cst.BaseSmallStatement:
@@ -212,7 +208,7 @@ def _try_finally(
     """``try: <protected> finally: <released>``, the comments above the first statement kept
     above ``try``."""
     first = protected[0]
-    leading = first.leading_lines
+    leading = _leading_lines(first)
     protected = [first.with_changes(leading_lines=()), *protected[1:]]
     released = [_without_leading_blank_lines(released[0]), *released[1:]]
     return cst.Try(
@@ -222,8 +218,14 @@ def _try_finally(
     )
 
 
+def _leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    """Comments and blank lines above a statement (every concrete statement has them)."""
+    assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    return statement.leading_lines
+
+
 def _without_leading_blank_lines(statement: cst.BaseStatement) -> cst.BaseStatement:
-    lines = list(statement.leading_lines)
+    lines = list(_leading_lines(statement))
     while lines and lines[0].comment is None:
         lines.pop(0)
     return statement.with_changes(leading_lines=lines)

@@ -118,8 +118,8 @@ def _fix_plan(
             await_rows.add(site.statement.lineno)
     last = max(release_indices)
     # every yield must end up inside the new `try`
-    for site in facts.yields:
-        holder = facts.ancestor_in(site.node, block)
+    for yield_site in facts.yields:
+        holder = facts.ancestor_in(yield_site.node, block)
         if holder is None or not anchor_index <= _index(block, holder) <= last:
             return None
     contiguous = release_indices == set(range(min(release_indices), last + 1))

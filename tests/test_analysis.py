@@ -1,0 +1,180 @@
+"""Targets and precision: what is analysed, what is left alone, through the public API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from leaklint import check_source, fix_source
+from leaklint.api import SourceError
+
+
+def codes(source: str) -> list[tuple[int, str]]:
+    return [(d.location.row, d.code) for d in check_source(textwrap.dedent(source))]
+
+
+@pytest.mark.parametrize(
+    "decorator_import, decorator",
+    [
+        ("from contextlib import contextmanager", "@contextmanager"),
+        ("from contextlib import contextmanager as cm", "@cm"),
+        ("import contextlib", "@contextlib.contextmanager"),
+        ("import contextlib as cl", "@cl.contextmanager"),
+    ],
+)
+def test_contextmanager_under_any_alias(decorator_import: str, decorator: str) -> None:
+    # no resource acquired in the function: found only because of the decorator
+    source = f"{decorator_import}\n\n{decorator}\ndef locked():\n    LOCK.acquire()\n    yield\n    LOCK.release()\n"
+    assert codes(source) == [(7, "LL001")]
+
+
+def test_undecorated_without_acquisition_is_not_a_target() -> None:
+    assert codes("def locked():\n    LOCK.acquire()\n    yield\n    LOCK.release()\n") == []
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "def route(db=Depends(get_db)): ...",
+        "def route(db: Annotated[Session, Depends(get_db)]): ...",
+        "def route(db: Annotated[Session, Depends(dependency=get_db)]): ...",
+        "def route(user=Security(get_db, scopes=['me'])): ...",
+        "router = APIRouter(dependencies=[Depends(get_db)])",
+        "app.dependency_overrides[other] = get_db",
+        "app.dependency_overrides.update({other: get_db})",
+        "def route(db=fastapi.Depends(deps.get_db)): ...",
+    ],
+)
+def test_dependency_references(reference: str) -> None:
+    # two yields: only the Depends index makes this a target
+    source = (
+        "import fastapi\nfrom fastapi import Depends, Security, APIRouter\n\n"
+        "def get_db():\n    db = make()\n    if flag:\n        yield db\n    else:\n"
+        "        yield None\n    db.close()\n\n" + reference + "\n"
+    )
+    assert codes(source) == [(10, "LL001")]
+    assert codes(source.replace(reference, "")) == []
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    [
+        "@pytest.fixture",
+        "@pytest.fixture()",
+        "@pytest.fixture(scope='session')",
+        "@fixture",
+        "@pytest_asyncio.fixture",
+    ],
+)
+def test_pytest_fixtures_are_exempt_from_ll001(decorator: str) -> None:
+    source = (
+        "import pytest, pytest_asyncio\nfrom pytest import fixture\n\n"
+        f"{decorator}\ndef db():\n    session = SessionLocal()\n    yield session\n"
+        "    session.close()\n"
+    )
+    assert codes(source) == []
+
+
+def test_pytest_fixture_that_never_releases_is_ll003() -> None:
+    source = "import pytest\n\n@pytest.fixture\ndef db():\n    session = SessionLocal()\n    yield session\n"
+    assert codes(source) == [(5, "LL003")]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # loops of yield
+        "def chunks(f):\n    while True:\n        data = f.read(10)\n        if not data:\n"
+        "            break\n        yield data\n    f.close()\n",
+        # with open around a for ... yield
+        "def lines(path):\n    with open(path) as f:\n        for line in f:\n            yield line\n",
+        # yield from
+        "def lines(path):\n    f = open(path)\n    yield from f\n    f.close()\n",
+        # already correct
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()\n",
+        # lock as a with
+        "from contextlib import contextmanager\n@contextmanager\ndef locked(lock):\n"
+        "    with lock:\n        yield\n",
+        # a transaction, not a resource
+        "def get_conn():\n    with engine.begin() as conn:\n        yield conn\n",
+        # acquired after the yield: nothing is held while the caller runs
+        "def get_db():\n    yield\n    db = SessionLocal()\n    db.close()\n",
+        # handed to an ExitStack
+        "def get_db(stack):\n    db = SessionLocal()\n    stack.callback(db.close)\n    yield db\n",
+        # stored on purpose
+        "def start(app):\n    client = httpx.Client()\n    app.state.client = client\n    yield\n",
+    ],
+)
+def test_no_noise(source: str) -> None:
+    assert codes(source) == []
+
+
+def test_attribute_resources() -> None:
+    source = """\
+    from contextlib import asynccontextmanager
+    import httpx
+
+    @asynccontextmanager
+    async def lifespan(app):
+        app.state.client = httpx.AsyncClient()
+        yield
+        await app.state.client.aclose()
+    """
+    assert codes(source) == [(8, "LL001")]
+    fixed = fix_source(textwrap.dedent(source))
+    assert (
+        "    try:\n        yield\n    finally:\n        await app.state.client.aclose()\n" in fixed
+    )
+
+
+def test_async_release_gains_await() -> None:
+    source = """\
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async def get_session():
+        session = AsyncSession(engine)
+        yield session
+        session.close()
+    """
+    fixed = fix_source(textwrap.dedent(source))
+    assert "    finally:\n        await session.close()\n" in fixed
+
+
+def test_commit_stays_inside_try() -> None:
+    source = (
+        "def get_db():\n    db = SessionLocal()\n    yield db\n    db.commit()\n    db.close()\n"
+    )
+    assert fix_source(source) == (
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
+        "        db.commit()\n    finally:\n        db.close()\n"
+    )
+
+
+def test_comments_travel_with_their_statements() -> None:
+    source = (
+        "def get_db():\n    db = SessionLocal()  # one per request\n    # hand it over\n"
+        "    yield db\n\n    # give the connection back\n    db.close()  # always\n"
+    )
+    assert fix_source(source) == (
+        "def get_db():\n    db = SessionLocal()  # one per request\n    # hand it over\n"
+        "    try:\n        yield db\n    finally:\n        # give the connection back\n"
+        "        db.close()  # always\n"
+    )
+
+
+def test_syntax_error_raises_source_error() -> None:
+    with pytest.raises(SourceError, match="SyntaxError"):
+        check_source("def f(:\n")
+
+
+def test_checking_never_imports_libcst_or_astroid() -> None:
+    script = (
+        "import sys\nfrom leaklint import check_source\n"
+        "check_source('def get_db():\\n    db = SessionLocal()\\n    yield db\\n    db.close()\\n')\n"
+        "print(sorted(m for m in ('libcst', 'astroid') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr

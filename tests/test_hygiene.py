@@ -1,0 +1,40 @@
+"""The project's own checks: ruff lint and format, mypy, and leaklint over its own sources."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ruff", "check", "leaklint", "tests"),
+        ("ruff", "format", "--check", "leaklint", "tests"),
+        ("mypy",),
+        ("leaklint", "leaklint", "tests"),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_project_check(command: tuple[str, ...]) -> None:
+    executable = shutil.which(command[0])
+    if executable is None:
+        pytest.fail(f"{command[0]} is not installed: install the test extra")
+    result = _run(executable, *command[1:])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_leaklint_finds_the_bundled_example() -> None:
+    result = _run(sys.executable, "-m", "leaklint", "examples")
+    assert result.returncode == 1
+    assert "LL001" in result.stdout
