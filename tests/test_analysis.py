@@ -104,6 +104,10 @@ def test_pytest_fixture_that_never_releases_is_ll003() -> None:
         "def get_db():\n    yield\n    db = SessionLocal()\n    db.close()\n",
         # handed to an ExitStack
         "def get_db(stack):\n    db = SessionLocal()\n    stack.callback(db.close)\n    yield db\n",
+        # captured by a closure that another thread runs (and closes)
+        "import contextlib, socket, threading\n@contextlib.contextmanager\ndef server():\n"
+        "    sock = socket.socket()\n    thread = threading.Thread(target=lambda: serve(sock))\n"
+        "    thread.start()\n    yield sock.getsockname()\n",
         # stored on purpose
         "def start(app):\n    client = httpx.Client()\n    app.state.client = client\n    yield\n",
     ],

@@ -363,6 +363,8 @@ class _ResourceCollector:
                 self._method_reference(node)
             elif isinstance(node, ast.Return) and node.value is not None:
                 self._escape(node.value)
+            elif isinstance(node, _SCOPES):
+                self._captured(node)
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     self._resource(name).escapes = True
@@ -507,6 +509,12 @@ class _ResourceCollector:
             facts = self._resource(key)
             facts.registered = True
             facts.escapes = True
+
+    def _captured(self, scope: ast.AST) -> None:
+        """A nested function or lambda that uses a resource may release it, or keep it alive."""
+        for inner in ast.walk(scope):
+            if isinstance(inner, ast.Name) and inner.id in self.resources:
+                self.resources[inner.id].escapes = True
 
     def _escape(self, value: ast.expr, registered: bool = False) -> None:
         key = dotted_name(value)
