@@ -182,3 +182,22 @@ def test_checking_never_imports_libcst_or_astroid() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_fix_keeps_a_latin1_coding_cookie() -> None:
+    source = (
+        "# -*- coding: latin-1 -*-\ndef get_db():\n    db = SessionLocal()  # caf\xe9\n"
+        "    yield db\n    db.close()\n"
+    ).encode("latin-1")
+    fixed = fix_source(source)
+    assert isinstance(fixed, bytes)
+    assert fixed.decode("latin-1") == (
+        "# -*- coding: latin-1 -*-\ndef get_db():\n    db = SessionLocal()  # caf\xe9\n"
+        "    try:\n        yield db\n    finally:\n        db.close()\n"
+    )
+
+
+def test_columns_count_characters_not_bytes() -> None:
+    source = "def get_db():\n    db = SessionLocal()\n    yield db\n    é = 1; db.close()\n"
+    [diagnostic] = check_source(source)
+    assert (diagnostic.location.row, diagnostic.location.column) == (4, 12)
