@@ -270,7 +270,7 @@ def load_module(source: str, filename: str, tracker: Tracker) -> dict[str, Any]:
     fake_builtins["__import__"] = fake_import
     fake_builtins["open"] = _Factory(tracker, "open")
     namespace: dict[str, Any] = {"__name__": "fixture_under_test", "__builtins__": fake_builtins}
-    exec(compile(source, filename, "exec"), namespace)
+    exec(compile(source, filename, "exec", dont_inherit=True), namespace)
     return namespace
 
 

@@ -113,6 +113,8 @@ class ResourceFacts:
     """The name or attribute chain that holds it: ``db``, ``app.state.client``."""
     acquisition: Optional[Acquisition] = None
     bound_before_yield: bool = False
+    bindings: list[ast.stmt] = field(default_factory=list)
+    """Statements that assign the key (or bind it with ``with ... as``)."""
     bound_only_after_yield: bool = False
     """Every binding comes after the ``yield``: nothing is held while the caller runs."""
     release_sites: list[ReleaseSite] = field(default_factory=list)
@@ -567,6 +569,7 @@ class _ResourceCollector:
         for key, facts in self.resources.items():
             root = key.split(".", 1)[0]
             bound = self._bindings.get(key, [])
+            facts.bindings = bound
             facts.bound_before_yield = (
                 facts.acquisition is not None
                 or any(_position(statement) < self.first_yield for statement in bound)

@@ -153,16 +153,24 @@ class _PlanApplier(cst.CSTTransformer):
         if item.asname is None or not isinstance(item.asname.name, cst.Name):
             raise FixError(f"the `with` at line {plan.anchor_row} binds no name")
         name = item.asname.name
+        header = statement.body.header if isinstance(statement.body, cst.IndentedBlock) else None
+        # a comment after `with X() as x:` (a suppression, say) stays with the call of X()
         binding = cst.SimpleStatementLine(
             body=[cst.Assign(targets=[cst.AssignTarget(target=name)], value=item.item)],
             leading_lines=statement.leading_lines,
+            trailing_whitespace=header or cst.TrailingWhitespace(),
         )
         release = self._statement(plan.release_code)
+        suite = statement.body
+        if isinstance(suite, cst.IndentedBlock):
+            suite = suite.with_changes(header=cst.TrailingWhitespace())
         if plan.keep_with:
-            inner = statement.with_changes(items=[cst.WithItem(item=name)], leading_lines=())
+            inner = statement.with_changes(
+                items=[cst.WithItem(item=name)], leading_lines=(), body=suite
+            )
             protected: cst.BaseSuite = cst.IndentedBlock(body=[inner])
         else:
-            protected = statement.body
+            protected = suite
         if not isinstance(protected, cst.IndentedBlock):
             raise FixError(f"the `with` at line {plan.anchor_row} has its body on one line")
         rewritten = cst.Try(

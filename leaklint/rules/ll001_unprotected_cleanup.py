@@ -113,6 +113,8 @@ def _fix_plan(
             return None
         if not resource.bound_before_yield and resource.key.split(".")[0] in _local_names(facts):
             return None
+        if any(_inside(binding, block[anchor_index]) for binding in resource.bindings):
+            return None  # bound inside the new `try`: `finally` would meet an unbound name
         release_indices.add(index)
         if _needs_await(facts, resource, site):
             await_rows.add(site.statement.lineno)
@@ -174,6 +176,11 @@ def _is_pure_release(statement: ast.stmt, facts: GeneratorFacts, block: list[ast
     return any(
         site.call is value for resource in facts.resources for site in resource.release_sites
     )
+
+
+def _inside(node: ast.stmt, container: ast.stmt) -> bool:
+    end = container.end_lineno or container.lineno
+    return container.lineno <= node.lineno <= end
 
 
 def _local_names(facts: GeneratorFacts) -> set[str]:

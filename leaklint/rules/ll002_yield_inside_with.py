@@ -31,8 +31,8 @@ Two cases, told apart in the message:
   `yield` instead of hidden in a manager's `__exit__`: a reviewer can see it, and changing the
   manager later (to `engine.begin()`, to a psycopg2 connection, to a project's own wrapper whose
   exit commits or swallows exceptions) cannot silently change what the dependency does. Teams
-  that prefer `with` can turn this case off with `--ignore LL002`; the non-closing case is also
-  reported by LL003 when the resource is acquired outside the `with`.
+  that prefer `with` can turn this case off with `--ignore LL002` (which also silences the
+  non-closing case: LL003 does not report a resource that a `with` manages).
 
 pytest yield fixtures are reported only in the first case: pytest resumes a fixture with `next()`,
 so for them a closing `with` is simply correct.
