@@ -125,12 +125,9 @@ def build_index(modules: Iterable[ParsedModule]) -> ProjectIndex:
     return index
 
 
-def run(
-    paths: Sequence[str], settings: Settings, *, write: bool = True, diff: bool = False
-) -> RunReport:
-    """Check (and with ``settings.fix``, fix) every Python file under ``paths``."""
-    from leaklint.write import ChangedOnDisk, write_atomically
-
+def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunReport:
+    """Check every Python file under ``paths``; with ``settings.fix`` fix them in place, with
+    ``diff`` compute the fixes as diffs without writing."""
     report = RunReport()
     parsed_targets: list[ParsedModule] = []
     index_modules: list[ParsedModule] = []
@@ -162,17 +159,10 @@ def run(
     outcomes = {outcome.filename: outcome for outcome in report.outcomes}
     for parsed in parsed_targets:
         outcome = outcomes[parsed.filename]
-        if not (settings.fix or diff):
+        if settings.fix or diff:
+            _fix_one(parsed, index, settings, outcome, diff=diff)
+        else:
             outcome.diagnostics = check_module(parsed, index, settings)
-            continue
-        _fix_one(parsed, index, settings, outcome, write=write and settings.fix, diff=diff)
-        if write and settings.fix and outcome.error is None and outcome.fixed:
-            try:
-                write_atomically(Path(parsed.filename), parsed.data, outcome.source)
-            except (ChangedOnDisk, OSError) as error:
-                outcome.error = FileError(parsed.filename, f"not written: {error}")
-                outcome.diagnostics = check_module(parsed, index, settings)
-                outcome.fixed = 0
     return report
 
 
@@ -182,10 +172,11 @@ def _fix_one(
     settings: Settings,
     outcome: FileOutcome,
     *,
-    write: bool,
     diff: bool,
 ) -> None:
+    """Fix one file: show the change (``diff``) or write it; on any failure keep the file."""
     from leaklint.fixes import FixError
+    from leaklint.write import ChangedOnDisk, write_atomically
 
     fix_settings = Settings(select=settings.select, fix=True, unsafe_fixes=settings.unsafe_fixes)
     try:
@@ -194,20 +185,34 @@ def _fix_one(
         outcome.error = FileError(parsed.filename, f"internal error while fixing: {error}")
         outcome.diagnostics = check_module(parsed, index, settings)
         return
+    if diff:
+        # nothing is written: findings are reported as they are on disk
+        outcome.diagnostics = check_module(parsed, index, settings)
+        outcome.fixed = fixed
+        if new_data != parsed.data:
+            outcome.diff = _unified_diff(parsed.filename, parsed.data, new_data)
+        return
+    outcome.diagnostics, outcome.fixed = remaining, fixed
+    if new_data == parsed.data:
+        return
+    try:
+        write_atomically(Path(parsed.filename), parsed.data, new_data)
+    except (ChangedOnDisk, OSError) as error:
+        outcome.error = FileError(parsed.filename, f"not written: {error}")
+        outcome.diagnostics = check_module(parsed, index, settings)
+        outcome.fixed = 0
+        return
     outcome.source = new_data
-    outcome.fixed = fixed
-    if diff and new_data != parsed.data:
-        from leaklint.parse import decode
 
-        outcome.diff = "".join(
-            difflib.unified_diff(
-                decode(parsed.data).splitlines(keepends=True),
-                decode(new_data).splitlines(keepends=True),
-                fromfile=parsed.filename,
-                tofile=parsed.filename,
-            )
+
+def _unified_diff(filename: str, old: bytes, new: bytes) -> str:
+    from leaklint.parse import decode
+
+    return "".join(
+        difflib.unified_diff(
+            decode(old).splitlines(keepends=True),
+            decode(new).splitlines(keepends=True),
+            fromfile=filename,
+            tofile=filename,
         )
-    # with --diff and no --fix, findings are reported as they are on disk
-    outcome.diagnostics = remaining if write else check_module(parsed, index, settings)
-    if not write:
-        outcome.fixed = fixed if diff else 0
+    )
