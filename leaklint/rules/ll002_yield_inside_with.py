@@ -34,8 +34,10 @@ Two cases, told apart in the message:
   that prefer `with` can turn this case off with `--ignore LL002` (which also silences the
   non-closing case: LL003 does not report a resource that a `with` manages).
 
-pytest yield fixtures are reported only in the first case: pytest resumes a fixture with `next()`,
-so for them a closing `with` is simply correct.
+The second case is reported only where the explicit form is an exact equivalent of the `with`
+(not for `TemporaryDirectory()`, whose `as` binds a path, nor for executors, whose exit waits),
+and never for pytest yield fixtures: pytest resumes a fixture with `next()`, so for them a closing
+`with` is simply correct.
 
 ## Example
 ```python
@@ -80,7 +82,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             if resource_type is None or managing.explicit_closing:
                 continue
             if resource_type.exit_closes:
-                if facts.target.pytest_fixture:
+                # the explicit form is recommended only where it is an exact equivalent
+                if facts.target.pytest_fixture or not resource_type.exit_only_closes:
                     continue
                 yield Finding(
                     managing.item.context_expr,
