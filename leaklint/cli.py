@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 import click
 
@@ -11,6 +12,9 @@ from leaklint import __version__
 from leaklint.output import FORMATS
 from leaklint.rules import RULES, RULES_BY_CODE
 from leaklint.settings import Settings, selected_codes, unknown_selectors
+
+if TYPE_CHECKING:
+    from leaklint.config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -54,6 +58,12 @@ def _codes(values: tuple[str, ...]) -> list[str]:
     help="How findings are printed.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are left.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The pyproject.toml to read [tool.leaklint] from (default: the nearest one).",
+)
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 def check(
     paths: tuple[str, ...],
@@ -65,22 +75,29 @@ def check(
     ignore: tuple[str, ...],
     output_format: str,
     exit_zero: bool,
+    config_path: Optional[str],
     explain: Optional[str],
 ) -> None:
     """Check PATHS (default: the current folder) for leaking generators."""
     if explain:
         _print_rule(explain)
         return
+    config = _load_config(config_path, paths)
+    # flags override the file; --extend-select and --ignore add to it
+    chosen = {
+        "select": _codes(select) or list(config.select),
+        "extend_select": [*config.extend_select, *_codes(extend_select)],
+        "ignore": [*config.ignore, *_codes(ignore)],
+    }
     all_codes = [rule.code for rule in RULES]
-    unknown = unknown_selectors(
-        all_codes, [*_codes(select), *_codes(extend_select), *_codes(ignore)]
-    )
+    unknown = unknown_selectors(all_codes, [code for codes in chosen.values() for code in codes])
     if unknown:
         _fail(f"unknown rule selector: {', '.join(unknown)}")
     settings = Settings(
-        select=selected_codes(all_codes, _codes(select), _codes(extend_select), _codes(ignore)),
+        select=selected_codes(all_codes, **chosen),
         fix=fix and not diff,
         unsafe_fixes=unsafe_fixes,
+        knowledge=config.knowledge(),
     )
     from leaklint.runner import run
 
@@ -125,6 +142,18 @@ def check(
     sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
 
 
+def _load_config(config_path: Optional[str], paths: tuple[str, ...]) -> Config:
+    from leaklint.config import Config, ConfigError, find_config, load_config
+
+    try:
+        if config_path is not None:
+            return load_config(Path(config_path))
+        found = find_config(Path(paths[0]) if paths else Path.cwd())
+        return load_config(found) if found is not None else Config()
+    except ConfigError as error:
+        _fail(str(error))
+
+
 @main.command("rule")
 @click.argument("code")
 def rule_command(code: str) -> None:
@@ -139,10 +168,9 @@ def _print_rule(code: str) -> None:
     )
     if rule is None:
         _fail(f"unknown rule: {code} (known: {', '.join(RULES_BY_CODE)})")
-        return
     click.echo(f"# {rule.name} ({rule.code})\n\n{rule.docs}")
 
 
-def _fail(message: str, **_: Any) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"leaklint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)

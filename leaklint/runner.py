@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from leaklint.analysis.flow import analyse_module
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, Location
@@ -59,7 +61,7 @@ def check_module(parsed: ParsedModule, index: ProjectIndex, settings: Settings) 
     """Run the selected rules over every generator of one parsed module."""
     rules = [rule for rule in RULES if rule.code in settings.select]
     found: dict[tuple[str, int, int], Diagnostic] = {}
-    for facts in analyse_module(parsed.tree, parsed.imports, index):
+    for facts in analyse_module(parsed.tree, parsed.imports, index, settings.knowledge):
         for rule in rules:
             for finding in rule.check(facts):
                 node = finding.node
@@ -117,11 +119,13 @@ def fix_module(
     return data, diagnostics, max(initial - len(diagnostics), 0)
 
 
-def build_index(modules: Iterable[ParsedModule]) -> ProjectIndex:
+def build_index(
+    modules: Iterable[ParsedModule], knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
+) -> ProjectIndex:
     """The project-wide index over every parsed module."""
     index = ProjectIndex()
     for module in modules:
-        index.merge(index_module(module.tree, module.imports))
+        index.merge(index_module(module.tree, module.imports, knowledge))
     return index
 
 
@@ -155,7 +159,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
         if has_targets:
             outcome.source = data
             parsed_targets.append(parsed)
-    index = build_index(index_modules)
+    index = build_index(index_modules, settings.knowledge)
     outcomes = {outcome.filename: outcome for outcome in report.outcomes}
     for parsed in parsed_targets:
         outcome = outcomes[parsed.filename]
@@ -178,7 +182,7 @@ def _fix_one(
     from leaklint.fixes import FixError
     from leaklint.write import ChangedOnDisk, write_atomically
 
-    fix_settings = Settings(select=settings.select, fix=True, unsafe_fixes=settings.unsafe_fixes)
+    fix_settings = dataclasses.replace(settings, fix=True)
     try:
         new_data, remaining, fixed = fix_module(parsed, index, fix_settings)
     except FixError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.model import Applicability
 
 
@@ -15,6 +16,7 @@ class Settings:
     select: frozenset[str]
     fix: bool = False
     unsafe_fixes: bool = False
+    knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
 
     def allows(self, applicability: Applicability) -> bool:
         """Whether a fix of this applicability may be applied."""

@@ -16,13 +16,13 @@ from typing import Optional, Union
 from leaklint.analysis.imports import ImportMap, dotted_name
 from leaklint.analysis.resources import (
     CONVENTIONAL_SESSION_FACTORIES,
+    DEFAULT_KNOWLEDGE,
     METHOD_FACTORIES,
     OWNER_RELEASE_METHODS,
     POOL_CHECKOUTS,
-    RELEASE_METHODS,
     SESSION_FACTORY_MAKERS,
+    KnowledgeBase,
     ResourceType,
-    factory_type,
 )
 from leaklint.analysis.targets import FunctionNode, ProjectIndex, TargetKind, classify
 
@@ -172,6 +172,7 @@ class GeneratorFacts:
     """``yield SessionLocal()``: a resource yielded without a name, never released."""
     parent: dict[ast.AST, ast.AST]
     parameters: frozenset[str]
+    knowledge: KnowledgeBase
 
     @property
     def is_async(self) -> bool:
@@ -229,18 +230,24 @@ class GeneratorFacts:
 
 
 def analyse_module(
-    tree: ast.Module, imports: ImportMap, index: ProjectIndex
+    tree: ast.Module,
+    imports: ImportMap,
+    index: ProjectIndex,
+    knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
 ) -> Iterator[GeneratorFacts]:
     """The facts of every generator function in a module, nested ones included."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            facts = analyse_function(node, imports, index)
+            facts = analyse_function(node, imports, index, knowledge)
             if facts is not None:
                 yield facts
 
 
 def analyse_function(
-    function: FunctionNode, imports: ImportMap, index: ProjectIndex
+    function: FunctionNode,
+    imports: ImportMap,
+    index: ProjectIndex,
+    knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
 ) -> Optional[GeneratorFacts]:
     """The facts of one function, or ``None`` when it is not a generator."""
     parent: dict[ast.AST, ast.AST] = {}
@@ -252,16 +259,17 @@ def analyse_function(
     ]
     if not yields:
         return None
-    builder = _ResourceCollector(function, imports, index, parent, yields)
+    builder = _ResourceCollector(function, imports, index, parent, yields, knowledge)
     builder.collect(own_nodes)
     return GeneratorFacts(
         node=function,
-        target=classify(function, imports, index),
+        target=classify(function, imports, index, knowledge),
         yields=yields,
         resources=list(builder.resources.values()),
         anonymous_acquisitions=builder.anonymous,
         parent=parent,
         parameters=frozenset(builder.parameters),
+        knowledge=knowledge,
     )
 
 
@@ -326,7 +334,9 @@ class _ResourceCollector:
         index: ProjectIndex,
         parent: dict[ast.AST, ast.AST],
         yields: list[YieldSite],
+        knowledge: KnowledgeBase,
     ) -> None:
+        self.knowledge = knowledge
         self.function = function
         self.imports = imports
         self.index = index
@@ -418,7 +428,7 @@ class _ResourceCollector:
         qualified = self.imports.qualified_name(func)
         if qualified is None:
             return None
-        known = factory_type(qualified)
+        known = self.knowledge.factory_type(qualified)
         if known is not None:
             return known, None, None
         last = qualified.rsplit(".", 1)[-1]
@@ -482,7 +492,7 @@ class _ResourceCollector:
         key: Optional[str] = None
         if func.attr in OWNER_RELEASE_METHODS and call.args:
             key = dotted_name(call.args[0])
-        elif func.attr in RELEASE_METHODS and not call.args:
+        elif func.attr in self.knowledge.release_methods and not call.args:
             key = dotted_name(func.value)
         if key is None:
             return
@@ -501,7 +511,7 @@ class _ResourceCollector:
 
     def _method_reference(self, node: ast.Attribute) -> None:
         """``stack.callback(conn.close)``: a release method passed on, not called."""
-        if node.attr not in RELEASE_METHODS:
+        if node.attr not in self.knowledge.release_methods:
             return
         owner = self.parent.get(node)
         if isinstance(owner, ast.Call) and owner.func is node:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Optional
 
 RELEASE_METHODS = frozenset(
@@ -161,6 +163,56 @@ POOL_CHECKOUTS: dict[str, tuple[str, ResourceType]] = {
 """Pool methods that check a connection out, with the pool method that gives it back."""
 
 
-def factory_type(qualified: str) -> Optional[ResourceType]:
-    """The resource a call to ``qualified`` returns, when the knowledge base knows it."""
-    return FACTORIES.get(qualified)
+COROUTINE_RELEASE_METHODS = frozenset({"aclose"})
+"""Release methods that are coroutines whatever they are called on."""
+
+DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+"""Last component of the callables that take a dependency: ``fastapi.Depends``, ``Security``."""
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """What counts as a resource and a release: the defaults above plus the project's own."""
+
+    factories: Mapping[str, ResourceType] = field(default_factory=lambda: dict(FACTORIES))
+    factory_patterns: tuple[tuple[str, ResourceType], ...] = ()
+    """``fnmatch`` patterns over qualified names: ``*.get_connection``."""
+    release_methods: frozenset[str] = RELEASE_METHODS
+    coroutine_release_methods: frozenset[str] = COROUTINE_RELEASE_METHODS
+    dependency_markers: frozenset[str] = DEPENDENCY_MARKERS
+    """Calls that take a dependency, and decorators that make one (last name component)."""
+
+    def factory_type(self, qualified: str) -> Optional[ResourceType]:
+        """The resource a call to ``qualified`` returns, when the knowledge base knows it."""
+        known = self.factories.get(qualified)
+        if known is not None or not self.factory_patterns:
+            return known
+        for pattern, resource_type in self.factory_patterns:
+            if fnmatch.fnmatchcase(qualified, pattern):
+                return resource_type
+        return None
+
+    def extended(
+        self,
+        factories: Mapping[str, ResourceType] = {},
+        release_methods: Mapping[str, bool] = {},
+        dependency_markers: Iterable[str] = (),
+    ) -> KnowledgeBase:
+        """A copy that also knows the given factories, release methods and markers."""
+        exact = {name: kind for name, kind in factories.items() if not _is_pattern(name)}
+        patterns = tuple((name, kind) for name, kind in factories.items() if _is_pattern(name))
+        return KnowledgeBase(
+            factories={**self.factories, **exact},
+            factory_patterns=self.factory_patterns + patterns,
+            release_methods=self.release_methods | frozenset(release_methods),
+            coroutine_release_methods=self.coroutine_release_methods
+            | frozenset(name for name, is_async in release_methods.items() if is_async),
+            dependency_markers=self.dependency_markers | frozenset(dependency_markers),
+        )
+
+
+def _is_pattern(name: str) -> bool:
+    return any(character in name for character in "*?[")
+
+
+DEFAULT_KNOWLEDGE = KnowledgeBase()

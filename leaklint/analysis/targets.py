@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from leaklint.analysis.imports import ImportMap, dotted_parts
-from leaklint.analysis.resources import SESSION_FACTORY_MAKERS, ResourceType
+from leaklint.analysis.resources import (
+    DEFAULT_KNOWLEDGE,
+    SESSION_FACTORY_MAKERS,
+    KnowledgeBase,
+    ResourceType,
+)
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
@@ -24,8 +29,6 @@ CONTEXT_MANAGER_DECORATORS = frozenset(
 PYTEST_FIXTURE_DECORATORS = frozenset(
     {"pytest.fixture", "pytest.yield_fixture", "pytest_asyncio.fixture", "_pytest.fixtures.fixture"}
 )
-DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
-"""Last component of the callables that take a dependency: ``fastapi.Depends``, ``Security``."""
 
 
 @dataclass
@@ -43,23 +46,27 @@ class ProjectIndex:
         self.session_factories.update(other.session_factories)
 
 
-def index_module(tree: ast.Module, imports: ImportMap) -> ProjectIndex:
+def index_module(
+    tree: ast.Module, imports: ImportMap, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
+) -> ProjectIndex:
     """The facts one module contributes to the project index."""
     index = ProjectIndex()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            _index_dependency_call(node, imports, index)
+            _index_dependency_call(node, imports, index, knowledge.dependency_markers)
         elif isinstance(node, ast.Assign):
             _index_assignment(node, imports, index)
     return index
 
 
-def _index_dependency_call(call: ast.Call, imports: ImportMap, index: ProjectIndex) -> None:
+def _index_dependency_call(
+    call: ast.Call, imports: ImportMap, index: ProjectIndex, markers: frozenset[str]
+) -> None:
     qualified = imports.qualified_name(call.func)
     if qualified is None:
         return
     last = qualified.rsplit(".", 1)[-1]
-    if last in DEPENDENCY_MARKERS:
+    if last in markers:
         argument: Optional[ast.expr] = call.args[0] if call.args else None
         for keyword in call.keywords:
             if keyword.arg == "dependency":
@@ -112,12 +119,18 @@ class TargetKind:
     pytest_fixture: bool = False
 
 
-def classify(function: FunctionNode, imports: ImportMap, index: ProjectIndex) -> TargetKind:
+def classify(
+    function: FunctionNode,
+    imports: ImportMap,
+    index: ProjectIndex,
+    knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
+) -> TargetKind:
     """Read a function's decorators and the project index to tell how it is driven."""
     decorators = set(_decorator_names(function.decorator_list, imports))
+    marked = any(name.rsplit(".", 1)[-1] in knowledge.dependency_markers for name in decorators)
     return TargetKind(
         context_manager=bool(decorators & CONTEXT_MANAGER_DECORATORS),
-        dependency=function.name in index.dependency_names,
+        dependency=function.name in index.dependency_names or marked,
         pytest_fixture=bool(decorators & PYTEST_FIXTURE_DECORATORS),
     )
 

@@ -196,7 +196,9 @@ def _needs_await(facts: GeneratorFacts, resource: ResourceFacts, site: ReleaseSi
         return False
     method = site.call.func.attr if isinstance(site.call.func, ast.Attribute) else ""
     resource_type = resource.resource_type
-    return method == "aclose" or (resource_type is not None and resource_type.release_is_async)
+    return method in facts.knowledge.coroutine_release_methods or (
+        resource_type is not None and resource_type.release_is_async
+    )
 
 
 RULE = Rule(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from leaklint.analysis.flow import GeneratorFacts, ManagingWith, ResourceFacts
-from leaklint.analysis.resources import FACTORIES, ResourceType
+from leaklint.analysis.resources import ResourceType
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, release_statement, short_code
 
@@ -142,7 +142,8 @@ def _constructed_plainly(
         return True
     context = managing.item.context_expr
     return isinstance(context, ast.Call) and (
-        isinstance(context.func, ast.Name) or ast.unparse(context.func) in FACTORIES
+        isinstance(context.func, ast.Name)
+        or facts.knowledge.factory_type(ast.unparse(context.func)) is not None
     )
 
 

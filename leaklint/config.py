@@ -1,0 +1,151 @@
+"""``[tool.leaklint]`` in ``pyproject.toml``: found, read and checked key by key.
+
+A bad key or value is a clear error naming the file and the key; the CLI exits 2 on it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings a project file gives; empty when there is none."""
+
+    path: Optional[Path] = None
+    select: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    resource_factories: Mapping[str, ResourceType] = field(default_factory=dict)
+    release_methods: Mapping[str, bool] = field(default_factory=dict)
+    dependency_markers: tuple[str, ...] = ()
+
+    def knowledge(self) -> KnowledgeBase:
+        """The default knowledge base extended with this project's resources and markers."""
+        if not (self.resource_factories or self.release_methods or self.dependency_markers):
+            return DEFAULT_KNOWLEDGE
+        return DEFAULT_KNOWLEDGE.extended(
+            self.resource_factories, self.release_methods, self.dependency_markers
+        )
+
+
+def find_config(start: Path) -> Optional[Path]:
+    """The nearest ``pyproject.toml`` with a ``[tool.leaklint]`` table, walking up from
+    ``start``."""
+    directory = start.resolve()
+    if not directory.is_dir():
+        directory = directory.parent
+    for folder in (directory, *directory.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and b"[tool.leaklint" in candidate.read_bytes():
+            return candidate
+    return None
+
+
+def load_config(path: Path) -> Config:
+    """Read and check ``[tool.leaklint]`` of ``path``."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the file: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    table = document.get("tool", {}).get("leaklint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.leaklint] must be a table")
+    return _parse(table, path)
+
+
+_LIST_KEYS = {
+    "select": "select",
+    "extend-select": "extend_select",
+    "ignore": "ignore",
+    "dependency-markers": "dependency_markers",
+}
+
+
+def _parse(table: Mapping[str, Any], path: Path) -> Config:
+    values: dict[str, Any] = {"path": path}
+    for key, value in table.items():
+        where = f"{path}: [tool.leaklint] {key}"
+        if key in _LIST_KEYS:
+            values[_LIST_KEYS[key]] = _string_list(value, where)
+        elif key == "resource-factories":
+            values["resource_factories"] = _factories(value, where)
+        elif key == "release-methods":
+            values["release_methods"] = _release_methods(value, where)
+        else:
+            known = ", ".join(sorted([*_LIST_KEYS, "resource-factories", "release-methods"]))
+            raise ConfigError(f"{where}: unknown key (known keys: {known})")
+    return Config(**values)
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {_describe(value)}")
+    return tuple(value)
+
+
+def _factories(value: Any, where: str) -> dict[str, ResourceType]:
+    """``{"app.db.get_connection" = "close", "*.make_client" = {release = "aclose", async =
+    true}}``."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table of factory = release method")
+    factories = {}
+    for name, spec in value.items():
+        if isinstance(spec, str):
+            spec = {"release": spec}
+        if not isinstance(spec, dict):
+            raise ConfigError(
+                f"{where}.{name}: expected a release method name or a table, got {_describe(spec)}"
+            )
+        unknown = set(spec) - {"release", "async", "exit-closes"}
+        if unknown:
+            raise ConfigError(f"{where}.{name}: unknown key {sorted(unknown)[0]!r}")
+        release = spec.get("release", "close")
+        is_async = spec.get("async", False)
+        exit_closes = spec.get("exit-closes", True)
+        if not isinstance(release, str) or not release.isidentifier():
+            raise ConfigError(f"{where}.{name}.release: expected a method name")
+        for flag, flag_value in (("async", is_async), ("exit-closes", exit_closes)):
+            if not isinstance(flag_value, bool):
+                raise ConfigError(f"{where}.{name}.{flag}: expected true or false")
+        factories[name] = ResourceType(
+            name,
+            release=release,
+            release_is_async=is_async,
+            exit_closes=exit_closes,
+            exit_only_closes=exit_closes,
+        )
+    return factories
+
+
+def _release_methods(value: Any, where: str) -> dict[str, bool]:
+    """``["finish"]`` or ``{finish = false, aclose_all = true}`` (true: a coroutine)."""
+    if isinstance(value, list):
+        return {name: False for name in _string_list(value, where)}
+    if isinstance(value, dict) and all(isinstance(flag, bool) for flag in value.values()):
+        return dict(value)
+    raise ConfigError(
+        f"{where}: expected a list of method names or a table of name = is-coroutine,"
+        f" got {_describe(value)}"
+    )
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
