@@ -62,6 +62,9 @@ class FixKind(enum.Enum):
     MOVE_TO_FINALLY = "move-to-finally"
     WITH_TO_TRY_FINALLY = "with-to-try-finally"
     ADD_FINALLY = "add-finally"
+    HOIST_FROM_TRY = "hoist-from-try"
+    APPEND_RAISE = "append-raise"
+    ADD_AWAIT = "add-await"
 
 
 class Severity(enum.Enum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from leaklint.analysis.imports import ImportMap, dotted_name
 from leaklint.analysis.resources import (
@@ -73,6 +73,15 @@ class ReleaseSite:
     """In a ``finally`` or catching handler of a ``try`` around a ``yield``."""
     after_yield: bool
     in_handler: bool
+    guarding_try: Optional[ast.stmt] = None
+    """The ``try`` around a ``yield`` whose ``finally`` (or handler) holds this release."""
+    discarded: bool = False
+    """The call is a statement of its own: its result (a coroutine, say) is dropped."""
+
+    @property
+    def method(self) -> str:
+        """The release method's name: ``close``, ``aclose``, ``putconn``..."""
+        return self.call.func.attr if isinstance(self.call.func, ast.Attribute) else ""
 
     @property
     def normal_path_only(self) -> bool:
@@ -173,6 +182,10 @@ class GeneratorFacts:
     parent: dict[ast.AST, ast.AST]
     parameters: frozenset[str]
     knowledge: KnowledgeBase
+    handlers_around_yield: list[ast.ExceptHandler] = field(default_factory=list)
+    """``except`` clauses of a ``try`` whose body yields: what is thrown in lands there."""
+    extra_yield: Optional[ast.AST] = None
+    """A ``yield`` that runs a second time on some path (in a loop, or after another)."""
 
     @property
     def is_async(self) -> bool:
@@ -270,7 +283,96 @@ def analyse_function(
         parent=parent,
         parameters=frozenset(builder.parameters),
         knowledge=knowledge,
+        handlers_around_yield=[
+            handler
+            for node in own_nodes
+            if type(node).__name__ in _TRY_NODE_NAMES
+            and any(_in_any([node.body], site.node, parent) for site in yields)  # type: ignore[attr-defined]
+            for handler in node.handlers  # type: ignore[attr-defined]
+        ],
+        extra_yield=_YieldCounter().block(function.body, 0).extra,
     )
+
+
+@dataclass(frozen=True)
+class _PathCount:
+    """Yields run so far on the worst path, whether every path has left, the first extra one."""
+
+    count: int
+    terminated: bool = False
+    extra: Optional[ast.AST] = None
+
+
+class _YieldCounter:
+    """Counts the yields a single run can pass through, to find the one that runs twice.
+
+    Branches take the larger count; a ``try`` adds its handlers' yields to its body's (what is
+    thrown in at a yield lands in a handler); a loop whose body yields can yield again.
+    """
+
+    def block(self, statements: list[ast.stmt], before: int) -> _PathCount:
+        count, extra = before, None
+        for statement in statements:
+            result = self.statement(statement, count)
+            extra = extra or result.extra
+            count = result.count
+            if result.terminated:
+                return _PathCount(count, True, extra)
+        return _PathCount(count, False, extra)
+
+    def statement(self, statement: ast.stmt, before: int) -> _PathCount:
+        if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+            inner = _own_yields(statement.body)
+            if inner:
+                return _PathCount(before + len(inner), extra=inner[0])
+            return self._branches([statement.body, statement.orelse], before)
+        if isinstance(statement, ast.If):
+            return self._branches([statement.body, statement.orelse], before)
+        if isinstance(statement, (ast.With, ast.AsyncWith)):
+            heads = [y for item in statement.items for y in _own_yields([item.context_expr])]
+            return self.block(statement.body, self._add(heads, before).count)
+        if type(statement).__name__ in _TRY_NODE_NAMES:
+            body = self.block(statement.body, before)  # type: ignore[attr-defined]
+            exits = [self.block(statement.orelse, body.count)] if not body.terminated else []  # type: ignore[attr-defined]
+            exits += [self.block(handler.body, body.count) for handler in statement.handlers]  # type: ignore[attr-defined]
+            live = [result for result in exits if not result.terminated] or exits or [body]
+            count = max(result.count for result in live)
+            extra = body.extra or next((r.extra for r in exits if r.extra), None)
+            final = self.block(statement.finalbody, count)  # type: ignore[attr-defined]
+            terminated = bool(exits) and all(result.terminated for result in exits)
+            return _PathCount(final.count, terminated or final.terminated, extra or final.extra)
+        if isinstance(statement, ast.Match):
+            return self._branches([case.body for case in statement.cases] + [[]], before)
+        result = self._add(_own_yields([statement]), before)
+        terminated = isinstance(statement, (ast.Return, ast.Raise))
+        return _PathCount(result.count, terminated, result.extra)
+
+    def _branches(self, blocks: list[list[ast.stmt]], before: int) -> _PathCount:
+        results = [self.block(block, before) for block in blocks]
+        live = [result for result in results if not result.terminated]
+        extra = next((result.extra for result in results if result.extra), None)
+        count = max(result.count for result in (live or results))
+        return _PathCount(count, not live, extra)
+
+    @staticmethod
+    def _add(yields: list[ast.AST], before: int) -> _PathCount:
+        total = before + len(yields)
+        extra = yields[max(0, 1 - before)] if yields and total >= 2 else None
+        return _PathCount(total, extra=extra)
+
+
+def _own_yields(nodes: list[Any]) -> list[ast.AST]:
+    """The yields in ``nodes``, not counting nested functions, in source order."""
+    found: list[ast.AST] = []
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            found.append(node)
+        if isinstance(node, _SCOPES):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return sorted(found, key=_position)
 
 
 def _own_scope(function: FunctionNode, parent: dict[ast.AST, ast.AST]) -> Iterator[ast.AST]:
@@ -498,14 +600,17 @@ class _ResourceCollector:
             return
         statement = self._statement_of(call)
         awaited = isinstance(self.parent.get(call), ast.Await)
+        guarding_try = self._guarding_try(call)
         self._resource(key).release_sites.append(
             ReleaseSite(
                 call=call,
                 statement=statement,
                 awaited=awaited,
-                protects_throw_path=self._protects_throw_path(call),
+                protects_throw_path=guarding_try is not None,
                 after_yield=any(_position(call) > _position(site.node) for site in self.yields),
                 in_handler=self._in_handler(call),
+                guarding_try=guarding_try,
+                discarded=isinstance(self.parent.get(call), ast.Expr),
             )
         )
 
@@ -546,7 +651,8 @@ class _ResourceCollector:
             current = self.parent[current]
         return current
 
-    def _protects_throw_path(self, call: ast.Call) -> bool:
+    def _guarding_try(self, call: ast.Call) -> Optional[ast.stmt]:
+        """The ``try`` around a ``yield`` whose ``finally`` or catching handler holds ``call``."""
         child: ast.AST = call
         current = self.parent.get(call)
         while current is not None and current is not self.function:
@@ -556,16 +662,16 @@ class _ResourceCollector:
                 guarded += [handler.body for handler in getattr(current, "handlers", [])]
                 protected = any(_in_any(guarded, site.node, self.parent) for site in self.yields)
                 if protected and any(item is child for item in finalbody):
-                    return True
+                    return current  # type: ignore[return-value]
             if isinstance(current, ast.ExceptHandler) and _is_broad_handler(current):
                 try_node = self.parent.get(current)
                 if isinstance(try_node, ast.Try) and any(
                     _in_any([try_node.body], site.node, self.parent) for site in self.yields
                 ):
-                    return True
+                    return try_node
             child = current
             current = self.parent.get(current)
-        return False
+        return None
 
     def _in_handler(self, node: ast.AST) -> bool:
         current = self.parent.get(node)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -109,20 +110,56 @@ class _PlanApplier(cst.CSTTransformer):
         rows = [self._row(statement) for statement in original_node.body]
         for index, row in enumerate(rows):
             plan = self.plans.get(row)
-            if plan is None or row in self.applied:
+            if plan is None or row in self.applied or plan.kind not in _BLOCK_REWRITES:
                 continue
             body = list(updated_node.body)
             if plan.kind is FixKind.MOVE_TO_FINALLY:
                 new_body = self._move_to_finally(body, rows, index, plan)
             elif plan.kind is FixKind.ADD_FINALLY:
                 new_body = self._add_finally(body, index, plan)
+            elif plan.kind is FixKind.HOIST_FROM_TRY:
+                new_body = self._hoist_from_try(body, original_node.body[index], index, plan)
             else:
                 new_body = self._with_to_try(body, index, plan)
             self.applied.add(row)
             return updated_node.with_changes(body=new_body)
         return updated_node
 
-    # the three rewrites ------------------------------------------------------------------
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        return self._awaited_if_planned(self._row(original_node), updated_node)
+
+    def leave_SimpleStatementSuite(
+        self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        return self._awaited_if_planned(self._row(original_node.body[0]), updated_node)
+
+    def _awaited_if_planned(self, row: int, node: _SimpleStatements) -> _SimpleStatements:
+        plan = self.plans.get(row)
+        if plan is None or plan.kind is not FixKind.ADD_AWAIT or row in self.applied:
+            return node
+        if len(node.body) != 1:
+            raise FixError(f"line {row} holds more than the release call")
+        self.applied.add(row)
+        return node.with_changes(body=[_awaited(node.body[0])])
+
+    def leave_ExceptHandler(
+        self, original_node: cst.ExceptHandler, updated_node: cst.ExceptHandler
+    ) -> cst.ExceptHandler:
+        row = self._row(original_node)
+        plan = self.plans.get(row)
+        if plan is None or plan.kind is not FixKind.APPEND_RAISE or row in self.applied:
+            return updated_node
+        self.applied.add(row)
+        suite = updated_node.body
+        if isinstance(suite, cst.IndentedBlock):
+            suite = suite.with_changes(body=[*suite.body, self._statement("raise")])
+        else:
+            suite = suite.with_changes(body=[*suite.body, cst.Raise()])
+        return updated_node.with_changes(body=suite)
+
+    # the block rewrites ------------------------------------------------------------------
     def _move_to_finally(
         self, body: list[cst.BaseStatement], rows: list[int], anchor: int, plan: FixPlan
     ) -> list[cst.BaseStatement]:
@@ -142,6 +179,33 @@ class _PlanApplier(cst.CSTTransformer):
     ) -> list[cst.BaseStatement]:
         release = self._statement(plan.release_code)
         return [*body[:anchor], _try_finally(body[anchor:], [release])]
+
+    def _hoist_from_try(
+        self,
+        body: list[cst.BaseStatement],
+        original: cst.BaseStatement,
+        anchor: int,
+        plan: FixPlan,
+    ) -> list[cst.BaseStatement]:
+        statement = body[anchor]
+        if not (
+            isinstance(statement, cst.Try)
+            and isinstance(original, cst.Try)
+            and isinstance(statement.body, cst.IndentedBlock)
+            and isinstance(original.body, cst.IndentedBlock)
+        ):
+            raise FixError(f"no `try` with an indented body at line {plan.anchor_row}")
+        inner = list(statement.body.body)
+        if len(inner) < 2 or self._row(original.body.body[0]) != plan.release_rows[0]:
+            raise FixError(f"the acquisition does not open the `try` at line {plan.anchor_row}")
+        acquisition = inner[0]
+        hoisted = acquisition.with_changes(
+            leading_lines=[*statement.leading_lines, *_leading_lines(acquisition)]
+        )
+        remaining = statement.with_changes(
+            leading_lines=(), body=statement.body.with_changes(body=inner[1:])
+        )
+        return [*body[:anchor], hoisted, remaining, *body[anchor + 1 :]]
 
     def _with_to_try(
         self, body: list[cst.BaseStatement], anchor: int, plan: FixPlan
@@ -193,6 +257,17 @@ def _with_awaits(
     if not any(start <= row < end for row in await_rows):
         return statement
     return statement.visit(_AwaitAdder())  # type: ignore[return-value]
+
+
+_BLOCK_REWRITES = frozenset(
+    {
+        FixKind.MOVE_TO_FINALLY,
+        FixKind.ADD_FINALLY,
+        FixKind.HOIST_FROM_TRY,
+        FixKind.WITH_TO_TRY_FINALLY,
+    }
+)
+_SimpleStatements = TypeVar("_SimpleStatements", cst.SimpleStatementLine, cst.SimpleStatementSuite)
 
 
 class _AwaitAdder(cst.CSTTransformer):

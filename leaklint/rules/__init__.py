@@ -6,6 +6,10 @@ from leaklint.rules import (
     ll001_unprotected_cleanup,
     ll002_yield_inside_with,
     ll003_resource_never_released,
+    ll004_unbound_in_finally,
+    ll005_swallowed_exception,
+    ll006_multiple_yield,
+    ll007_unawaited_async_close,
 )
 from leaklint.rules.base import Finding, Rule
 
@@ -13,6 +17,10 @@ RULES: tuple[Rule, ...] = (
     ll001_unprotected_cleanup.RULE,
     ll002_yield_inside_with.RULE,
     ll003_resource_never_released.RULE,
+    ll004_unbound_in_finally.RULE,
+    ll005_swallowed_exception.RULE,
+    ll006_multiple_yield.RULE,
+    ll007_unawaited_async_close.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 

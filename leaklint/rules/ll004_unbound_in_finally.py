@@ -1,0 +1,123 @@
+"""LL004 unbound-in-finally: the resource is acquired inside the ``try`` that releases it."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Optional
+
+from leaklint.analysis.flow import GeneratorFacts, ResourceFacts
+from leaklint.model import Applicability, FixKind, FixPlan
+from leaklint.rules.base import Finding, Rule, short_code
+
+DOCS = """\
+## What it does
+Checks for context-manager generators that acquire a resource *inside* the `try` whose `finally`
+(or catching handler) releases it.
+
+## Why is this bad?
+When the acquisition itself fails (the database refuses the connection, the pool times out, the
+file does not exist), the name was never bound, but the `finally` still runs and calls
+`db.close()` on it. That raises `UnboundLocalError` (or `NameError`), and the traceback the user
+sees is about the cleanup, not about the connection that was refused: the real error is reduced
+to a "During handling of the above exception" footnote, and logs and error trackers group it
+under the wrong exception.
+
+## Example
+```python
+def get_db():
+    try:
+        db = SessionLocal()
+        yield db
+    finally:
+        db.close()
+```
+
+## Use instead
+```python
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+```
+
+## Fix safety
+The fix moves the acquisition above the `try`. It is offered when the acquisition is the first
+statement of the `try` body, and is safe when the `try` has no `except` clauses. With `except`
+clauses it is unsafe: a failing acquisition no longer reaches them (a handler that logs or wraps
+errors will not see it).
+
+## References
+* Python: the `try` statement, `finally` clause
+"""
+
+
+def check(facts: GeneratorFacts) -> Iterator[Finding]:
+    """Report each resource bound only inside the ``try`` whose cleanup releases it."""
+    if not facts.is_target:
+        return
+    for resource in facts.resources:
+        if not resource.is_local_name or resource.key in facts.parameters:
+            continue
+        reported: set[int] = set()
+        for site in resource.release_sites:
+            guard = site.guarding_try
+            if guard is None or id(guard) in reported:
+                continue
+            binding = _binding_inside(facts, resource, guard)
+            if binding is None:
+                continue
+            reported.add(id(guard))
+            value = getattr(binding, "value", None)
+            acquired = short_code(value) if isinstance(value, ast.expr) else "the acquisition"
+            yield Finding(
+                binding,
+                f"`{resource.key}` is bound inside the `try` that releases it: if `{acquired}`"
+                f" fails, the cleanup raises `UnboundLocalError` and hides the error; acquire"
+                f" it before the `try`",
+                _fix_plan(facts, guard, binding),
+            )
+
+
+def _binding_inside(
+    facts: GeneratorFacts, resource: ResourceFacts, guard: ast.stmt
+) -> Optional[ast.stmt]:
+    """The statement in ``guard``'s body that binds the resource, when nothing binds it before."""
+    body: list[ast.stmt] = getattr(guard, "body", [])
+    if not body:
+        return None
+    inside = [
+        binding
+        for binding in resource.bindings
+        if body[0].lineno <= binding.lineno <= (body[-1].end_lineno or body[-1].lineno)
+    ]
+    before = [binding for binding in resource.bindings if binding.lineno < guard.lineno]
+    return inside[0] if inside and not before else None
+
+
+def _fix_plan(facts: GeneratorFacts, guard: ast.stmt, binding: ast.stmt) -> Optional[FixPlan]:
+    body: list[ast.stmt] = getattr(guard, "body", [])
+    if body[0] is not binding or len(body) < 2 or body[1].lineno == binding.lineno:
+        return None
+    handlers = getattr(guard, "handlers", [])
+    return FixPlan(
+        kind=FixKind.HOIST_FROM_TRY,
+        applicability=Applicability.UNSAFE if handlers else Applicability.SAFE,
+        title="Acquire the resource before the `try`",
+        function_row=facts.node.lineno,
+        function_name=facts.node.name,
+        anchor_row=guard.lineno,
+        release_rows=(binding.lineno,),
+    )
+
+
+RULE = Rule(
+    code="LL004",
+    name="unbound-in-finally",
+    summary="The resource is acquired inside the `try` whose `finally` releases it",
+    fix_summary="Safe when the acquisition opens a `try` without `except`; unsafe with `except`",
+    docs=DOCS,
+    check=check,
+)

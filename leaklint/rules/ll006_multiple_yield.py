@@ -1,0 +1,75 @@
+"""LL006 multiple-yield: a context-manager generator that can yield more than once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from leaklint.analysis.flow import GeneratorFacts
+from leaklint.rules.base import Finding, Rule
+
+DOCS = """\
+## What it does
+Checks for FastAPI dependencies, `@contextmanager`/`@asynccontextmanager` functions and pytest
+yield fixtures that can reach a `yield` more than once in one run: two `yield`s one after the
+other, a `yield` in a loop, or a `yield` in an `except` clause after the `yield` in its `try`.
+Plain iterators are not checked: yielding many times is what they are for.
+
+## Why is this bad?
+A generator used as a context manager must yield exactly once. When it is resumed after the
+caller is done and yields again, `contextlib` raises `RuntimeError: generator didn't stop`
+(or `generator didn't stop after throw()` when the caller failed); FastAPI reports the same
+error after the response, and pytest refuses a fixture with more than one `yield`. The cleanup
+after the second `yield` never runs.
+
+## Example
+```python
+@contextmanager
+def connections(urls):
+    for url in urls:
+        conn = connect(url)
+        yield conn
+        conn.close()
+```
+
+## Use instead
+```python
+@contextmanager
+def connections(urls):
+    conns = [connect(url) for url in urls]
+    try:
+        yield conns
+    finally:
+        for conn in conns:
+            conn.close()
+```
+
+## Fix safety
+There is no fix: what the generator should yield instead is a design decision.
+"""
+
+
+def check(facts: GeneratorFacts) -> Iterator[Finding]:
+    """Report the ``yield`` that runs a second time on some path."""
+    target = facts.target
+    if not (target.context_manager or target.dependency or target.pytest_fixture):
+        return
+    extra = facts.extra_yield
+    if extra is None:
+        return
+    in_loop = any(site.node is extra and site.in_loop for site in facts.yields)
+    where = "in a loop" if in_loop else "after another `yield` on the same path"
+    yield Finding(
+        extra,
+        f"`yield` {where}: a generator used as a context manager must yield exactly once"
+        " (`RuntimeError: generator didn't stop`)",
+    )
+
+
+RULE = Rule(
+    code="LL006",
+    name="multiple-yield",
+    summary="A context-manager generator can yield more than once",
+    fix_summary="No fix",
+    docs=DOCS,
+    check=check,
+)
