@@ -10,7 +10,9 @@ from typing import Optional
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(LL\d{3}(?:\s*,\s*LL\d{3})*)")
-RUNTIME = re.compile(r"^#\s*runtime:\s*(\w+)(?:\s+before=(leaks|released))?\s*$")
+RUNTIME = re.compile(
+    r"^#\s*runtime:\s*(\w+)(?:\s+before=(leaks|released|unbound|swallows|didnt-stop|unawaited))?\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,14 @@ class Fixture:
     def unsafe_fixes(self) -> bool:
         return any(re.match(r"#\s*fixture:.*unsafe-fixes", line) for line in self.header())
 
-    def runtime(self) -> Optional[tuple[str, bool]]:
-        """(function, unfixed version leaks) from the ``# runtime:`` header, if any."""
+    def runtime(self) -> Optional[tuple[str, str]]:
+        """(function, behaviour before the fix) from the ``# runtime:`` header, if any."""
         for line in self.header():
             match = RUNTIME.match(line)
             if match:
-                return match.group(1), match.group(2) != "released"
+                return match.group(1), match.group(2) or "leaks"
+            if line.startswith("# runtime:"):
+                raise ValueError(f"{self.path}: unreadable header {line!r}")
         return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import gc
 import inspect
 import types
 import warnings
@@ -73,7 +74,14 @@ class Tracker:
     """Every fake resource made while a function is being driven."""
 
     recording: bool = False
+    fail_acquisition: bool = False
+    """Every acquisition raises ``ConnectionRefusedError``, as a database that is down."""
     resources: list[FakeResource] = field(default_factory=list)
+
+    def acquire(self) -> None:
+        """Called before a fake resource is made: fails when the test asks for it."""
+        if self.recording and self.fail_acquisition:
+            raise ConnectionRefusedError("[Errno 111] Connection refused (fake database)")
 
     def open_resources(self) -> list[FakeResource]:
         """The resources nothing released."""
@@ -129,6 +137,11 @@ class Inert:
         return None
 
 
+async def _release_coroutine(resource: FakeResource) -> None:
+    """A real coroutine, so that forgetting ``await`` warns as it does with the real library."""
+    resource._release()
+
+
 class FakeResource:
     """A session, connection, client or file that remembers whether it was released."""
 
@@ -148,6 +161,7 @@ class FakeResource:
 
     def __call__(self, *args: Any, **kwargs: Any) -> FakeResource:
         # a session factory: SessionLocal() makes a session
+        self._tracker.acquire()
         return FakeResource(self._tracker, f"{self.origin}()", self.is_async)
 
     def __getattr__(self, name: str) -> Any:
@@ -158,6 +172,7 @@ class FakeResource:
         if name in OWNER_RELEASES:
             return self._owner_release(name)
         if name in RESOURCE_METHODS:
+            self._tracker.acquire()
             made = FakeResource(self._tracker, f"{self.origin}.{name}()", self.is_async)
             return lambda *args, **kwargs: (
                 _Awaitable(made) if self.is_async and name == "acquire" else made
@@ -168,7 +183,7 @@ class FakeResource:
 
     def _release_method(self, name: str) -> Callable[..., Any]:
         if self.is_async or name == "aclose":
-            return lambda *args, **kwargs: _Awaitable(on_await=self._release)
+            return lambda *args, **kwargs: _release_coroutine(self)
 
         def release(*args: Any, **kwargs: Any) -> None:
             self._release()
@@ -179,7 +194,7 @@ class FakeResource:
         def give_back(resource: Any = None, *args: Any, **kwargs: Any) -> Any:
             target = resource if isinstance(resource, FakeResource) else self
             if self.is_async:
-                return _Awaitable(on_await=target._release)
+                return _release_coroutine(target)
             target._release()
             return None
 
@@ -224,6 +239,7 @@ class _Factory:
         self.origin = origin
 
     def __call__(self, *args: Any, **kwargs: Any) -> FakeResource:
+        self._tracker.acquire()
         is_async = _is_async_origin(self.origin) or "AsyncSession" in repr(kwargs.get("class_"))
         return FakeResource(self._tracker, self.origin, is_async)
 
@@ -285,26 +301,52 @@ def drivers_for(function: Any) -> list[str]:
     return ["contextmanager", "fastapi"] if plain else ["contextmanager"]
 
 
-def drive(function: Any, driver: str, tracker: Tracker) -> list[FakeResource]:
-    """Drive ``function`` once as ``driver`` does, the caller raising; return what stayed open."""
+@dataclass
+class DriveResult:
+    """What one drive of a function left behind."""
+
+    left_open: list[FakeResource]
+    escaped: Optional[BaseException]
+    """The exception that reached the caller (``None``: none did)."""
+    never_awaited: list[str]
+    """``coroutine ... was never awaited`` warnings."""
+    made: int
+    """How many fake resources were made (or tried to be)."""
+
+
+def drive(
+    function: Any,
+    driver: str,
+    tracker: Tracker,
+    fail_acquisition: bool = False,
+    caller_fails: bool = True,
+) -> DriveResult:
+    """Drive ``function`` once as ``driver`` does (the caller raising ``Boom``, unless
+    ``caller_fails`` is false) and report the outcome."""
     tracker.resources.clear()
     tracker.recording = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    tracker.fail_acquisition = fail_acquisition
+    escaped: Optional[BaseException] = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             {
                 "contextmanager": _drive_contextmanager,
                 "fastapi": _drive_fastapi,
                 "pytest": _drive_pytest,
-            }[driver](function)
-    finally:
-        tracker.recording = False
-    if not tracker.resources:
-        raise AssertionError(f"{driver}: the function acquired no fake resource")
-    return tracker.open_resources()
+            }[driver](function, caller_fails)
+        except BaseException as error:  # the outcome under test, whatever it is
+            escaped = error
+        finally:
+            tracker.recording = False
+        gc.collect()  # dropped coroutines warn when they are collected
+    never_awaited = [
+        str(warning.message) for warning in caught if "was never awaited" in str(warning.message)
+    ]
+    return DriveResult(tracker.open_resources(), escaped, never_awaited, len(tracker.resources))
 
 
-def _drive_contextmanager(function: Any) -> None:
+def _drive_contextmanager(function: Any, caller_fails: bool) -> None:
     undecorated = getattr(function, "__wrapped__", function)
     is_async = inspect.isasyncgenfunction(undecorated)
     if function is undecorated:
@@ -315,17 +357,18 @@ def _drive_contextmanager(function: Any) -> None:
 
     async def run_async() -> None:
         async with manager():
-            raise Boom("the body of the `async with` fails")
+            if caller_fails:
+                raise Boom("the body of the `async with` fails")
 
-    with contextlib.suppress(Boom):
-        if is_async:
-            asyncio.run(run_async())
-        else:
-            with manager():
+    if is_async:
+        asyncio.run(run_async())
+    else:
+        with manager():
+            if caller_fails:
                 raise Boom("the body of the `with` fails")
 
 
-def _drive_fastapi(function: Any) -> None:
+def _drive_fastapi(function: Any, caller_fails: bool) -> None:
     from fastapi import Depends, FastAPI
     from fastapi.testclient import TestClient
 
@@ -334,32 +377,43 @@ def _drive_fastapi(function: Any) -> None:
 
         @app.get("/fail")
         async def fail_async(resource: Any = Depends(function)) -> None:
-            raise Boom("the endpoint fails")
+            if caller_fails:
+                raise Boom("the endpoint fails")
     else:
 
         @app.get("/fail")
         def fail(resource: Any = Depends(function)) -> None:
-            raise Boom("the endpoint fails")
+            if caller_fails:
+                raise Boom("the endpoint fails")
 
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/fail")
-    assert response.status_code == 500, response.text
+    with TestClient(app) as client:
+        client.get("/fail")  # the server's exception is re-raised here
 
 
-def _drive_pytest(function: Any) -> None:
+def _drive_pytest(function: Any, caller_fails: bool) -> None:
+    """Set up with ``next()``, tear down with ``next()`` again: pytest does not throw the test's
+    failure in, and reports a fixture that yields again as an error."""
+    more_than_one = RuntimeError("fixture function has more than one 'yield'")
     if inspect.isasyncgenfunction(function):
 
         async def run() -> None:
             generator = function()
             await generator.__anext__()
-            with contextlib.suppress(StopAsyncIteration):
+            try:
                 await generator.__anext__()
+            except StopAsyncIteration:
+                return
+            raise more_than_one
 
         asyncio.run(run())
         return
     generator = function()
     next(generator)
-    next(generator, None)  # teardown after a failed test: pytest resumes, it does not throw
+    try:
+        next(generator)
+    except StopIteration:
+        return
+    raise more_than_one
 
 
 def load_function(source: str, filename: str, name: str) -> tuple[Any, Tracker]:
