@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from leaklint.config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+CACHE_DIR = ".leaklint_cache"
 
 
 class _DefaultCheckGroup(click.Group):
@@ -59,6 +60,12 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are left.")
 @click.option(
+    "--no-type-inference",
+    is_flag=True,
+    help="Do not ask astroid about calls the knowledge base does not know.",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .leaklint_cache.")
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
@@ -75,6 +82,8 @@ def check(
     ignore: tuple[str, ...],
     output_format: str,
     exit_zero: bool,
+    no_type_inference: bool,
+    no_cache: bool,
     config_path: Optional[str],
     explain: Optional[str],
 ) -> None:
@@ -98,6 +107,8 @@ def check(
         fix=fix and not diff,
         unsafe_fixes=unsafe_fixes,
         knowledge=config.knowledge(),
+        type_inference=config.type_inference and not no_type_inference,
+        cache_dir=None if no_cache else _project_root(config) / CACHE_DIR,
     )
     from leaklint.runner import run
 
@@ -140,6 +151,10 @@ def check(
     if report.errors and not exit_zero:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def _project_root(config: Config) -> Path:
+    return config.path.parent if config.path is not None else Path.cwd()
 
 
 def _load_config(config_path: Optional[str], paths: tuple[str, ...]) -> Config:

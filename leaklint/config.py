@@ -34,6 +34,7 @@ class Config:
     resource_factories: Mapping[str, ResourceType] = field(default_factory=dict)
     release_methods: Mapping[str, bool] = field(default_factory=dict)
     dependency_markers: tuple[str, ...] = ()
+    type_inference: bool = True
 
     def knowledge(self) -> KnowledgeBase:
         """The default knowledge base extended with this project's resources and markers."""
@@ -89,8 +90,14 @@ def _parse(table: Mapping[str, Any], path: Path) -> Config:
             values["resource_factories"] = _factories(value, where)
         elif key == "release-methods":
             values["release_methods"] = _release_methods(value, where)
+        elif key == "type-inference":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {_describe(value)}")
+            values["type_inference"] = value
         else:
-            known = ", ".join(sorted([*_LIST_KEYS, "resource-factories", "release-methods"]))
+            known = ", ".join(
+                sorted([*_LIST_KEYS, "resource-factories", "release-methods", "type-inference"])
+            )
             raise ConfigError(f"{where}: unknown key (known keys: {known})")
     return Config(**values)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from leaklint.analysis.flow import analyse_module
+from leaklint.analysis.flow import Oracle, analyse_module
+from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module
 from leaklint.discover import MissingPath, discover
@@ -18,6 +20,7 @@ from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_
 from leaklint.rules import RULES
 from leaklint.settings import Settings
 
+INFERENCE_CACHE = "inference-v1.json"
 MAX_FIX_PASSES = 10
 """Fixes that touch one function are applied one per pass; this bounds the passes per file."""
 
@@ -57,11 +60,20 @@ class RunReport:
         return sum(outcome.fixed for outcome in self.outcomes)
 
 
-def check_module(parsed: ParsedModule, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:
-    """Run the selected rules over every generator of one parsed module."""
+def check_module(
+    parsed: ParsedModule,
+    index: ProjectIndex,
+    settings: Settings,
+    types: Optional[TypeOracle] = None,
+) -> list[Diagnostic]:
+    """Run the selected rules over every generator of one parsed module; ``types`` answers for
+    the calls the knowledge base does not know."""
     rules = [rule for rule in RULES if rule.code in settings.select]
     found: dict[tuple[str, int, int], Diagnostic] = {}
-    for facts in analyse_module(parsed.tree, parsed.imports, index, settings.knowledge):
+    oracle: Optional[Oracle] = None
+    if types is not None:
+        oracle = functools.partial(types.resource_type, parsed.filename, parsed.text)
+    for facts in analyse_module(parsed.tree, parsed.imports, index, settings.knowledge, oracle):
         for rule in rules:
             for finding in rule.check(facts):
                 node = finding.node
@@ -88,7 +100,10 @@ def check_module(parsed: ParsedModule, index: ProjectIndex, settings: Settings) 
 
 
 def fix_module(
-    parsed: ParsedModule, index: ProjectIndex, settings: Settings
+    parsed: ParsedModule,
+    index: ProjectIndex,
+    settings: Settings,
+    types: Optional[TypeOracle] = None,
 ) -> tuple[bytes, list[Diagnostic], int]:
     """Apply the allowed fixes until none is left; return new bytes, remaining findings, count.
 
@@ -96,7 +111,7 @@ def fix_module(
     """
     from leaklint.fixes import FixError, apply_plans
 
-    diagnostics = check_module(parsed, index, settings)
+    diagnostics = check_module(parsed, index, settings, types)
     initial = len(diagnostics)
     data = parsed.data
     current = parsed
@@ -115,7 +130,7 @@ def fix_module(
         if isinstance(reparsed, ParseFailure):
             raise FixError(f"the fixed code does not parse: {reparsed.message}")
         data, current = new_data, reparsed
-        diagnostics = check_module(current, index, settings)
+        diagnostics = check_module(current, index, settings, types)
     return data, diagnostics, max(initial - len(diagnostics), 0)
 
 
@@ -160,20 +175,31 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
             outcome.source = data
             parsed_targets.append(parsed)
     index = build_index(index_modules, settings.knowledge)
+    types = _type_oracle(settings)
     outcomes = {outcome.filename: outcome for outcome in report.outcomes}
     for parsed in parsed_targets:
         outcome = outcomes[parsed.filename]
         if settings.fix or diff:
-            _fix_one(parsed, index, settings, outcome, diff=diff)
+            _fix_one(parsed, index, settings, types, outcome, diff=diff)
         else:
-            outcome.diagnostics = check_module(parsed, index, settings)
+            outcome.diagnostics = check_module(parsed, index, settings, types)
+    if types is not None:
+        types.save()
     return report
+
+
+def _type_oracle(settings: Settings) -> Optional[TypeOracle]:
+    if not settings.type_inference:
+        return None
+    cache = settings.cache_dir / INFERENCE_CACHE if settings.cache_dir is not None else None
+    return TypeOracle(cache)
 
 
 def _fix_one(
     parsed: ParsedModule,
     index: ProjectIndex,
     settings: Settings,
+    types: Optional[TypeOracle],
     outcome: FileOutcome,
     *,
     diff: bool,
@@ -184,14 +210,14 @@ def _fix_one(
 
     fix_settings = dataclasses.replace(settings, fix=True)
     try:
-        new_data, remaining, fixed = fix_module(parsed, index, fix_settings)
+        new_data, remaining, fixed = fix_module(parsed, index, fix_settings, types)
     except FixError as error:
         outcome.error = FileError(parsed.filename, f"internal error while fixing: {error}")
-        outcome.diagnostics = check_module(parsed, index, settings)
+        outcome.diagnostics = check_module(parsed, index, settings, types)
         return
     if diff:
         # nothing is written: findings are reported as they are on disk
-        outcome.diagnostics = check_module(parsed, index, settings)
+        outcome.diagnostics = check_module(parsed, index, settings, types)
         outcome.fixed = fixed
         if new_data != parsed.data:
             outcome.diff = _unified_diff(parsed.filename, parsed.data, new_data)
@@ -203,7 +229,7 @@ def _fix_one(
         write_atomically(Path(parsed.filename), parsed.data, new_data)
     except (ChangedOnDisk, OSError) as error:
         outcome.error = FileError(parsed.filename, f"not written: {error}")
-        outcome.diagnostics = check_module(parsed, index, settings)
+        outcome.diagnostics = check_module(parsed, index, settings, types)
         outcome.fixed = 0
         return
     outcome.source = new_data

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.model import Applicability
@@ -17,6 +19,10 @@ class Settings:
     fix: bool = False
     unsafe_fixes: bool = False
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
+    type_inference: bool = True
+    """Ask astroid about calls the knowledge base does not know (in target generators)."""
+    cache_dir: Optional[Path] = None
+    """Where inference results for installed packages are kept between runs; ``None``: not."""
 
     def allows(self, applicability: Applicability) -> bool:
         """Whether a fix of this applicability may be applied."""

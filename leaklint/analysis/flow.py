@@ -9,11 +9,11 @@ catches what is thrown in, or is done by a ``with`` around the ``yield``.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from leaklint.analysis.imports import ImportMap, dotted_name
+from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.resources import (
     CONVENTIONAL_SESSION_FACTORIES,
     DEFAULT_KNOWLEDGE,
@@ -25,6 +25,10 @@ from leaklint.analysis.resources import (
     ResourceType,
 )
 from leaklint.analysis.targets import FunctionNode, ProjectIndex, TargetKind, classify
+
+Oracle = Callable[[str, ast.Call, bool], Optional[ResourceType]]
+"""Type inference for a call the knowledge base does not know: (qualified callee, call,
+callee imported) to a resource type."""
 
 Statement = ast.stmt
 YieldNode = Union[ast.Yield, ast.YieldFrom]
@@ -247,11 +251,12 @@ def analyse_module(
     imports: ImportMap,
     index: ProjectIndex,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
+    oracle: Optional[Oracle] = None,
 ) -> Iterator[GeneratorFacts]:
     """The facts of every generator function in a module, nested ones included."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            facts = analyse_function(node, imports, index, knowledge)
+            facts = analyse_function(node, imports, index, knowledge, oracle)
             if facts is not None:
                 yield facts
 
@@ -261,6 +266,7 @@ def analyse_function(
     imports: ImportMap,
     index: ProjectIndex,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
+    oracle: Optional[Oracle] = None,
 ) -> Optional[GeneratorFacts]:
     """The facts of one function, or ``None`` when it is not a generator."""
     parent: dict[ast.AST, ast.AST] = {}
@@ -272,11 +278,19 @@ def analyse_function(
     ]
     if not yields:
         return None
-    builder = _ResourceCollector(function, imports, index, parent, yields, knowledge)
+    target = classify(function, imports, index, knowledge)
+    # inference only where a finding can follow: generators driven as context managers
+    infer = (
+        oracle
+        if oracle is not None
+        and (target.context_manager or target.dependency or target.pytest_fixture)
+        else None
+    )
+    builder = _ResourceCollector(function, imports, index, parent, yields, knowledge, infer)
     builder.collect(own_nodes)
     return GeneratorFacts(
         node=function,
-        target=classify(function, imports, index, knowledge),
+        target=target,
         yields=yields,
         resources=list(builder.resources.values()),
         anonymous_acquisitions=builder.anonymous,
@@ -437,8 +451,10 @@ class _ResourceCollector:
         parent: dict[ast.AST, ast.AST],
         yields: list[YieldSite],
         knowledge: KnowledgeBase,
+        oracle: Optional[Oracle] = None,
     ) -> None:
         self.knowledge = knowledge
+        self.oracle = oracle
         self.function = function
         self.imports = imports
         self.index = index
@@ -509,8 +525,10 @@ class _ResourceCollector:
                 if dotted_name(value) in self.resources:
                     self._escape(value)  # aliasing: other = conn
                 continue
-            typed = self._call_type(call, awaited)
-            if typed is None or _position(node) > self.first_yield:
+            if _position(node) > self.first_yield:
+                continue
+            typed = self._call_type(call, awaited) or self._inferred_type(call)
+            if typed is None:
                 continue
             resource_type, owner, owner_release = typed
             self._resource(key).acquisition = Acquisition(
@@ -551,6 +569,19 @@ class _ResourceCollector:
                 return ResourceType(method_type.name, release_is_async=True), None, None
             return method_type, None, None
         return None
+
+    def _inferred_type(
+        self, call: ast.Call
+    ) -> Optional[tuple[Optional[ResourceType], Optional[str], Optional[str]]]:
+        if self.oracle is None:
+            return None
+        qualified = self.imports.qualified_name(call.func)
+        if qualified is None:
+            return None
+        parts = dotted_parts(call.func)
+        imported = parts is not None and self.imports.is_imported(parts[0])
+        inferred = self.oracle(qualified, call, imported)
+        return (inferred, None, None) if inferred is not None else None
 
     def _with(self, node: Union[ast.With, ast.AsyncWith]) -> None:
         around_yield = any(_contains(node, site.node, self.parent) for site in self.yields)

@@ -1,0 +1,172 @@
+"""Type-aware resources: astroid resolves the calls the knowledge base left open.
+
+Inference is costly (the first look into SQLAlchemy takes seconds), so it runs only for calls
+that can matter — an assignment before the ``yield`` of a generator that is a target by its
+decorator or by ``Depends`` — and astroid is imported only when the first such call shows up.
+Results for classes of installed packages are kept on disk, keyed by the package's version.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+from leaklint.analysis.resources import ResourceType
+
+CACHE_VERSION = 1
+IN_MEMORY_STREAMS = frozenset({"_io.StringIO", "_io.BytesIO", "io.StringIO", "io.BytesIO"})
+"""Classes with ``close()`` and ``__exit__`` that hold no outside resource."""
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+class TypeOracle:
+    """Answers "what resource does this call return?" with astroid, once per call shape."""
+
+    def __init__(self, cache_file: Optional[Path] = None) -> None:
+        self._cache_file = cache_file
+        self._stored: dict[str, Optional[dict[str, Any]]] = _load(cache_file)
+        self._dirty = False
+        self._modules: dict[str, Any] = {}
+        self.inferred_calls = 0
+        """How many calls were sent to astroid (the rest came from the caches)."""
+
+    def resource_type(
+        self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
+    ) -> Optional[ResourceType]:
+        """The resource type of ``call``, whose callee resolves to ``qualified`` (through an
+        import when ``imported``), if any."""
+        if qualified.split(".", 1)[0] in _BUILTIN_NAMES:
+            return None
+        key = _stable_key(qualified) if imported else None
+        if key is not None and key in self._stored:
+            return _from_record(self._stored[key])
+        local_key = f"{filename}:{call.lineno}:{call.col_offset}"
+        if local_key in self._stored:
+            return _from_record(self._stored[local_key])
+        record = self._infer(filename, text, call)
+        self._stored[key or local_key] = record
+        self._dirty = self._dirty or key is not None
+        return _from_record(record)
+
+    def save(self) -> None:
+        """Write the installed packages' results back to the cache file, atomically."""
+        if not self._dirty or self._cache_file is None:
+            return
+        stable = {key: value for key, value in self._stored.items() if "@" in key}
+        try:
+            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self._cache_file.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
+            descriptor, temporary = tempfile.mkstemp(dir=self._cache_file.parent)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump({"version": CACHE_VERSION, "types": stable}, handle)
+            os.replace(temporary, self._cache_file)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+    def _infer(self, filename: str, text: str, call: ast.Call) -> Optional[dict[str, Any]]:
+        import astroid
+        from astroid import nodes
+
+        self.inferred_calls += 1
+        module = self._modules.get(filename)
+        if module is None:
+            try:
+                module = astroid.parse(text, module_name=Path(filename).stem, path=filename)
+            except (astroid.AstroidError, SyntaxError, ValueError, RecursionError):
+                return None
+            self._modules[filename] = module
+        for node in module.nodes_of_class(nodes.Call):
+            if node.lineno == call.lineno and node.col_offset == call.col_offset:
+                return _describe(node)
+        return None
+
+
+def _describe(call: Any) -> Optional[dict[str, Any]]:
+    """What the inferred class of ``call``'s value tells: a release method and its kind."""
+    import astroid
+    from astroid import bases, nodes
+
+    try:
+        inferred = [value for value in call.infer() if isinstance(value, bases.Instance)]
+    except (astroid.AstroidError, RecursionError, StopIteration):
+        return None
+    if len(inferred) != 1:
+        return None
+    instance = inferred[0]
+    if instance.qname() in IN_MEMORY_STREAMS:
+        return None
+
+    def method(name: str) -> Optional[Any]:
+        try:
+            found = instance.getattr(name)
+        except astroid.AttributeInferenceError:
+            return None
+        return found[0] if found else None
+
+    if method("__exit__") is None and method("__aexit__") is None:
+        return None  # not a managed resource: a transaction, a lock-like helper, plain data
+    for name in ("aclose", "close"):
+        release = method(name)
+        if release is not None:
+            return {
+                "name": instance.qname(),
+                "release": name,
+                "async": isinstance(release, nodes.AsyncFunctionDef),
+            }
+    return None
+
+
+def _from_record(record: Optional[Mapping[str, Any]]) -> Optional[ResourceType]:
+    if record is None:
+        return None
+    return ResourceType(
+        str(record["name"]),
+        release=str(record["release"]),
+        release_is_async=bool(record["async"]),
+        exit_only_closes=False,  # what its __exit__ does besides closing is not known
+    )
+
+
+def _stable_key(qualified: str) -> Optional[str]:
+    """``module.Class@version`` for a callee from an installed distribution, else ``None``."""
+    version = _distribution_version(qualified.split(".", 1)[0])
+    return f"{qualified}@{version}" if version else None
+
+
+_DISTRIBUTIONS: Optional[Mapping[str, list[str]]] = None
+
+
+def _distribution_version(top_level: str) -> Optional[str]:
+    global _DISTRIBUTIONS
+    from importlib import metadata
+
+    if _DISTRIBUTIONS is None:
+        _DISTRIBUTIONS = metadata.packages_distributions()
+    names = _DISTRIBUTIONS.get(top_level)
+    if not names:
+        return None
+    try:
+        return f"{names[0]}=={metadata.version(names[0])}"
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _load(cache_file: Optional[Path]) -> dict[str, Optional[dict[str, Any]]]:
+    if cache_file is None:
+        return {}
+    try:
+        document = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict) or document.get("version") != CACHE_VERSION:
+        return {}
+    types = document.get("types")
+    return dict(types) if isinstance(types, dict) else {}

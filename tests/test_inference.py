@@ -1,0 +1,126 @@
+"""Type-aware resources: astroid settles what the knowledge base cannot, only where it matters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_cli import run
+
+OWN_RESOURCE = """\
+from fastapi import Depends
+
+
+class Connection:
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_connection():
+    return Connection()
+
+
+def get_conn():
+    conn = open_connection()
+    yield conn
+
+
+def route(conn=Depends(get_conn)):
+    return conn
+"""
+
+ASYNC_OWN_RESOURCE = """\
+from contextlib import asynccontextmanager
+
+
+class Channel:
+    async def close(self):
+        pass
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+
+@asynccontextmanager
+async def channel():
+    chan = Channel()
+    try:
+        yield chan
+    finally:
+        chan.close()
+"""
+
+STDLIB_CLASS = """\
+import smtplib
+from contextlib import contextmanager
+
+
+@contextmanager
+def mailer(host="localhost"):
+    server = smtplib.SMTP(host)
+    yield server
+"""
+
+INSTALLED_PACKAGE = """\
+import httpx
+from contextlib import contextmanager
+
+
+@contextmanager
+def transport():
+    pool = httpx.HTTPTransport(retries=2)
+    yield pool
+"""
+
+
+def test_a_projects_own_resource_class(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(OWN_RESOURCE)
+    found = run("--no-cache", "deps.py", cwd=tmp_path)
+    assert "deps.py:20:12: LL003" in found.stdout, found.stdout + found.stderr
+    assert run("--no-type-inference", "deps.py", cwd=tmp_path).returncode == 0
+
+
+def test_an_async_close_found_by_inference(tmp_path: Path) -> None:
+    (tmp_path / "channel.py").write_text(ASYNC_OWN_RESOURCE)
+    found = run("--no-cache", "channel.py", cwd=tmp_path)
+    assert "channel.py:18:9: LL007" in found.stdout, found.stdout + found.stderr
+    assert run("--no-type-inference", "channel.py", cwd=tmp_path).returncode == 0
+    fixed = run("--no-cache", "--fix", "channel.py", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout
+    assert "        await chan.close()\n" in (tmp_path / "channel.py").read_text()
+
+
+def test_a_standard_library_class(tmp_path: Path) -> None:
+    (tmp_path / "mail.py").write_text(STDLIB_CLASS)
+    assert "mail.py:7:14: LL003" in run("--no-cache", "mail.py", cwd=tmp_path).stdout
+
+
+def test_results_for_installed_packages_are_cached_by_version(tmp_path: Path) -> None:
+    (tmp_path / "transport.py").write_text(INSTALLED_PACKAGE)
+    first = run("transport.py", cwd=tmp_path)
+    assert "transport.py:7:12: LL003" in first.stdout, first.stdout + first.stderr
+    cache = tmp_path / ".leaklint_cache" / "inference-v1.json"
+    stored = json.loads(cache.read_text())["types"]
+    [key] = [key for key in stored if key.startswith("httpx.HTTPTransport@httpx==")]
+    assert stored[key]["release"] == "close" and stored[key]["async"] is False
+    assert (tmp_path / ".leaklint_cache" / ".gitignore").read_text().endswith("*\n")
+    # a second run answers from the cache: make the stored answer say "not a resource"
+    stored[key] = None
+    cache.write_text(json.dumps({"version": 1, "types": stored}))
+    assert run("transport.py", cwd=tmp_path).returncode == 0
+    assert run("--no-cache", "transport.py", cwd=tmp_path).returncode == 1
+
+
+def test_in_memory_streams_are_not_resources(tmp_path: Path) -> None:
+    source = (
+        "import io\nfrom contextlib import contextmanager\n\n\n@contextmanager\n"
+        "def buffer():\n    stream = io.StringIO()\n    yield stream\n"
+    )
+    (tmp_path / "buf.py").write_text(source)
+    assert run("--no-cache", "buf.py", cwd=tmp_path).returncode == 0
