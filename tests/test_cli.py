@@ -122,7 +122,7 @@ def test_unsafe_fixes_need_the_flag(tmp_path: Path) -> None:
     safe = run("--fix", "pg.py", cwd=tmp_path)
     assert safe.returncode == 1
     assert (tmp_path / "pg.py").read_text() == source
-    assert "hidden fixes can be enabled with the `--unsafe-fixes` option" in safe.stdout
+    assert "1 hidden fix can be enabled with the `--unsafe-fixes` option" in safe.stdout
     unsafe = run("--fix", "--unsafe-fixes", "pg.py", cwd=tmp_path)
     assert unsafe.returncode == 0, unsafe.stdout
     fixed = (tmp_path / "pg.py").read_text()

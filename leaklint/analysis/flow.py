@@ -9,6 +9,7 @@ catches what is thrown in, or is done by a ``with`` around the ``yield``.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -35,6 +36,7 @@ YieldNode = Union[ast.Yield, ast.YieldFrom]
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_STANDARD_LIBRARY = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
 _TRY_NODE_NAMES = frozenset({"Try", "TryStar"})  # `except*` (TryStar) exists from Python 3.11
 _BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
 _REGISTRATION_CALLS = frozenset(
@@ -136,6 +138,8 @@ class ResourceFacts:
     """Handed to an ExitStack, a finalizer or ``closing()``: released by someone else."""
     escapes: bool = False
     """Stored or returned so it outlives the generator on purpose."""
+    used_after_yield: bool = False
+    """A method of it is called after the ``yield`` (a release leaklint may not know)."""
 
     @property
     def resource_type(self) -> Optional[ResourceType]:
@@ -576,10 +580,17 @@ class _ResourceCollector:
         if self.oracle is None:
             return None
         qualified = self.imports.qualified_name(call.func)
-        if qualified is None:
-            return None
         parts = dotted_parts(call.func)
-        imported = parts is not None and self.imports.is_imported(parts[0])
+        if qualified is None or parts is None:
+            return None
+        imported = self.imports.is_imported(parts[0])
+        top = qualified.lstrip(".").split(".", 1)[0]
+        # the knowledge base covers the standard library; local variables and `self.x()` are
+        # seldom resources and costly to follow: ask only about imported or module-level names
+        if top in _STANDARD_LIBRARY or not (
+            imported or parts[0] in self.imports.module_definitions
+        ):
+            return None
         inferred = self.oracle(qualified, call, imported)
         return (inferred, None, None) if inferred is not None else None
 
@@ -622,6 +633,9 @@ class _ResourceCollector:
                 self._escape(argument, registered=func.attr in _REGISTRATION_CALLS)
             if func.attr in _REGISTRATION_CALLS:
                 return
+        receiver = dotted_name(func.value)
+        if receiver in self.resources and _position(call) > self.first_yield:
+            self.resources[receiver].used_after_yield = True
         key: Optional[str] = None
         if func.attr in OWNER_RELEASE_METHODS and call.args:
             key = dotted_name(call.args[0])

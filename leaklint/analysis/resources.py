@@ -18,6 +18,7 @@ RELEASE_METHODS = frozenset(
         "terminate",
         "cleanup",
         "quit",
+        "logout",
     }
 )
 """Methods whose call on a name releases it: the evidence rule reads these."""
@@ -40,6 +41,9 @@ class ResourceType:
     exit_only_closes: bool = True
     """Whether ``__enter__`` returns the resource and ``__exit__`` does nothing but release it, so
     ``with`` can be rewritten to an explicit release without changing behaviour."""
+    inferred: bool = False
+    """Known from type inference, not from the knowledge base: its class may be released by a
+    method leaklint does not know, so only a resource nothing is done with counts as leaked."""
 
 
 SESSION = ResourceType("sqlalchemy.orm.Session")
@@ -128,6 +132,21 @@ FACTORIES: dict[str, ResourceType] = {
     "tempfile.NamedTemporaryFile": FILE,
     "tempfile.SpooledTemporaryFile": FILE,
     "tempfile.TemporaryDirectory": TEMPORARY_DIRECTORY,
+    # standard library clients
+    "smtplib.SMTP": ResourceType("smtplib.SMTP", release="quit"),
+    "smtplib.SMTP_SSL": ResourceType("smtplib.SMTP_SSL", release="quit"),
+    "ftplib.FTP": ResourceType("ftplib.FTP", release="quit"),
+    "ftplib.FTP_TLS": ResourceType("ftplib.FTP_TLS", release="quit"),
+    "imaplib.IMAP4": ResourceType("imaplib.IMAP4", release="logout"),
+    "imaplib.IMAP4_SSL": ResourceType("imaplib.IMAP4_SSL", release="logout"),
+    "poplib.POP3": ResourceType("poplib.POP3", release="quit"),
+    "http.client.HTTPConnection": ResourceType("http.client.HTTPConnection"),
+    "http.client.HTTPSConnection": ResourceType("http.client.HTTPSConnection"),
+    "multiprocessing.Pool": ResourceType("multiprocessing.Pool", release="terminate"),
+    "shelve.open": FILE,
+    "dbm.open": FILE,
+    "wave.open": FILE,
+    "selectors.DefaultSelector": FILE,
     # executors
     "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
     "concurrent.futures.ProcessPoolExecutor": EXECUTOR,

@@ -39,10 +39,10 @@ def summary(
         if fixable:
             lines.append(f"[*] {fixable} fixable with the `--fix` option.")
     if hidden_unsafe:
+        hidden = f"{hidden_unsafe} hidden fix{'es' if hidden_unsafe != 1 else ''} can be enabled"
         lines.append(
-            f"No fixes available ({hidden_unsafe} hidden fixes can be enabled with the"
-            " `--unsafe-fixes` option)."
+            f"No fixes available ({hidden} with the `--unsafe-fixes` option)."
             if not fixable and not fixing
-            else f"{hidden_unsafe} hidden fixes can be enabled with the `--unsafe-fixes` option."
+            else f"{hidden} with the `--unsafe-fixes` option."
         )
     return lines

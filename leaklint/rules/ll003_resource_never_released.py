@@ -67,6 +67,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             or resource.managing_withs
             or resource.registered
             or resource.escapes
+            # a class known only by inference may be released by a method leaklint does not know
+            or (acquisition.resource_type.inferred and resource.used_after_yield)
         ):
             continue
         yield Finding(

@@ -19,7 +19,8 @@ Checks for context-manager generators that acquire a resource *inside* the `try`
 When the acquisition itself fails (the database refuses the connection, the pool times out, the
 file does not exist), the name was never bound, but the `finally` still runs and calls
 `db.close()` on it. That raises `UnboundLocalError` (or `NameError`), and the traceback the user
-sees is about the cleanup, not about the connection that was refused: the real error is reduced
+sees is about the cleanup, not about the connection that was refused (for an attribute such as
+`app.state.redis`, the cleanup raises `AttributeError` instead): the real error is reduced
 to a "During handling of the above exception" footnote, and logs and error trackers group it
 under the wrong exception.
 
@@ -59,7 +60,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     if not facts.is_target:
         return
     for resource in facts.resources:
-        if not resource.is_local_name or resource.key in facts.parameters:
+        if resource.key.split(".", 1)[0] in facts.parameters and resource.is_local_name:
             continue
         reported: set[int] = set()
         for site in resource.release_sites:
@@ -72,11 +73,12 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             reported.add(id(guard))
             value = getattr(binding, "value", None)
             acquired = short_code(value) if isinstance(value, ast.expr) else "the acquisition"
+            raised = "UnboundLocalError" if resource.is_local_name else "AttributeError"
             yield Finding(
                 binding,
                 f"`{resource.key}` is bound inside the `try` that releases it: if `{acquired}`"
-                f" fails, the cleanup raises `UnboundLocalError` and hides the error; acquire"
-                f" it before the `try`",
+                f" fails, the cleanup raises `{raised}` and hides the error; acquire it before"
+                " the `try`",
                 _fix_plan(facts, guard, binding),
             )
 

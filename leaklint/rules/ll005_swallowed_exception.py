@@ -31,8 +31,12 @@ exception. When it does not re-raise:
   logs. (Before 0.118.0 the symptom differed; in every version the error is hidden.)
 
 Clauses that raise — a bare `raise`, or another exception such as
-`raise HTTPException(status_code=409) from error` — are fine. pytest fixtures are not checked:
-pytest does not throw the test's failure into them. `except GeneratorExit` alone is not reported.
+`raise HTTPException(status_code=409) from error` — are fine. In dependencies every other clause
+is reported. In `@contextmanager` functions, where suppressing one named exception can be the
+point (`contextlib.suppress` is written that way), only clauses that catch everything (`except:`,
+`except Exception`, `except BaseException`) or that clean up (`rollback()`, `close()`...) and
+then fall through are reported. pytest fixtures are not checked: pytest does not throw the
+test's failure into them. `except GeneratorExit` alone is not reported.
 
 ## Example
 ```python
@@ -61,7 +65,9 @@ def get_db():
 
 ## Fix safety
 The fix appends a bare `raise` to the clause. It is unsafe: code that relied on the exception
-being swallowed (a `with` block whose failure was meant to be ignored) now sees it.
+being swallowed (a `with` block whose failure was meant to be ignored) now sees it. No fix is
+offered when the clause leaves with `return`, `break` or `continue`: a `raise` after them would
+never run.
 
 ## References
 * FastAPI: Dependencies with yield and `except`
@@ -75,21 +81,28 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     if not (target.context_manager or target.dependency) or target.pytest_fixture:
         return
     for handler in facts.handlers_around_yield:
-        if _only_generator_exit(handler) or _raises(handler):
+        if _only_generator_exit(handler) or _contains(handler, (ast.Raise,)):
             continue
+        if not target.dependency and not (
+            _is_broad(handler) or _releases_something(facts, handler)
+        ):
+            continue  # a context manager that suppresses one named error does it on purpose
         clause = f"except {ast.unparse(handler.type)}" if handler.type is not None else "except"
-        yield Finding(
-            handler.type or handler,
-            f"`{clause}` around the `yield` ends without `raise`: the caller's exception is"
-            " swallowed; re-raise it",
-            FixPlan(
+        plan = None
+        if not _contains(handler, (ast.Return, ast.Break, ast.Continue)):
+            plan = FixPlan(
                 kind=FixKind.APPEND_RAISE,
                 applicability=Applicability.UNSAFE,
                 title="Re-raise the exception at the end of the `except` clause",
                 function_row=facts.node.lineno,
                 function_name=facts.node.name,
                 anchor_row=handler.lineno,
-            ),
+            )
+        yield Finding(
+            handler.type or handler,
+            f"`{clause}` around the `yield` ends without `raise`: the caller's exception is"
+            " swallowed; re-raise it",
+            plan,
         )
 
 
@@ -100,12 +113,32 @@ def _only_generator_exit(handler: ast.ExceptHandler) -> bool:
     return all(dotted_name(kind) == "GeneratorExit" for kind in kinds)
 
 
-def _raises(handler: ast.ExceptHandler) -> bool:
-    """Any ``raise`` in the clause's own code counts: a conditional re-raise is a choice."""
+def _is_broad(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(dotted_name(kind) in ("Exception", "BaseException") for kind in kinds)
+
+
+def _releases_something(facts: GeneratorFacts, handler: ast.ExceptHandler) -> bool:
+    """The clause cleans up (``rollback()``, ``close()``): a forgotten ``raise`` after cleanup."""
+    cleanup = facts.knowledge.release_methods | {"rollback"}
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in cleanup
+        for node in ast.walk(handler)
+    )
+
+
+def _contains(handler: ast.ExceptHandler, kinds: tuple[type[ast.stmt], ...]) -> bool:
+    """Whether the clause's own code (not nested functions) holds a statement of ``kinds``.
+
+    Any ``raise`` counts: a conditional re-raise is a choice, not a mistake."""
     stack: list[ast.AST] = list(handler.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.Raise):
+        if isinstance(node, kinds):
             return True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
