@@ -80,10 +80,23 @@ def transport():
 
 
 def test_a_projects_own_resource_class(tmp_path: Path) -> None:
-    (tmp_path / "deps.py").write_text(OWN_RESOURCE)
+    (tmp_path / "deps.py").write_text(
+        OWN_RESOURCE.replace("open_connection()\n    yield", "Connection()\n    yield")
+    )
     found = run("--no-cache", "deps.py", cwd=tmp_path)
     assert "deps.py:20:12: LL003" in found.stdout, found.stdout + found.stderr
     assert run("--no-type-inference", "deps.py", cwd=tmp_path).returncode == 0
+
+
+def test_a_factory_imported_from_another_module(tmp_path: Path) -> None:
+    database, _, dependency = OWN_RESOURCE.partition("def get_conn")
+    (tmp_path / "database.py").write_text(database.replace("from fastapi import Depends\n", ""))
+    (tmp_path / "deps.py").write_text(
+        "from fastapi import Depends\n\nfrom database import open_connection\n\n\n"
+        "def get_conn" + dependency
+    )
+    found = run("--no-cache", "deps.py", cwd=tmp_path)
+    assert "deps.py:7:12: LL003" in found.stdout, found.stdout + found.stderr
 
 
 def test_an_async_close_found_by_inference(tmp_path: Path) -> None:

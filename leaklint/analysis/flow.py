@@ -36,7 +36,8 @@ YieldNode = Union[ast.Yield, ast.YieldFrom]
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
-_STANDARD_LIBRARY = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
+# `test` is the standard library's own test package, not listed in stdlib_module_names
+_STANDARD_LIBRARY = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins", "test"}
 _TRY_NODE_NAMES = frozenset({"Try", "TryStar"})  # `except*` (TryStar) exists from Python 3.11
 _BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
 _REGISTRATION_CALLS = frozenset(
@@ -585,14 +586,34 @@ class _ResourceCollector:
             return None
         imported = self.imports.is_imported(parts[0])
         top = qualified.lstrip(".").split(".", 1)[0]
-        # the knowledge base covers the standard library; local variables and `self.x()` are
-        # seldom resources and costly to follow: ask only about imported or module-level names
-        if top in _STANDARD_LIBRARY or not (
-            imported or parts[0] in self.imports.module_definitions
-        ):
+        # The knowledge base covers the standard library. Local variables, `self.x()` and this
+        # module's functions are seldom resources and costly to follow (astroid must infer a
+        # return value): ask only about imported names and classes defined in this module.
+        if top in _STANDARD_LIBRARY:
+            return None
+        if not imported and not (len(parts) == 1 and self._may_be_resource_class(parts[0])):
             return None
         inferred = self.oracle(qualified, call, imported)
         return (inferred, None, None) if inferred is not None else None
+
+    def _may_be_resource_class(self, name: str) -> bool:
+        """A class of this module that defines a release or exit method, or inherits from
+        outside the standard library (where one may come from)."""
+        definition = self.imports.module_classes.get(name)
+        if definition is None:
+            return False
+        own = {
+            item.name
+            for item in definition.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        if own & {"close", "aclose", "__exit__", "__aexit__"}:
+            return True
+        bases = [self.imports.qualified_name(base) or "object" for base in definition.bases]
+        return any(
+            base != "object" and base.lstrip(".").split(".", 1)[0] not in _STANDARD_LIBRARY
+            for base in bases
+        )
 
     def _with(self, node: Union[ast.With, ast.AsyncWith]) -> None:
         around_yield = any(_contains(node, site.node, self.parent) for site in self.yields)

@@ -16,12 +16,10 @@ class ImportMap:
 
     def __init__(self, tree: ast.Module) -> None:
         self._names: dict[str, str] = {}
-        self.module_definitions = frozenset(
-            node.name
-            for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        )
-        """Functions and classes defined at the top of the module."""
+        self.module_classes = {
+            node.name: node for node in tree.body if isinstance(node, ast.ClassDef)
+        }
+        """Classes defined at the top of the module."""
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:

@@ -12,6 +12,7 @@ import ast
 import builtins
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,8 +79,12 @@ class TypeOracle:
         self.inferred_calls += 1
         module = self._modules.get(filename)
         if module is None:
+            name, root = _module_name_and_root(Path(filename))
+            if str(root) not in sys.path:
+                # as pylint does: the project's own modules are found from its package root
+                sys.path.append(str(root))
             try:
-                module = astroid.parse(text, module_name=Path(filename).stem, path=filename)
+                module = astroid.parse(text, module_name=name, path=filename)
             except (astroid.AstroidError, SyntaxError, ValueError, RecursionError):
                 return None
             self._modules[filename] = module
@@ -87,6 +92,17 @@ class TypeOracle:
             if node.lineno == call.lineno and node.col_offset == call.col_offset:
                 return _describe(node)
         return None
+
+
+def _module_name_and_root(path: Path) -> tuple[str, Path]:
+    """``app.db.session`` and the folder above ``app/`` for ``.../app/db/session.py``."""
+    path = path.resolve()
+    parts = [path.stem] if path.stem != "__init__" else []
+    folder = path.parent
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts) or path.stem, folder
 
 
 def _describe(call: Any) -> Optional[dict[str, Any]]:
