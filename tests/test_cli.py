@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from leaklint.rules import RULES
+
 LEAKLINT = shutil.which("leaklint")
 pytestmark = pytest.mark.skipif(LEAKLINT is None, reason="leaklint is not installed")
 
@@ -168,6 +170,20 @@ def test_json_follows_ruffs_schema(tmp_path: Path) -> None:
     assert "".join(lines[:start]) + edit["content"] + "".join(lines[end:]) == SESSIONLOCAL_FIXED
 
 
+ALL_RULES = [(rule.code, rule.name) for rule in RULES]
+
+
+@pytest.mark.parametrize(("code", "name"), ALL_RULES)
+def test_every_rule_is_documented_and_in_the_readme(tmp_path: Path, code: str, name: str) -> None:
+    result = run("rule", code, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"# {name} ({code})")
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Fix safety"):
+        assert section in result.stdout
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"| {code} | {name} |" in readme
+
+
 def test_rule_docs(tmp_path: Path) -> None:
     for args in (("rule", "LL001"), ("--explain", "LL001"), ("rule", "unprotected-cleanup")):
         result = run(*args, cwd=tmp_path)
@@ -181,6 +197,7 @@ def test_rule_docs(tmp_path: Path) -> None:
         ):
             assert section in result.stdout
     assert run("rule", "LL999", cwd=tmp_path).returncode == 2
+    assert "## Use instead" in run("rule", "LL004", cwd=tmp_path).stdout
 
 
 def test_broken_file_is_reported_and_others_still_checked(tmp_path: Path) -> None:
