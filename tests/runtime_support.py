@@ -228,6 +228,11 @@ class FakeModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        if name.endswith(("Error", "Exception")):
+            # `except SQLAlchemyError:` must name a real exception class, as it does for real
+            exception = type(name, (Exception,), {"__module__": self.__name__})
+            setattr(self, name, exception)
+            return exception
         return _Factory(self._tracker, f"{self.__name__}.{name}")
 
 
