@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Optional
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, NoReturn, Optional
 import click
 
 from leaklint import __version__
-from leaklint.output import FORMATS
+from leaklint.output import FORMATS, TEXT_FORMATS
 from leaklint.rules import RULES, RULES_BY_CODE
 from leaklint.settings import Settings, selected_codes, unknown_selectors
 
@@ -54,9 +55,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option(
     "--output-format",
     type=click.Choice(FORMATS),
-    default="concise",
-    show_default=True,
-    help="How findings are printed.",
+    help="How findings are printed (default: full on a terminal, concise otherwise).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are left.")
 @click.option(
@@ -80,7 +79,7 @@ def check(
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    output_format: str,
+    output_format: Optional[str],
     exit_zero: bool,
     no_type_inference: bool,
     no_cache: bool,
@@ -110,6 +109,8 @@ def check(
         type_inference=config.type_inference and not no_type_inference,
         cache_dir=None if no_cache else _project_root(config) / CACHE_DIR,
     )
+    if output_format is None:
+        output_format = "full" if sys.stdout.isatty() else "concise"
     from leaklint.runner import run
 
     report = run(list(paths) or ["."], settings, diff=diff)
@@ -123,25 +124,20 @@ def check(
         for outcome in report.outcomes:
             if outcome.diff:
                 click.echo(outcome.diff, nl=False)
-    if output_format == "json":
-        from leaklint.output.json import render
+    if not diff or output_format not in TEXT_FORMATS:
+        from leaklint.output import OutputContext, render
 
         sources = {outcome.filename: outcome.source for outcome in report.outcomes}
-        click.echo(render(diagnostics, sources))
-    elif not diff:
-        from leaklint.output.concise import format_lines, summary
+        context = OutputContext(diagnostics, settings, sources, color=_use_color())
+        click.echo(render(output_format, context), nl=False)
+    if not diff and output_format in TEXT_FORMATS:
+        from leaklint.output.concise import summary
 
-        for line in format_lines(diagnostics, settings):
-            click.echo(line)
-        fixable = sum(
-            1 for d in diagnostics if d.fix is not None and settings.allows(d.fix.applicability)
-        )
-        hidden = sum(
-            1 for d in diagnostics if d.fix is not None and not settings.allows(d.fix.applicability)
-        )
+        fixable = sum(1 for d in diagnostics if context.fix_available(d))
+        hidden = sum(1 for d in diagnostics if d.fix is not None) - fixable
         for line in summary(len(diagnostics), report.fixed, fixable, hidden, fixing=settings.fix):
             click.echo(line)
-    elif report.fixed:
+    elif diff and report.fixed:
         click.echo(f"Would fix {report.fixed} error{'s' if report.fixed != 1 else ''}.", err=True)
 
     if report.missing:
@@ -151,6 +147,11 @@ def check(
     if report.errors and not exit_zero:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def _use_color() -> bool:
+    """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _project_root(config: Config) -> Path:

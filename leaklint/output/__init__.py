@@ -1,5 +1,55 @@
-"""Formatters over the diagnostics of a run; each format is one module."""
+"""Formatters over the diagnostics of a run; each format is one module with a ``render``.
+
+Formatters are imported only when chosen, so a run pays for the one it prints.
+"""
 
 from __future__ import annotations
 
-FORMATS = ("concise", "json")
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from leaklint.model import Diagnostic, Edit
+from leaklint.settings import Settings
+
+FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif", "junit")
+TEXT_FORMATS = frozenset({"full", "concise"})
+"""Formats followed by the human summary ("Found 3 errors.")."""
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    """Everything a formatter may read."""
+
+    diagnostics: Sequence[Diagnostic]
+    settings: Settings
+    sources: Mapping[str, bytes] = field(default_factory=dict)
+    """The current bytes of each file with findings: for source lines and fix edits."""
+    color: bool = False
+
+    def fix_available(self, diagnostic: Diagnostic) -> bool:
+        """Whether ``--fix`` with the run's flags would fix this finding."""
+        fix = diagnostic.fix
+        return fix is not None and self.settings.allows(fix.applicability)
+
+    def edits(self, diagnostic: Diagnostic) -> Optional[list[Edit]]:
+        """The finding's fix as text edits against the file's current bytes, if it has one."""
+        source = self.sources.get(diagnostic.filename)
+        if diagnostic.fix is None or source is None:
+            return None
+        from leaklint.fixes import FixError, edits_for
+
+        try:
+            return edits_for(source, diagnostic.fix)
+        except FixError:
+            return None
+
+
+def render(format_name: str, context: OutputContext) -> str:
+    """The findings in ``format_name``; the text ends with a newline unless it is empty."""
+    if format_name not in FORMATS:
+        raise ValueError(f"unknown output format {format_name!r}")
+    module = importlib.import_module(f"leaklint.output.{format_name.replace('-', '_')}")
+    text: str = module.render(context)
+    return text

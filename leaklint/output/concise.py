@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from leaklint.model import Diagnostic
+from leaklint.output import OutputContext
 from leaklint.settings import Settings
 
 
@@ -22,6 +23,11 @@ def format_diagnostic(diagnostic: Diagnostic, settings: Settings) -> str:
 def format_lines(diagnostics: Iterable[Diagnostic], settings: Settings) -> list[str]:
     """Every finding as a line, in the order given."""
     return [format_diagnostic(diagnostic, settings) for diagnostic in diagnostics]
+
+
+def render(context: OutputContext) -> str:
+    """The ``concise`` format: one line per finding."""
+    return "".join(f"{line}\n" for line in format_lines(context.diagnostics, context.settings))
 
 
 def summary(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
 from leaklint.model import Diagnostic, Edit, Location
+from leaklint.output import OutputContext
 
 DOCS_URL = "https://leaklint.readthedocs.io/en/latest/rules/"
 """Where each rule's documentation lives; the anchor is the rule's name."""
@@ -48,17 +48,7 @@ def to_record(diagnostic: Diagnostic, edits: Optional[list[Edit]]) -> dict[str, 
     }
 
 
-def render(diagnostics: Iterable[Diagnostic], sources: Mapping[str, bytes]) -> str:
+def render(context: OutputContext) -> str:
     """The JSON document: fixes are turned into edits against the file's current bytes."""
-    records = []
-    for diagnostic in diagnostics:
-        edits: Optional[list[Edit]] = None
-        if diagnostic.fix is not None and diagnostic.filename in sources:
-            from leaklint.fixes import FixError, edits_for
-
-            try:
-                edits = edits_for(sources[diagnostic.filename], diagnostic.fix)
-            except FixError:
-                edits = None
-        records.append(to_record(diagnostic, edits))
-    return json.dumps(records, indent=2, ensure_ascii=False)
+    records = [to_record(d, context.edits(d)) for d in context.diagnostics]
+    return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
