@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import io
 import os
 import sys
+import tokenize
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Optional
 
@@ -16,6 +20,8 @@ from leaklint.settings import Settings, selected_codes, unknown_selectors
 
 if TYPE_CHECKING:
     from leaklint.config import Config
+    from leaklint.output import OutputContext
+    from leaklint.runner import RunReport
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 CACHE_DIR = ".leaklint_cache"
@@ -49,6 +55,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--fix", is_flag=True, help="Apply the safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list what was fixed in each file.")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
 @click.option("--extend-select", multiple=True, help="Codes to enable on top of --select.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
@@ -57,7 +64,14 @@ def _codes(values: tuple[str, ...]) -> list[str]:
     type=click.Choice(FORMATS),
     help="How findings are printed (default: full on a terminal, concise otherwise).",
 )
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are left.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: LLxxx` to every line with a finding.")
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="The name of the file read from standard input (`-`): for messages and configuration.",
+)
 @click.option(
     "--no-type-inference",
     is_flag=True,
@@ -76,22 +90,75 @@ def check(
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
+    show_fixes: bool,
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     output_format: Optional[str],
+    statistics: bool,
     exit_zero: bool,
+    add_noqa: bool,
+    stdin_filename: Optional[str],
     no_type_inference: bool,
     no_cache: bool,
     config_path: Optional[str],
     explain: Optional[str],
 ) -> None:
-    """Check PATHS (default: the current folder) for leaking generators."""
+    """Check PATHS (default: the current folder; `-` for standard input) for leaking
+    generators."""
     if explain:
         _print_rule(explain)
         return
-    config = _load_config(config_path, paths)
-    # flags override the file; --extend-select and --ignore add to it
+    reading_stdin = paths == ("-",)
+    config_start = (stdin_filename if reading_stdin else None) or (paths[0] if paths else None)
+    config = _load_config(config_path, config_start)
+    settings = _settings(
+        config,
+        select,
+        extend_select,
+        ignore,
+        fix=fix and not diff and not add_noqa,
+        unsafe_fixes=unsafe_fixes,
+        type_inference=not no_type_inference,
+        cache=not no_cache,
+    )
+    from leaklint import runner
+
+    if reading_stdin:
+        filename = stdin_filename or "-"
+        report = runner.run_source(sys.stdin.buffer.read(), filename, settings, diff=diff)
+        if settings.fix:
+            _fixed_source_to_stdout(report, settings)
+    else:
+        report = runner.run(list(paths) or ["."], settings, diff=diff)
+    _print_errors(report)
+    if add_noqa:
+        _add_noqa(report)
+        sys.exit(EXIT_ERROR if report.errors or report.missing else EXIT_CLEAN)
+    if diff:
+        for outcome in report.outcomes:
+            click.echo(outcome.diff, nl=False)
+        if report.fixed:
+            click.echo(f"Would fix {_errors(report.fixed)}.", err=True)
+    elif not (reading_stdin and settings.fix):
+        format_name = output_format or ("full" if sys.stdout.isatty() else "concise")
+        _print_findings(report, settings, format_name, statistics, show_fixes)
+    sys.exit(_exit_code(report, diff=diff, exit_zero=exit_zero))
+
+
+def _settings(
+    config: Config,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    *,
+    fix: bool,
+    unsafe_fixes: bool,
+    type_inference: bool,
+    cache: bool,
+) -> Settings:
+    """The run's settings: the file's, with the flags on top (--extend-select and --ignore
+    add to the file's lists, --select replaces it)."""
     chosen = {
         "select": _codes(select) or list(config.select),
         "extend_select": [*config.extend_select, *_codes(extend_select)],
@@ -101,52 +168,112 @@ def check(
     unknown = unknown_selectors(all_codes, [code for codes in chosen.values() for code in codes])
     if unknown:
         _fail(f"unknown rule selector: {', '.join(unknown)}")
-    settings = Settings(
+    return Settings(
         select=selected_codes(all_codes, **chosen),
-        fix=fix and not diff,
+        fix=fix,
         unsafe_fixes=unsafe_fixes,
         knowledge=config.knowledge(),
-        type_inference=config.type_inference and not no_type_inference,
-        cache_dir=None if no_cache else _project_root(config) / CACHE_DIR,
+        type_inference=config.type_inference and type_inference,
+        cache_dir=_project_root(config) / CACHE_DIR if cache else None,
+        exclusions=config.exclusions(),
+        per_file_ignores=config.per_file_ignores,
     )
-    if output_format is None:
-        output_format = "full" if sys.stdout.isatty() else "concise"
-    from leaklint.runner import run
 
-    report = run(list(paths) or ["."], settings, diff=diff)
+
+def _print_errors(report: RunReport) -> None:
     for missing in report.missing:
         click.echo(f"leaklint: error: {missing}: no such file or directory", err=True)
     for error in report.errors:
         click.echo(f"leaklint: error: {error.filename}: {error.message}", err=True)
 
+
+def _print_findings(
+    report: RunReport, settings: Settings, format_name: str, statistics: bool, show_fixes: bool
+) -> None:
+    from leaklint.output import OutputContext, render
+
     diagnostics = report.diagnostics
-    if diff:
-        for outcome in report.outcomes:
-            if outcome.diff:
-                click.echo(outcome.diff, nl=False)
-    if not diff or output_format not in TEXT_FORMATS:
-        from leaklint.output import OutputContext, render
+    sources = {outcome.filename: outcome.source for outcome in report.outcomes}
+    context = OutputContext(diagnostics, settings, sources, color=_use_color())
+    if statistics:
+        _print_statistics(context)
+    else:
+        click.echo(render(format_name, context), nl=False)
+    if format_name not in TEXT_FORMATS:
+        return
+    from leaklint.output.concise import summary
 
-        sources = {outcome.filename: outcome.source for outcome in report.outcomes}
-        context = OutputContext(diagnostics, settings, sources, color=_use_color())
-        click.echo(render(output_format, context), nl=False)
-    if not diff and output_format in TEXT_FORMATS:
-        from leaklint.output.concise import summary
+    if show_fixes and report.fixed:
+        _print_fixed(report)
+    fixable = sum(1 for d in diagnostics if context.fix_available(d))
+    hidden = sum(1 for d in diagnostics if d.fix is not None) - fixable
+    for line in summary(len(diagnostics), report.fixed, fixable, hidden, fixing=settings.fix):
+        click.echo(line)
 
-        fixable = sum(1 for d in diagnostics if context.fix_available(d))
-        hidden = sum(1 for d in diagnostics if d.fix is not None) - fixable
-        for line in summary(len(diagnostics), report.fixed, fixable, hidden, fixing=settings.fix):
-            click.echo(line)
-    elif diff and report.fixed:
-        click.echo(f"Would fix {report.fixed} error{'s' if report.fixed != 1 else ''}.", err=True)
 
+def _print_statistics(context: OutputContext) -> None:
+    """One line per rule, most frequent first: ``count  code  [*] name``."""
+    counts = Counter(d.code for d in context.diagnostics)
+    fixable = {d.code for d in context.diagnostics if context.fix_available(d)}
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        marker = "[*] " if code in fixable else ""
+        click.echo(f"{count:>5}\t{code}\t{marker}{RULES_BY_CODE[code].name}")
+
+
+def _print_fixed(report: RunReport) -> None:
+    click.echo(f"Fixed {_errors(report.fixed)}:")
+    for outcome in report.outcomes:
+        if outcome.fixed_codes:
+            click.echo(f"- {outcome.filename}:")
+            for code, count in sorted(outcome.fixed_codes.items()):
+                click.echo(f"    {count} × {code} ({RULES_BY_CODE[code].name})")  # noqa: RUF001
+
+
+def _fixed_source_to_stdout(report: RunReport, settings: Settings) -> None:
+    """``--fix -``: the fixed source on stdout (as an editor expects), findings on stderr."""
+    from leaklint.output.concise import format_lines
+
+    [outcome] = report.outcomes
+    sys.stdout.buffer.write(outcome.source)
+    sys.stdout.flush()
+    for line in format_lines(outcome.diagnostics, settings):
+        click.echo(line, err=True)
+
+
+def _add_noqa(report: RunReport) -> None:
+    """Write ``# noqa: LLxxx`` on every reported line: how a team adopts the linter."""
+    from leaklint.noqa import with_noqa_comments
+    from leaklint.write import ChangedOnDisk, write_atomically
+
+    added = 0
+    for outcome in report.outcomes:
+        if not outcome.diagnostics or outcome.filename == "-":
+            continue
+        encoding = tokenize.detect_encoding(io.BytesIO(outcome.source).readline)[0]
+        text, changed = with_noqa_comments(outcome.source.decode(encoding), outcome.diagnostics)
+        new = text.encode(encoding)
+        try:
+            ast.parse(new)
+            write_atomically(Path(outcome.filename), outcome.source, new)
+        except (SyntaxError, ChangedOnDisk, OSError) as error:
+            click.echo(f"leaklint: error: {outcome.filename}: noqa not added: {error}", err=True)
+            continue
+        added += changed
+    click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.")
+
+
+def _exit_code(report: RunReport, *, diff: bool, exit_zero: bool) -> int:
     if report.missing:
-        sys.exit(EXIT_ERROR)
+        return EXIT_ERROR
+    if exit_zero:
+        return EXIT_CLEAN
     if diff:
-        sys.exit(EXIT_FINDINGS if report.fixed else EXIT_CLEAN)
-    if report.errors and not exit_zero:
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+        return EXIT_FINDINGS if report.fixed else EXIT_CLEAN
+    return EXIT_FINDINGS if report.diagnostics or report.errors else EXIT_CLEAN
+
+
+def _errors(count: int) -> str:
+    return f"{count} error{'s' if count != 1 else ''}"
 
 
 def _use_color() -> bool:
@@ -158,13 +285,13 @@ def _project_root(config: Config) -> Path:
     return config.path.parent if config.path is not None else Path.cwd()
 
 
-def _load_config(config_path: Optional[str], paths: tuple[str, ...]) -> Config:
+def _load_config(config_path: Optional[str], start: Optional[str]) -> Config:
     from leaklint.config import Config, ConfigError, find_config, load_config
 
     try:
         if config_path is not None:
             return load_config(Path(config_path))
-        found = find_config(Path(paths[0]) if paths else Path.cwd())
+        found = find_config(Path(start) if start else Path.cwd())
         return load_config(found) if found is not None else Config()
     except ConfigError as error:
         _fail(str(error))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
+from leaklint.discover import Exclusions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +36,19 @@ class Config:
     release_methods: Mapping[str, bool] = field(default_factory=dict)
     dependency_markers: tuple[str, ...] = ()
     type_inference: bool = True
+    exclude: Optional[tuple[str, ...]] = None
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def exclusions(self) -> Exclusions:
+        """Discovery's exclusions: ``exclude`` replaces the default folders, as in ruff."""
+        return Exclusions(
+            patterns=(*(self.exclude or ()), *self.extend_exclude),
+            root=self.path.parent if self.path is not None else Path.cwd(),
+            respect_gitignore=self.respect_gitignore,
+            skip_defaults=self.exclude is None,
+        )
 
     def knowledge(self) -> KnowledgeBase:
         """The default knowledge base extended with this project's resources and markers."""
@@ -77,7 +91,13 @@ _LIST_KEYS = {
     "extend-select": "extend_select",
     "ignore": "ignore",
     "dependency-markers": "dependency_markers",
+    "exclude": "exclude",
+    "extend-exclude": "extend_exclude",
 }
+_BOOLEAN_KEYS = {"type-inference": "type_inference", "respect-gitignore": "respect_gitignore"}
+KNOWN_KEYS = sorted(
+    [*_LIST_KEYS, *_BOOLEAN_KEYS, "resource-factories", "release-methods", "per-file-ignores"]
+)
 
 
 def _parse(table: Mapping[str, Any], path: Path) -> Config:
@@ -90,15 +110,19 @@ def _parse(table: Mapping[str, Any], path: Path) -> Config:
             values["resource_factories"] = _factories(value, where)
         elif key == "release-methods":
             values["release_methods"] = _release_methods(value, where)
-        elif key == "type-inference":
+        elif key in _BOOLEAN_KEYS:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: expected true or false, got {_describe(value)}")
-            values["type_inference"] = value
-        else:
-            known = ", ".join(
-                sorted([*_LIST_KEYS, "resource-factories", "release-methods", "type-inference"])
+            values[_BOOLEAN_KEYS[key]] = value
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: expected a table of glob = [codes]")
+            values["per_file_ignores"] = tuple(
+                (pattern, frozenset(_string_list(codes, f"{where}.{pattern}")))
+                for pattern, codes in value.items()
             )
-            raise ConfigError(f"{where}: unknown key (known keys: {known})")
+        else:
+            raise ConfigError(f"{where}: unknown key (known keys: {', '.join(KNOWN_KEYS)})")
     return Config(**values)
 
 

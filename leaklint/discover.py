@@ -6,6 +6,9 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional, Union
+
+import pathspec
 
 DEFAULT_EXCLUDES = frozenset(
     {
@@ -51,17 +54,32 @@ class MissingPath:
     path: str
 
 
-def discover(paths: Iterable[str]) -> Iterator[Path | MissingPath]:
+@dataclass(frozen=True)
+class Exclusions:
+    """What a directory walk skips besides the default folders."""
+
+    patterns: tuple[str, ...] = ()
+    """gitignore-style patterns from ``exclude``/``extend-exclude``, relative to ``root``."""
+    root: Path = Path(".")
+    respect_gitignore: bool = True
+    skip_defaults: bool = True
+    """``exclude`` set in the configuration replaces the default folders, as in ruff."""
+
+
+def discover(
+    paths: Iterable[str], exclusions: Exclusions = Exclusions()
+) -> Iterator[Union[Path, MissingPath]]:
     """Every Python file under ``paths``, in a stable order.
 
     Files named explicitly are always included, whatever their suffix; directories are walked
-    for ``*.py`` and ``*.pyi`` files, skipping virtualenvs, build output and VCS folders.
+    for ``*.py`` and ``*.pyi`` files, skipping virtualenvs, build output, VCS folders, the
+    configured exclusions and what ``.gitignore`` files ignore.
     """
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for found in _walk(path):
+            for found in _Walker(exclusions).walk(path):
                 if found not in seen:
                     seen.add(found)
                     yield found
@@ -73,15 +91,70 @@ def discover(paths: Iterable[str]) -> Iterator[Path | MissingPath]:
             yield MissingPath(raw)
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for directory, folders, files in os.walk(root):
-        folders[:] = sorted(
-            name
-            for name in folders
-            if name not in DEFAULT_EXCLUDES
-            and not name.endswith(".egg-info")
-            and not (Path(directory, name) / "pyvenv.cfg").exists()
-        )
-        for name in sorted(files):
-            if name.endswith(PYTHON_SUFFIXES):
-                yield Path(directory, name)
+class _Walker:
+    def __init__(self, exclusions: Exclusions) -> None:
+        self.exclusions = exclusions
+        self.root = exclusions.root.resolve()
+        self.excluded = _spec(exclusions.patterns)
+        self.ignores: dict[Path, Optional[pathspec.GitIgnoreSpec]] = {}
+
+    def walk(self, start: Path) -> Iterator[Path]:
+        for directory, folders, files in os.walk(start):
+            here = Path(directory)
+            folders[:] = sorted(name for name in folders if self._enter(here / name))
+            for name in sorted(files):
+                if name.endswith(PYTHON_SUFFIXES) and not self._skipped(here / name, False):
+                    yield here / name
+
+    def _enter(self, folder: Path) -> bool:
+        name = folder.name
+        if self.exclusions.skip_defaults and (
+            name in DEFAULT_EXCLUDES
+            or name.endswith(".egg-info")
+            or (folder / "pyvenv.cfg").exists()
+        ):
+            return False
+        return not self._skipped(folder, True)
+
+    def _skipped(self, path: Path, is_dir: bool) -> bool:
+        absolute = path.resolve() if path.is_symlink() else path.absolute()
+        suffix = "/" if is_dir else ""
+        if self.excluded is not None:
+            relative = _relative(absolute, self.root)
+            if relative is not None and self.excluded.match_file(relative + suffix):
+                return True
+            if self.excluded.match_file(path.name + suffix):
+                return True
+        if not self.exclusions.respect_gitignore:
+            return False
+        for folder in absolute.parents:
+            spec = self._gitignore(folder)
+            if spec is not None:
+                relative = _relative(absolute, folder)
+                if relative is not None and spec.match_file(relative + suffix):
+                    return True
+            if (folder / ".git").exists():
+                break  # .gitignore files above the repository do not apply
+        return False
+
+    def _gitignore(self, folder: Path) -> Optional[pathspec.GitIgnoreSpec]:
+        if folder not in self.ignores:
+            ignore_file = folder / ".gitignore"
+            try:
+                lines = ignore_file.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            self.ignores[folder] = _spec(lines)
+        return self.ignores[folder]
+
+
+def _spec(lines: Iterable[str]) -> Optional[pathspec.GitIgnoreSpec]:
+    lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+def _relative(path: Path, base: Path) -> Optional[str]:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return None

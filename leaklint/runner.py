@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, Location
+from leaklint.noqa import unsuppressed
 from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
 from leaklint.rules import RULES
 from leaklint.settings import Settings
@@ -35,6 +37,7 @@ class FileOutcome:
     fixed: int = 0
     diff: str = ""
     source: bytes = b""
+    fixed_codes: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -68,7 +71,8 @@ def check_module(
 ) -> list[Diagnostic]:
     """Run the selected rules over every generator of one parsed module; ``types`` answers for
     the calls the knowledge base does not know."""
-    rules = [rule for rule in RULES if rule.code in settings.select]
+    codes = settings.codes_for(parsed.filename)
+    rules = [rule for rule in RULES if rule.code in codes]
     found: dict[tuple[str, int, int], Diagnostic] = {}
     oracle: Optional[Oracle] = None
     if types is not None:
@@ -96,7 +100,7 @@ def check_module(
                         fix=finding.fix,
                     ),
                 )
-    return sorted(found.values(), key=lambda d: (d.location, d.code))
+    return unsuppressed(sorted(found.values(), key=lambda d: (d.location, d.code)), parsed.lines)
 
 
 def fix_module(
@@ -104,15 +108,16 @@ def fix_module(
     index: ProjectIndex,
     settings: Settings,
     types: Optional[TypeOracle] = None,
-) -> tuple[bytes, list[Diagnostic], int]:
-    """Apply the allowed fixes until none is left; return new bytes, remaining findings, count.
+) -> tuple[bytes, list[Diagnostic], Counter[str]]:
+    """Apply the allowed fixes until none is left; return the new bytes, the findings left and
+    how many findings of each code the fixes removed.
 
     Raises ``leaklint.fixes.FixError`` when a fix cannot be applied or would not parse.
     """
     from leaklint.fixes import FixError, apply_plans
 
     diagnostics = check_module(parsed, index, settings, types)
-    initial = len(diagnostics)
+    initial = diagnostics
     data = parsed.data
     current = parsed
     for _ in range(MAX_FIX_PASSES):
@@ -131,7 +136,8 @@ def fix_module(
             raise FixError(f"the fixed code does not parse: {reparsed.message}")
         data, current = new_data, reparsed
         diagnostics = check_module(current, index, settings, types)
-    return data, diagnostics, max(initial - len(diagnostics), 0)
+    fixed = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
+    return data, diagnostics, fixed
 
 
 def build_index(
@@ -144,13 +150,49 @@ def build_index(
     return index
 
 
+def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = False) -> RunReport:
+    """Check (or fix, without writing) one source read from standard input."""
+    report = RunReport()
+    outcome = FileOutcome(filename, source=data)
+    report.outcomes.append(outcome)
+    parsed = parse(filename, data)
+    if isinstance(parsed, ParseFailure):
+        outcome.error = FileError(filename, parsed.message)
+        return report
+    index = build_index([parsed], settings.knowledge)
+    types = _type_oracle(settings)
+    if settings.fix or diff:
+        from leaklint.fixes import FixError
+
+        try:
+            new_data, remaining, fixed = fix_module(
+                parsed, index, dataclasses.replace(settings, fix=True), types
+            )
+        except FixError as error:
+            outcome.error = FileError(filename, f"internal error while fixing: {error}")
+            outcome.diagnostics = check_module(parsed, index, settings, types)
+            return report
+        outcome.fixed_codes, outcome.fixed = fixed, sum(fixed.values())
+        if diff:
+            outcome.diagnostics = check_module(parsed, index, settings, types)
+            if new_data != data:
+                outcome.diff = _unified_diff(filename, data, new_data)
+        else:
+            outcome.diagnostics, outcome.source = remaining, new_data
+    else:
+        outcome.diagnostics = check_module(parsed, index, settings, types)
+    if types is not None:
+        types.save()
+    return report
+
+
 def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunReport:
     """Check every Python file under ``paths``; with ``settings.fix`` fix them in place, with
     ``diff`` compute the fixes as diffs without writing."""
     report = RunReport()
     parsed_targets: list[ParsedModule] = []
     index_modules: list[ParsedModule] = []
-    for found in discover(paths):
+    for found in discover(paths, settings.exclusions):
         if isinstance(found, MissingPath):
             report.missing.append(found.path)
             continue
@@ -215,14 +257,15 @@ def _fix_one(
         outcome.error = FileError(parsed.filename, f"internal error while fixing: {error}")
         outcome.diagnostics = check_module(parsed, index, settings, types)
         return
+    outcome.fixed_codes = fixed
     if diff:
         # nothing is written: findings are reported as they are on disk
         outcome.diagnostics = check_module(parsed, index, settings, types)
-        outcome.fixed = fixed
+        outcome.fixed = sum(fixed.values())
         if new_data != parsed.data:
             outcome.diff = _unified_diff(parsed.filename, parsed.data, new_data)
         return
-    outcome.diagnostics, outcome.fixed = remaining, fixed
+    outcome.diagnostics, outcome.fixed = remaining, sum(fixed.values())
     if new_data == parsed.data:
         return
     try:
@@ -231,6 +274,7 @@ def _fix_one(
         outcome.error = FileError(parsed.filename, f"not written: {error}")
         outcome.diagnostics = check_module(parsed, index, settings, types)
         outcome.fixed = 0
+        outcome.fixed_codes = Counter()
         return
     outcome.source = new_data
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
+from leaklint.discover import Exclusions
 from leaklint.model import Applicability
 
 
@@ -23,6 +25,27 @@ class Settings:
     """Ask astroid about calls the knowledge base does not know (in target generators)."""
     cache_dir: Optional[Path] = None
     """Where inference results for installed packages are kept between runs; ``None``: not."""
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    """(glob over the path relative to the project root or the file name, codes) pairs."""
+
+    def codes_for(self, filename: str) -> frozenset[str]:
+        """The selected codes less those ``per-file-ignores`` removes for ``filename``."""
+        if not self.per_file_ignores:
+            return self.select
+        path = Path(filename).absolute()
+        try:
+            relative = path.relative_to(self.exclusions.root.absolute()).as_posix()
+        except ValueError:
+            relative = path.as_posix()
+        ignored = {
+            code
+            for pattern, prefixes in self.per_file_ignores
+            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(path.name, pattern)
+            for code in self.select
+            if any(code.startswith(prefix) for prefix in prefixes)
+        }
+        return self.select - ignored
 
     def allows(self, applicability: Applicability) -> bool:
         """Whether a fix of this applicability may be applied."""

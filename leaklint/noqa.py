@@ -1,0 +1,89 @@
+"""Suppression comments: ``# noqa``, ``# noqa: LL001, LL003`` on the reported row, and a
+file-level ``# leaklint: noqa`` (optionally with codes). The syntax is flake8's, so one comment
+serves both the CLI and the flake8 plugin."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Optional
+
+from leaklint.model import Diagnostic
+
+_CODE_LIST = r"[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*"
+LINE_NOQA = re.compile(rf"#\s*noqa(?::\s?(?P<codes>{_CODE_LIST}))?", re.IGNORECASE)
+FILE_NOQA = re.compile(
+    rf"^\s*#\s*leaklint\s*:\s*noqa(?::\s?(?P<codes>{_CODE_LIST}))?\s*$", re.IGNORECASE
+)
+
+ALL = frozenset({"*"})
+
+
+def _codes(text: Optional[str]) -> frozenset[str]:
+    if not text:
+        return ALL
+    return frozenset(code.upper() for code in re.split(r"[,\s]+", text) if code)
+
+
+def _covers(codes: frozenset[str], code: str) -> bool:
+    return codes is ALL or any(code.startswith(prefix) for prefix in codes)
+
+
+def file_exemption(lines: Sequence[str]) -> frozenset[str]:
+    """Codes a ``# leaklint: noqa`` line exempts the whole file from (``ALL`` for every code)."""
+    exempt: set[str] = set()
+    for line in lines:
+        match = FILE_NOQA.match(line)
+        if match:
+            codes = _codes(match.group("codes"))
+            if codes is ALL:
+                return ALL
+            exempt |= codes
+    return frozenset(exempt)
+
+
+def unsuppressed(diagnostics: Iterable[Diagnostic], lines: Sequence[str]) -> list[Diagnostic]:
+    """The findings no suppression comment covers."""
+    exempt = file_exemption(lines)
+    kept = []
+    for diagnostic in diagnostics:
+        if exempt and _covers(exempt, diagnostic.code):
+            continue
+        row = diagnostic.location.row
+        match = LINE_NOQA.search(lines[row - 1]) if 0 < row <= len(lines) else None
+        if match and _covers(_codes(match.group("codes")), diagnostic.code):
+            continue
+        kept.append(diagnostic)
+    return kept
+
+
+def with_noqa_comments(text: str, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
+    """``text`` with ``# noqa: CODES`` added on each reported row; also how many rows changed.
+
+    Codes merge into an existing ``# noqa: ...``; a row ending in a backslash continuation
+    cannot take a comment and is left alone.
+    """
+    wanted: dict[int, set[str]] = {}
+    for diagnostic in diagnostics:
+        wanted.setdefault(diagnostic.location.row, set()).add(diagnostic.code)
+    lines = text.splitlines(keepends=True)
+    changed = 0
+    for row, codes in sorted(wanted.items()):
+        if not 0 < row <= len(lines):
+            continue
+        line = lines[row - 1]
+        body = line.rstrip("\r\n")
+        ending = line[len(body) :]
+        if body.rstrip().endswith("\\"):
+            continue
+        match = LINE_NOQA.search(body)
+        if match and match.group("codes") is None:
+            continue  # a bare `# noqa` already covers everything
+        if match:
+            merged = sorted(_codes(match.group("codes")) | codes)
+            body = f"{body[: match.start()]}# noqa: {', '.join(merged)}{body[match.end() :]}"
+        else:
+            body = f"{body.rstrip()}  # noqa: {', '.join(sorted(codes))}"
+        lines[row - 1] = body + ending
+        changed += 1
+    return "".join(lines), changed
