@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
 import os
 import sys
@@ -65,6 +66,11 @@ def _codes(values: tuple[str, ...]) -> list[str]:
     help="How findings are printed (default: full on a terminal, concise otherwise).",
 )
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply the exclusions to files named on the command line too (for pre-commit).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are left.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: LLxxx` to every line with a finding.")
 @click.option(
@@ -96,6 +102,7 @@ def check(
     ignore: tuple[str, ...],
     output_format: Optional[str],
     statistics: bool,
+    force_exclude: bool,
     exit_zero: bool,
     add_noqa: bool,
     stdin_filename: Optional[str],
@@ -121,6 +128,7 @@ def check(
         unsafe_fixes=unsafe_fixes,
         type_inference=not no_type_inference,
         cache=not no_cache,
+        force_exclude=force_exclude,
     )
     from leaklint import runner
 
@@ -156,6 +164,7 @@ def _settings(
     unsafe_fixes: bool,
     type_inference: bool,
     cache: bool,
+    force_exclude: bool = False,
 ) -> Settings:
     """The run's settings: the file's, with the flags on top (--extend-select and --ignore
     add to the file's lists, --select replaces it)."""
@@ -175,7 +184,7 @@ def _settings(
         knowledge=config.knowledge(),
         type_inference=config.type_inference and type_inference,
         cache_dir=_project_root(config) / CACHE_DIR if cache else None,
-        exclusions=config.exclusions(),
+        exclusions=dataclasses.replace(config.exclusions(), force=force_exclude),
         per_file_ignores=config.per_file_ignores,
     )
 

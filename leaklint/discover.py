@@ -64,6 +64,8 @@ class Exclusions:
     respect_gitignore: bool = True
     skip_defaults: bool = True
     """``exclude`` set in the configuration replaces the default folders, as in ruff."""
+    force: bool = False
+    """Apply the exclusions to files named explicitly too (pre-commit names every file)."""
 
 
 def discover(
@@ -84,6 +86,8 @@ def discover(
                     seen.add(found)
                     yield found
         elif path.exists() or path.is_symlink():
+            if exclusions.force and _Walker(exclusions).excluded_file(path):
+                continue
             if path not in seen:
                 seen.add(path)
                 yield path
@@ -105,6 +109,15 @@ class _Walker:
             for name in sorted(files):
                 if name.endswith(PYTHON_SUFFIXES) and not self._skipped(here / name, False):
                     yield here / name
+
+    def excluded_file(self, path: Path) -> bool:
+        """Whether a file, or any folder above it, is excluded (for ``--force-exclude``)."""
+        absolute = path.absolute()
+        folders = [folder for folder in absolute.parents if folder != self.root]
+        for folder in folders:
+            if self.root in folder.parents and not self._enter(folder):
+                return True
+        return self._skipped(path, False)
 
     def _enter(self, folder: Path) -> bool:
         name = folder.name

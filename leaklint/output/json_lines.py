@@ -1,0 +1,16 @@
+"""The ``json-lines`` format: one JSON object per finding per line, the ``json`` records."""
+
+from __future__ import annotations
+
+import json
+
+from leaklint.output import OutputContext
+from leaklint.output.json import to_record
+
+
+def render(context: OutputContext) -> str:
+    """Each finding's record on its own line, so a reader can stream them one by one."""
+    return "".join(
+        json.dumps(to_record(diagnostic, context.edits(diagnostic)), ensure_ascii=False) + "\n"
+        for diagnostic in context.diagnostics
+    )
