@@ -123,3 +123,17 @@ def test_config_option_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "custom.toml").write_text("[tool.leaklint]\nrelease-methods = ['finish']\n")
     result = run("--config", "custom.toml", "deps.py", cwd=tmp_path)
     assert "LL001" in result.stdout
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = [
+        block.split("```", 1)[0]
+        for block in readme.split("```toml\n")[1:]
+        if block.startswith("[tool.leaklint]")
+    ]
+    (tmp_path / "pyproject.toml").write_text(example)
+    (tmp_path / "deps.py").write_text(DEPENDENCY)
+    result = run("deps.py", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert "error" not in result.stderr
