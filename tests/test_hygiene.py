@@ -23,8 +23,9 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
         ("ruff", "format", "--check", "leaklint", "tests"),
         ("mypy",),
         ("leaklint", "leaklint", "tests"),
+        ("flake8", "leaklint", "tests"),
     ],
-    ids=lambda command: " ".join(command[:2]),
+    ids=lambda command: " ".join(command[:2]) if command[0] != "flake8" else "flake8 plugin",
 )
 def test_project_check(command: tuple[str, ...]) -> None:
     executable = shutil.which(command[0])
