@@ -52,7 +52,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1)
 @click.option("--fix", is_flag=True, help="Apply the safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -193,7 +193,7 @@ def _print_errors(report: RunReport) -> None:
     for missing in report.missing:
         click.echo(f"leaklint: error: {missing}: no such file or directory", err=True)
     for error in report.errors:
-        click.echo(f"leaklint: error: {error.filename}: {error.message}", err=True)
+        click.echo(f"leaklint: error: {error.line()}", err=True)
 
 
 def _print_findings(
@@ -272,7 +272,7 @@ def _add_noqa(report: RunReport) -> None:
 
 
 def _exit_code(report: RunReport, *, diff: bool, exit_zero: bool) -> int:
-    if report.missing:
+    if report.missing or any(error.internal for error in report.errors):
         return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN

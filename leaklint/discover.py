@@ -130,7 +130,8 @@ class _Walker:
         return not self._skipped(folder, True)
 
     def _skipped(self, path: Path, is_dir: bool) -> bool:
-        absolute = path.resolve() if path.is_symlink() else path.absolute()
+        # the link itself is matched, as git matches it: following it could loop or leave the tree
+        absolute = path.absolute()
         suffix = "/" if is_dir else ""
         if self.excluded is not None:
             relative = _relative(absolute, self.root)

@@ -52,6 +52,8 @@ class FixPlan:
     """Rows of moved release statements that gain an ``await`` (coroutine release methods)."""
     release_code: str = ""
     """The release statement to add in ``finally`` (LL002, LL003)."""
+    function_end_row: int = 0
+    """Last row of the function: the fix rewrites rows ``function_row..function_end_row``."""
     keep_with: bool = False
     """LL002 on a manager that does not close: keep ``with name:`` inside the new ``try``."""
 
@@ -98,6 +100,15 @@ class FileError:
 
     filename: str
     message: str
+    location: Optional[Location] = None
+    internal: bool = False
+    """leaklint's own failure (a fix it could not make), not a problem of the file."""
+
+    def line(self) -> str:
+        """``path:row:col: message`` (or ``path: message``), as compilers print errors."""
+        if self.location is None:
+            return f"{self.filename}: {self.message}"
+        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.message}"
 
 
 @dataclass

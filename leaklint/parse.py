@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 from leaklint.analysis.imports import ImportMap
+from leaklint.model import Location
 
 _INDEX_MARKERS = (b"Depends", b"Security", b"dependency_overrides", b"sessionmaker")
 
@@ -56,6 +57,7 @@ class ParseFailure:
 
     filename: str
     message: str
+    location: Optional[Location] = None
 
 
 def decode(data: bytes) -> str:
@@ -67,13 +69,19 @@ def parse(filename: str, data: bytes) -> Union[ParsedModule, ParseFailure]:
     """Decode and parse one file."""
     try:
         text = decode(data)
-    except (UnicodeDecodeError, SyntaxError, LookupError) as error:
+    except UnicodeDecodeError as error:
+        return ParseFailure(
+            filename,
+            f"cannot decode the file as UTF-8 ({error.reason} at byte {error.start}); if it is"
+            " in another encoding, declare it with a coding comment (PEP 263)",
+        )
+    except (SyntaxError, LookupError) as error:
         return ParseFailure(filename, f"cannot decode the file: {error}")
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
-        where = f":{error.lineno}:{(error.offset or 0)}" if error.lineno else ""
-        return ParseFailure(filename, f"SyntaxError{where}: {error.msg}")
+        location = Location(error.lineno, error.offset or 1) if error.lineno else None
+        return ParseFailure(filename, f"SyntaxError: {error.msg}", location)
     except (ValueError, RecursionError, MemoryError) as error:
         return ParseFailure(filename, f"cannot parse the file: {type(error).__name__}: {error}")
     return ParsedModule(filename, data, text, tree, ImportMap(tree))

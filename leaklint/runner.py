@@ -128,12 +128,18 @@ def fix_module(
         ]
         if not plans:
             break
-        new_data = apply_plans(data, plans)
+        codes = ", ".join(sorted({d.code for d in diagnostics if d.fix in plans}))
+        try:
+            new_data = apply_plans(data, plans)
+        except FixError as error:
+            raise FixError(f"the fix for {codes}: {error}") from error
         if new_data == data:
             break
         reparsed = parse(parsed.filename, new_data)
         if isinstance(reparsed, ParseFailure):
-            raise FixError(f"the fixed code does not parse: {reparsed.message}")
+            raise FixError(
+                f"the fix for {codes} gives code that does not parse: {reparsed.message}"
+            )
         data, current = new_data, reparsed
         diagnostics = check_module(current, index, settings, types)
     fixed = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
@@ -157,7 +163,7 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
     report.outcomes.append(outcome)
     parsed = parse(filename, data)
     if isinstance(parsed, ParseFailure):
-        outcome.error = FileError(filename, parsed.message)
+        outcome.error = FileError(filename, parsed.message, parsed.location)
         return report
     index = build_index([parsed], settings.knowledge)
     types = _type_oracle(settings)
@@ -169,7 +175,7 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
                 parsed, index, dataclasses.replace(settings, fix=True), types
             )
         except FixError as error:
-            outcome.error = FileError(filename, f"internal error while fixing: {error}")
+            outcome.error = _fix_failure(filename, error)
             outcome.diagnostics = check_module(parsed, index, settings, types)
             return report
         outcome.fixed_codes, outcome.fixed = fixed, sum(fixed.values())
@@ -210,7 +216,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
         parsed = parse(filename, data)
         if isinstance(parsed, ParseFailure):
             if has_targets:
-                outcome.error = FileError(filename, parsed.message)
+                outcome.error = FileError(filename, parsed.message, parsed.location)
             continue
         index_modules.append(parsed)
         if has_targets:
@@ -254,7 +260,7 @@ def _fix_one(
     try:
         new_data, remaining, fixed = fix_module(parsed, index, fix_settings, types)
     except FixError as error:
-        outcome.error = FileError(parsed.filename, f"internal error while fixing: {error}")
+        outcome.error = _fix_failure(parsed.filename, error)
         outcome.diagnostics = check_module(parsed, index, settings, types)
         return
     outcome.fixed_codes = fixed
@@ -277,6 +283,14 @@ def _fix_one(
         outcome.fixed_codes = Counter()
         return
     outcome.source = new_data
+
+
+def _fix_failure(filename: str, error: Exception) -> FileError:
+    return FileError(
+        filename,
+        f"internal error, nothing was written: {error}; please report it",
+        internal=True,
+    )
 
 
 def _unified_diff(filename: str, old: bytes, new: bytes) -> str:

@@ -205,7 +205,7 @@ def test_broken_file_is_reported_and_others_still_checked(tmp_path: Path) -> Non
     (tmp_path / "deps.py").write_text(SESSIONLOCAL)
     result = run(".", cwd=tmp_path)
     assert result.returncode == 1
-    assert "broken.py: SyntaxError:1:" in result.stderr
+    assert "broken.py:1:7: SyntaxError: invalid syntax" in result.stderr
     assert "Traceback" not in result.stderr
     assert "deps.py:7:5: LL001" in result.stdout
 

@@ -87,7 +87,10 @@ def test_stdin_fix_writes_the_fixed_source_to_stdout(tmp_path: Path) -> None:
 def test_stdin_syntax_error(tmp_path: Path) -> None:
     result = run("--stdin-filename", "x.py", "-", cwd=tmp_path, stdin="def f(:\n")
     assert result.returncode == 1
-    assert "x.py: SyntaxError:1:" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "x.py:1:7: SyntaxError: invalid syntax" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 # reporting -----------------------------------------------------------------------------------

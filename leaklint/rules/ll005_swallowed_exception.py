@@ -96,6 +96,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
                 title="Re-raise the exception at the end of the `except` clause",
                 function_row=facts.node.lineno,
                 function_name=facts.node.name,
+                function_end_row=facts.node.end_lineno or facts.node.lineno,
                 anchor_row=handler.lineno,
             )
         yield Finding(

@@ -66,6 +66,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
                     title="Add `await`",
                     function_row=facts.node.lineno,
                     function_name=facts.node.name,
+                    function_end_row=facts.node.end_lineno or facts.node.lineno,
                     anchor_row=site.statement.lineno,
                 ),
             )
