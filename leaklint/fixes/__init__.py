@@ -9,6 +9,7 @@ import ast
 import dataclasses
 import io
 import tokenize
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Optional, TypeVar
 
@@ -90,7 +91,7 @@ def _rewrite_segment(segment: list[str], plans: list[FixPlan], start: int) -> Op
         for plan in plans
     }
     code = _transform(module, shifted).code
-    _verify(code)
+    _verify(code, source)
     if not "".join(segment).endswith(("\n", "\r")):
         code = code.rstrip("\r\n")
     return [indent + line if line.strip("\r\n") else line for line in code.splitlines(True)]
@@ -103,14 +104,19 @@ def _apply_to_module(data: bytes, plans: list[FixPlan]) -> bytes:
     except cst.ParserSyntaxError as error:
         raise FixError(f"LibCST cannot parse the file: {error.message}") from error
     new_data = _transform(module, {plan.anchor_row: plan for plan in plans}).bytes
-    _verify(new_data.decode(module.encoding))
+    _verify(new_data.decode(module.encoding), module.code)
     return new_data
 
 
 def _transform(module: cst.Module, plans: dict[int, FixPlan]) -> cst.Module:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     transformer = _PlanApplier(plans, module)
-    new_module = wrapper.visit(transformer)
+    try:
+        new_module = wrapper.visit(transformer)
+    except FixError:
+        raise
+    except Exception as error:  # a transformer bug must cost the fix, never the run
+        raise FixError(f"the rewrite failed: {type(error).__name__}: {error}") from error
     missing = set(plans) - transformer.applied
     if missing:
         raise FixError(f"no statement to rewrite at line {min(missing)}")
@@ -148,13 +154,30 @@ def _text(data: bytes) -> str:
     return decode(data)
 
 
-def _verify(code: str) -> None:
-    """Refuse rewritten code that either parser rejects."""
+def _verify(code: str, original: str) -> None:
+    """Refuse rewritten code that either parser rejects, or that lost a statement.
+
+    The rewrites only move statements and add ``try``/``finally``, bindings, ``await`` and
+    ``raise``: every simple statement of the original must still be there.
+    """
     try:
         ast.parse(code)
         cst.parse_module(code)
     except (SyntaxError, ValueError, cst.ParserSyntaxError) as error:
         raise FixError(f"the fixed code does not parse: {error}") from error
+    lost = _simple_statements(original) - _simple_statements(code)
+    if lost:
+        raise FixError(f"the fix would drop `{next(iter(lost.elements()))}`")
+
+
+def _simple_statements(code: str) -> Counter[str]:
+    """Each simple statement's source, ``await`` aside (a fix may add it)."""
+    found: Counter[str] = Counter()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.stmt) and not hasattr(node, "body"):
+            text = ast.unparse(node)
+            found[text[len("await ") :] if text.startswith("await ") else text] += 1
+    return found
 
 
 class _PlanApplier(cst.CSTTransformer):
