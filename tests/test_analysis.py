@@ -108,6 +108,14 @@ def test_pytest_fixture_that_never_releases_is_ll003() -> None:
         "import contextlib, socket, threading\n@contextlib.contextmanager\ndef server():\n"
         "    sock = socket.socket()\n    thread = threading.Thread(target=lambda: serve(sock))\n"
         "    thread.start()\n    yield sock.getsockname()\n",
+        # a catch-all clause around the yield falls through: the release after it runs on
+        # every path (pluggy's hook wrapper)
+        "from contextlib import contextmanager\n@contextmanager\ndef wrapper(teardown):\n"
+        "    try:\n        yield\n    except BaseException as exc:\n        error = exc\n"
+        "    teardown.close()\n",
+        # a project's wrapper around pytest.fixture (sqlalchemy's config.fixture)
+        "from sqlalchemy.testing import config\n@config.fixture()\ndef conn():\n"
+        "    conn = engine.connect()\n    yield conn\n    conn.close()\n",
         # stored on purpose
         "def start(app):\n    client = httpx.Client()\n    app.state.client = client\n    yield\n",
     ],

@@ -438,6 +438,18 @@ def _in_any(blocks: list[list[ast.stmt]], node: ast.AST, parent: dict[ast.AST, a
     return any(_contains(statement, node, parent) for block in blocks for statement in block)
 
 
+def _leaves(handler: ast.ExceptHandler) -> bool:
+    """The clause raises or returns somewhere (nested functions aside)."""
+    stack: list[ast.AST] = list(handler.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Raise, ast.Return)):
+            return True
+        if not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def _is_broad_handler(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
@@ -672,7 +684,7 @@ class _ResourceCollector:
                 call=call,
                 statement=statement,
                 awaited=awaited,
-                protects_throw_path=guarding_try is not None,
+                protects_throw_path=guarding_try is not None or self._after_swallow(call),
                 after_yield=any(_position(call) > _position(site.node) for site in self.yields),
                 in_handler=self._in_handler(call),
                 guarding_try=guarding_try,
@@ -738,6 +750,21 @@ class _ResourceCollector:
             child = current
             current = self.parent.get(current)
         return None
+
+    def _after_swallow(self, call: ast.Call) -> bool:
+        """After a ``try`` around the ``yield`` whose catch-all clause falls through: what is
+        thrown in is caught there, and the code after the ``try`` runs on that path too."""
+        for node in self.parent:
+            if (
+                isinstance(node, ast.Try)
+                and (node.end_lineno or node.lineno) < call.lineno
+                and any(_in_any([node.body], site.node, self.parent) for site in self.yields)
+                and any(
+                    _is_broad_handler(handler) and not _leaves(handler) for handler in node.handlers
+                )
+            ):
+                return True
+        return False
 
     def _in_handler(self, node: ast.AST) -> bool:
         current = self.parent.get(node)

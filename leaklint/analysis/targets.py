@@ -131,7 +131,9 @@ def classify(
     return TargetKind(
         context_manager=bool(decorators & CONTEXT_MANAGER_DECORATORS),
         dependency=function.name in index.dependency_names or marked,
-        pytest_fixture=bool(decorators & PYTEST_FIXTURE_DECORATORS),
+        # pytest's own, and the wrappers projects put around it (sqlalchemy's config.fixture)
+        pytest_fixture=bool(decorators & PYTEST_FIXTURE_DECORATORS)
+        or any(name.rsplit(".", 1)[-1] in ("fixture", "yield_fixture") for name in decorators),
     )
 
 
