@@ -110,7 +110,7 @@ def test_pytest_fixture_that_never_releases_is_ll003() -> None:
         "    thread.start()\n    yield sock.getsockname()\n",
         # a catch-all clause around the yield falls through: the release after it runs on
         # every path (pluggy's hook wrapper)
-        "from contextlib import contextmanager\n@contextmanager\ndef wrapper(teardown):\n"
+        "def wrapper(teardown):\n"
         "    try:\n        yield\n    except BaseException as exc:\n        error = exc\n"
         "    teardown.close()\n",
         # a project's wrapper around pytest.fixture (sqlalchemy's config.fixture)
