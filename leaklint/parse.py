@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
@@ -18,9 +20,11 @@ def may_have_targets(data: bytes) -> bool:
     return b"yield" in data
 
 
-def may_feed_index(data: bytes) -> bool:
+def may_feed_index(data: bytes, markers: Iterable[str] = ()) -> bool:
     """A file that may reference a dependency or define a session factory for the index."""
-    return any(marker in data for marker in _INDEX_MARKERS)
+    return any(marker in data for marker in _INDEX_MARKERS) or any(
+        marker.encode() in data for marker in markers
+    )
 
 
 @dataclass
@@ -65,8 +69,10 @@ def decode(data: bytes) -> str:
     return importlib.util.decode_source(data)
 
 
-def parse(filename: str, data: bytes) -> Union[ParsedModule, ParseFailure]:
-    """Decode and parse one file."""
+def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModule, ParseFailure]:
+    """Decode and parse one file: all of it, or (``whole=False``) only what the analysis reads
+    — the functions that contain ``yield`` and the import statements — falling back to the
+    whole file when a function's lines cannot be parsed on their own."""
     try:
         text = decode(data)
     except UnicodeDecodeError as error:
@@ -77,6 +83,10 @@ def parse(filename: str, data: bytes) -> Union[ParsedModule, ParseFailure]:
         )
     except (SyntaxError, LookupError) as error:
         return ParseFailure(filename, f"cannot decode the file: {error}")
+    if not whole and b"\0" not in data:
+        partial = _parse_generators(text)
+        if partial is not None:
+            return ParsedModule(filename, data, text, partial, ImportMap(partial))
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
@@ -85,3 +95,193 @@ def parse(filename: str, data: bytes) -> Union[ParsedModule, ParseFailure]:
     except (ValueError, RecursionError, MemoryError) as error:
         return ParseFailure(filename, f"cannot parse the file: {type(error).__name__}: {error}")
     return ParsedModule(filename, data, text, tree, ImportMap(tree))
+
+
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
+_YIELD = re.compile(r"\byield\b")
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]")
+_CLOSING = (")", "]", "}")
+
+
+def _starts_in_string(lines: list[str]) -> list[bool]:
+    """For each line, whether it begins inside a triple-quoted string (docstrings, examples
+    in them). A scan of quotes and comments, not a tokenizer: a miss costs a whole-file parse
+    at worst, since spans cut wrongly do not parse."""
+    flags = []
+    delimiter: Optional[str] = None
+    for line in lines:
+        flags.append(delimiter is not None)
+        position = 0
+        while True:
+            if delimiter is not None:
+                found = line.find(delimiter, position)
+                if found < 0:
+                    break
+                delimiter, position = None, found + 3
+                continue
+            candidates = [
+                (index, token)
+                for token in ('"""', "'''", "#")
+                for index in [line.find(token, position)]
+                if index >= 0
+            ]
+            if not candidates:
+                break
+            index, token = min(candidates)
+            if token == "#":
+                break
+            delimiter, position = token, index + 3
+    return flags
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _parse_generators(text: str) -> Optional[ast.Module]:
+    """A module of the file's import statements and of its functions that contain ``yield``,
+    each parsed from its own lines and moved back to its real rows and columns; ``None`` when
+    some part cannot be parsed alone (the caller parses the whole file)."""
+    lines = text.splitlines(keepends=True)
+    in_string = _starts_in_string(lines)
+    # a line inside a triple-quoted string is text: blank it for the scans below
+    code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
+    spans = _generator_spans(code)
+    if spans is None:
+        return None
+    body: list[ast.stmt] = []
+    for start, end in [*_import_spans(code), *_resource_class_spans(code, spans), *spans]:
+        parsed = _parse_lines(lines, start, end)
+        if parsed is None:
+            return None
+        body.extend(parsed)
+    body.sort(key=lambda node: node.lineno)
+    return ast.Module(body=body, type_ignores=[])
+
+
+def _generator_spans(lines: list[str]) -> Optional[list[tuple[int, int]]]:
+    """(first, last + 1) line indexes of each outermost function holding a ``yield``,
+    decorators included."""
+    spans: dict[int, tuple[int, int]] = {}
+    for index, line in enumerate(lines):
+        if "yield" not in line or not _YIELD.search(line.split("#", 1)[0]):
+            continue
+        depth = _indent(line)
+        header = index
+        while header >= 0:
+            match = _DEF.match(lines[header])
+            if match and len(match.group(1)) < depth:
+                break
+            header -= 1
+        if header < 0:
+            return None  # a yield with no def above it: let the whole file speak
+        if header in spans:
+            continue
+        def_indent = _indent(lines[header])
+        spans[header] = (_decorators_start(lines, header, def_indent), _end(lines, header))
+    outermost: list[tuple[int, int]] = []
+    for start, end in sorted(spans.values()):
+        if outermost and start < outermost[-1][1]:
+            continue  # nested in a function already taken
+        outermost.append((start, end))
+    return outermost
+
+
+def _decorators_start(lines: list[str], header: int, def_indent: int) -> int:
+    """The first decorator line above a ``def``, following decorators over several lines."""
+    start = header
+    probe = header - 1
+    while probe >= 0:
+        stripped = lines[probe].strip()
+        if not stripped or stripped.startswith("#"):
+            probe -= 1
+            continue
+        if _indent(lines[probe]) == def_indent and stripped.startswith("@"):
+            start = probe
+        elif not (_indent(lines[probe]) > def_indent or stripped.startswith(_CLOSING)):
+            break  # neither a decorator nor the inside of one
+        probe -= 1
+    return start
+
+
+def _end(lines: list[str], header: int) -> int:
+    """One past the function's last line: the next code line indented no deeper than the
+    ``def`` (closing brackets of a long signature aside)."""
+    def_indent = _indent(lines[header])
+    index = header + 1
+    while index < len(lines):
+        stripped = lines[index].strip()
+        if (
+            stripped
+            and not stripped.startswith("#")
+            and _indent(lines[index]) <= def_indent
+            and not stripped.startswith(_CLOSING)
+        ):
+            break
+        index += 1
+    while index - 1 > header and not lines[index - 1].strip():
+        index -= 1
+    return index
+
+
+_CLASS = re.compile(r"^class[ \t]+\w+")
+_RELEASE_DEF = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(?:a?close|__a?exit__)\b")
+
+
+def _resource_class_spans(lines: list[str], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Top-level classes that define a release or exit method: type inference may ask about
+    them. Classes already inside a taken span are left out."""
+    spans = []
+    for index, line in enumerate(lines):
+        if not _CLASS.match(line) or any(start <= index < end for start, end in taken):
+            continue
+        end = _end(lines, index)
+        if any(_RELEASE_DEF.match(inner) for inner in lines[index + 1 : end]):
+            spans.append((_decorators_start(lines, index, 0), end))
+    return spans
+
+
+def _import_spans(lines: list[str]) -> list[tuple[int, int]]:
+    """Import statements anywhere in the file, over several lines when parenthesised."""
+    spans = []
+    index = 0
+    while index < len(lines):
+        if _IMPORT.match(lines[index]):
+            end = index + 1
+            if "(" in lines[index] and ")" not in lines[index]:
+                while end < len(lines) and ")" not in lines[end - 1]:
+                    end += 1
+            while lines[end - 1].rstrip().endswith("\\") and end < len(lines):
+                end += 1
+            spans.append((index, end))
+            index = end
+        else:
+            index += 1
+    return spans
+
+
+def _parse_lines(lines: list[str], start: int, end: int) -> Optional[list[ast.stmt]]:
+    """Parse lines ``start..end`` on their own, then move the nodes to their real place."""
+    prefix = lines[start][: _indent(lines[start])]
+    dedented = []
+    for line in lines[start:end]:
+        if line.startswith(prefix):
+            dedented.append(line[len(prefix) :])
+        elif not line.strip():
+            dedented.append("\n")
+        else:
+            return None
+    try:
+        tree = ast.parse("".join(dedented))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    shift = len(prefix.encode("utf-8"))
+    for node in ast.walk(tree):
+        if hasattr(node, "lineno"):  # every node with a position: statements, expressions...
+            positioned: Any = node
+            positioned.lineno += start
+            positioned.end_lineno = (positioned.end_lineno or positioned.lineno - start) + start
+            positioned.col_offset += shift
+            if positioned.end_col_offset is not None:
+                positioned.end_col_offset += shift
+    return tree.body

@@ -211,9 +211,12 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
             outcome.error = FileError(filename, f"cannot read the file: {error.strerror or error}")
             continue
         has_targets = may_have_targets(data)
-        if not has_targets and not may_feed_index(data):
+        feeds_index = may_feed_index(data, settings.knowledge.dependency_markers)
+        if not has_targets and not feeds_index:
             continue
-        parsed = parse(filename, data)
+        # only files that feed the project index are parsed whole; the rest, only their
+        # generators (and imports): most of a file is code no rule reads
+        parsed = parse(filename, data, whole=feeds_index)
         if isinstance(parsed, ParseFailure):
             if has_targets:
                 outcome.error = FileError(filename, parsed.message, parsed.location)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
@@ -209,3 +210,39 @@ def test_columns_count_characters_not_bytes() -> None:
     source = "def get_db():\n    db = SessionLocal()\n    yield db\n    é = 1; db.close()\n"
     [diagnostic] = check_source(source)
     assert (diagnostic.location.row, diagnostic.location.column) == (4, 12)
+
+
+def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -> None:
+    from fixture_support import all_fixtures
+
+    from leaklint.parse import ParsedModule, parse
+    from leaklint.rules import RULES
+    from leaklint.runner import build_index, check_module
+    from leaklint.settings import Settings
+
+    settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
+    compared = 0
+    for fixture in all_fixtures():
+        data = fixture.path.read_bytes()
+        whole, partial = parse("f.py", data), parse("f.py", data, whole=False)
+        assert isinstance(whole, ParsedModule) and isinstance(partial, ParsedModule)
+        index = build_index([whole])
+        found = [
+            [
+                (d.location, d.end_location, d.code, d.message)
+                for d in check_module(p, index, settings)
+            ]
+            for p in (whole, partial)
+        ]
+        assert found[0] == found[1], fixture.path
+        compared += bool(found[0])
+    assert compared > 40
+
+
+def test_code_inside_docstrings_is_not_read_as_code() -> None:
+    from leaklint.parse import ParsedModule, parse
+
+    source = b'def helper():\n    """Example:\n\ndef get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n"""\n    return 1\n'
+    parsed = parse("f.py", source, whole=False)
+    assert isinstance(parsed, ParsedModule)
+    assert not any(isinstance(node, ast.FunctionDef) for node in ast.walk(parsed.tree))
