@@ -7,7 +7,7 @@ import importlib.util
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
@@ -149,8 +149,11 @@ def _parse_generators(text: str) -> Optional[ast.Module]:
     spans = _generator_spans(code)
     if spans is None:
         return None
-    body: list[ast.stmt] = []
-    for start, end in [*_import_spans(code), *_resource_class_spans(code, spans), *spans]:
+    body = _parse_imports(lines, _import_spans(code))
+    if body is None:
+        return None
+    body.extend(_resource_class_stubs(code, spans))
+    for start, end in spans:
         parsed = _parse_lines(lines, start, end)
         if parsed is None:
             return None
@@ -225,20 +228,34 @@ def _end(lines: list[str], header: int) -> int:
 
 
 _CLASS = re.compile(r"^class[ \t]+\w+")
-_RELEASE_DEF = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(?:a?close|__a?exit__)\b")
+_METHOD = re.compile(r"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(\w+)")
 
 
-def _resource_class_spans(lines: list[str], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Top-level classes that define a release or exit method: type inference may ask about
-    them. Classes already inside a taken span are left out."""
-    spans = []
+def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> list[ast.stmt]:
+    """Top-level classes that define a release or exit method, as their header and one stub
+    per method: type inference asks about their names, methods and bases, nothing more."""
+    stubs: list[ast.stmt] = []
+    if not any("close" in line or "__exit__" in line for line in lines):
+        return stubs  # nothing to release: the cheap answer for most files
     for index, line in enumerate(lines):
         if not _CLASS.match(line) or any(start <= index < end for start, end in taken):
             continue
         end = _end(lines, index)
-        if any(_RELEASE_DEF.match(inner) for inner in lines[index + 1 : end]):
-            spans.append((_decorators_start(lines, index, 0), end))
-    return spans
+        header_end = index + 1
+        while header_end < end and not lines[header_end - 1].split("#", 1)[0].rstrip().endswith(
+            ":"
+        ):
+            header_end += 1
+        methods = [match.group(1) for match in map(_METHOD.match, lines[header_end:end]) if match]
+        if not {"close", "aclose", "__exit__", "__aexit__"} & set(methods):
+            continue
+        body = "".join(f"    def {name}(self): pass\n" for name in methods)
+        try:
+            parsed = ast.parse("\n" * index + "".join(lines[index:header_end]) + body)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # inference is a bonus: an odd class is simply not asked about
+        stubs.extend(parsed.body)
+    return stubs
 
 
 def _import_spans(lines: list[str]) -> list[tuple[int, int]]:
@@ -260,28 +277,35 @@ def _import_spans(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _parse_lines(lines: list[str], start: int, end: int) -> Optional[list[ast.stmt]]:
-    """Parse lines ``start..end`` on their own, then move the nodes to their real place."""
-    prefix = lines[start][: _indent(lines[start])]
-    dedented = []
-    for line in lines[start:end]:
-        if line.startswith(prefix):
-            dedented.append(line[len(prefix) :])
-        elif not line.strip():
-            dedented.append("\n")
-        else:
-            return None
+def _parse_imports(lines: list[str], spans: list[tuple[int, int]]) -> Optional[list[ast.stmt]]:
+    """All import statements in one parse: only the names they bind matter, not where."""
+    source: list[str] = []
+    for start, end in spans:
+        prefix = lines[start][: _indent(lines[start])]
+        source.extend(
+            line[len(prefix) :] if line.startswith(prefix) else line for line in lines[start:end]
+        )
+        if source and not source[-1].endswith("\n"):
+            source[-1] += "\n"
     try:
-        tree = ast.parse("".join(dedented))
+        return list(ast.parse("".join(source)).body)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    shift = len(prefix.encode("utf-8"))
-    for node in ast.walk(tree):
-        if hasattr(node, "lineno"):  # every node with a position: statements, expressions...
-            positioned: Any = node
-            positioned.lineno += start
-            positioned.end_lineno = (positioned.end_lineno or positioned.lineno - start) + start
-            positioned.col_offset += shift
-            if positioned.end_col_offset is not None:
-                positioned.end_col_offset += shift
+
+
+def _parse_lines(lines: list[str], start: int, end: int) -> Optional[list[ast.stmt]]:
+    """Parse lines ``start..end`` on their own, at their real rows and columns: blank lines
+    stand in for what comes before, and an indented function is parsed under a stand-in
+    ``class`` header, so no node has to be moved afterwards."""
+    indented = _indent(lines[start]) > 0
+    if indented and start == 0:
+        return None
+    padding = "\n" * (start - 1) + "class _:\n" if indented else "\n" * start
+    try:
+        tree = ast.parse(padding + "".join(lines[start:end]))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if indented:
+        wrapper = tree.body[0]
+        return list(wrapper.body) if isinstance(wrapper, ast.ClassDef) else None
     return tree.body

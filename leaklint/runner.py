@@ -221,7 +221,8 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
             if has_targets:
                 outcome.error = FileError(filename, parsed.message, parsed.location)
             continue
-        index_modules.append(parsed)
+        if feeds_index:
+            index_modules.append(parsed)
         if has_targets:
             outcome.source = data
             parsed_targets.append(parsed)

@@ -259,11 +259,26 @@ def analyse_module(
     oracle: Optional[Oracle] = None,
 ) -> Iterator[GeneratorFacts]:
     """The facts of every generator function in a module, nested ones included."""
-    for node in ast.walk(tree):
+    for function in _generator_functions(tree):
+        facts = analyse_function(function, imports, index, knowledge, oracle)
+        if facts is not None:
+            yield facts
+
+
+def _generator_functions(tree: ast.Module) -> list[FunctionNode]:
+    """Functions whose own body holds a ``yield``, found in one walk of the module."""
+    found: dict[int, FunctionNode] = {}
+    stack: list[tuple[ast.AST, Optional[FunctionNode]]] = [(tree, None)]
+    while stack:
+        node, function = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)) and function is not None:
+            found.setdefault(id(function), function)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            facts = analyse_function(node, imports, index, knowledge, oracle)
-            if facts is not None:
-                yield facts
+            function = node
+        elif isinstance(node, (ast.Lambda, ast.ClassDef)):
+            function = None  # a yield here is not the enclosing function's
+        stack.extend((child, function) for child in ast.iter_child_nodes(node))
+    return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset))
 
 
 def analyse_function(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from typing import Optional
 
 
@@ -20,7 +21,7 @@ class ImportMap:
             node.name: node for node in tree.body if isinstance(node, ast.ClassDef)
         }
         """Classes defined at the top of the module."""
-        for node in ast.walk(tree):
+        for node in _statements(tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -51,6 +52,21 @@ class ImportMap:
     def is_imported(self, name: str) -> bool:
         """Whether ``name`` is bound by an import in this module."""
         return name in self._names
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without visiting expressions (imports are
+    statements: this is a fraction of a full walk)."""
+    stack = list(body)
+    while stack:
+        statement = stack.pop()
+        yield statement
+        for field in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(statement, field, ()))
+        for handler in getattr(statement, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(statement, "cases", ()):
+            stack.extend(case.body)
 
 
 def dotted_parts(expr: ast.expr) -> Optional[list[str]]:
