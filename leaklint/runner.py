@@ -15,6 +15,7 @@ from leaklint.analysis.flow import Oracle, analyse_module
 from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module
+from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, Location
 from leaklint.noqa import unsuppressed
@@ -196,48 +197,103 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     """Check every Python file under ``paths``; with ``settings.fix`` fix them in place, with
     ``diff`` compute the fixes as diffs without writing."""
     report = RunReport()
-    parsed_targets: list[ParsedModule] = []
-    index_modules: list[ParsedModule] = []
+    cache = None
+    if settings.cache_dir is not None and not (settings.fix or diff):
+        cache = ResultsCache(settings.cache_dir, settings)
+    fresh: list[tuple[FileOutcome, Path, ParsedModule, Optional[ProjectIndex]]] = []
+    cached: list[tuple[FileOutcome, Path, Entry]] = []
+    contributions: list[ProjectIndex] = []
     for found in discover(paths, settings.exclusions):
         if isinstance(found, MissingPath):
             report.missing.append(found.path)
             continue
-        filename = str(found)
-        outcome = FileOutcome(filename)
+        outcome = FileOutcome(str(found))
         report.outcomes.append(outcome)
-        try:
-            data = found.read_bytes()
-        except OSError as error:
-            outcome.error = FileError(filename, f"cannot read the file: {error.strerror or error}")
+        entry = cache.lookup(found) if cache is not None else None
+        if entry is not None:
+            if entry.index is not None:
+                contributions.append(index_from_json(entry.index))
+            cached.append((outcome, found, entry))
             continue
-        has_targets = may_have_targets(data)
-        feeds_index = may_feed_index(data, settings.knowledge.dependency_markers)
-        if not has_targets and not feeds_index:
+        read = _read_and_parse(found, outcome, settings, cache)
+        if read is not None:
+            parsed, contribution = read
+            if contribution is not None:
+                contributions.append(contribution)
+            if may_have_targets(parsed.data):
+                fresh.append((outcome, found, parsed, contribution))
+    index = ProjectIndex()
+    for contribution in contributions:
+        index.merge(contribution)
+    digest = index_digest(index) if cache is not None else ""
+    for outcome, found, entry in cached:
+        if entry.findings_valid_for(digest):
+            outcome.diagnostics, outcome.error = list(entry.diagnostics), entry.error
             continue
-        # only files that feed the project index are parsed whole; the rest, only their
-        # generators (and imports): most of a file is code no rule reads
-        parsed = parse(filename, data, whole=feeds_index)
-        if isinstance(parsed, ParseFailure):
-            if has_targets:
-                outcome.error = FileError(filename, parsed.message, parsed.location)
-            continue
-        if feeds_index:
-            index_modules.append(parsed)
-        if has_targets:
-            outcome.source = data
-            parsed_targets.append(parsed)
-    index = build_index(index_modules, settings.knowledge)
+        # the index changed (a Depends was added or removed somewhere): check it again
+        read = _read_and_parse(found, outcome, settings, None)
+        if read is not None:
+            fresh.append((outcome, found, read[0], read[1]))
     types = _type_oracle(settings)
-    outcomes = {outcome.filename: outcome for outcome in report.outcomes}
-    for parsed in parsed_targets:
-        outcome = outcomes[parsed.filename]
+    for outcome, found, parsed, contribution in fresh:
         if settings.fix or diff:
             _fix_one(parsed, index, settings, types, outcome, diff=diff)
-        else:
-            outcome.diagnostics = check_module(parsed, index, settings, types)
+            continue
+        outcome.source = parsed.data
+        outcome.diagnostics = check_module(parsed, index, settings, types)
+        if cache is not None:
+            index_json = index_to_json(contribution) if contribution is not None else None
+            entry = Entry(
+                has_targets=True,
+                index=index_json,
+                index_digest=digest,
+                diagnostics=outcome.diagnostics,
+            )
+            cache.store(found, len(parsed.data), entry)
     if types is not None:
         types.save()
+    if cache is not None:
+        cache.save()
     return report
+
+
+def _read_and_parse(
+    path: Path, outcome: FileOutcome, settings: Settings, cache: Optional[ResultsCache]
+) -> Optional[tuple[ParsedModule, Optional[ProjectIndex]]]:
+    """Read, prefilter and parse one file; its contribution to the project index too.
+
+    ``None`` when there is nothing to analyse (no ``yield``, no index marker) or the file could
+    not be read or parsed (the outcome then carries the error). Files with nothing to analyse
+    are remembered in ``cache`` right away; the others once they are checked.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        outcome.error = FileError(
+            outcome.filename, f"cannot read the file: {error.strerror or error}"
+        )
+        return None
+    has_targets = may_have_targets(data)
+    feeds_index = may_feed_index(data, settings.knowledge.dependency_markers)
+    if not has_targets and not feeds_index:
+        if cache is not None:
+            cache.store(path, len(data), Entry())
+        return None
+    # only files that feed the project index are parsed whole; the rest, only their
+    # generators (and imports): most of a file is code no rule reads
+    parsed = parse(outcome.filename, data, whole=feeds_index)
+    if isinstance(parsed, ParseFailure):
+        if has_targets:
+            outcome.error = FileError(outcome.filename, parsed.message, parsed.location)
+        if cache is not None:
+            cache.store(path, len(data), Entry(has_targets=True, error=outcome.error))
+        return None
+    contribution = None
+    if feeds_index:
+        contribution = index_module(parsed.tree, parsed.imports, settings.knowledge)
+        if not has_targets and cache is not None:
+            cache.store(path, len(data), Entry(index=index_to_json(contribution)))
+    return parsed, contribution
 
 
 def _type_oracle(settings: Settings) -> Optional[TypeOracle]:

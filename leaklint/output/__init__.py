@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from leaklint.model import Diagnostic, Edit
@@ -35,9 +36,14 @@ class OutputContext:
 
     def edits(self, diagnostic: Diagnostic) -> Optional[list[Edit]]:
         """The finding's fix as text edits against the file's current bytes, if it has one."""
-        source = self.sources.get(diagnostic.filename)
-        if diagnostic.fix is None or source is None:
+        if diagnostic.fix is None:
             return None
+        source = self.sources.get(diagnostic.filename)
+        if not source:  # a finding from the cache: the file is as it was when it was checked
+            try:
+                source = Path(diagnostic.filename).read_bytes()
+            except OSError:
+                return None
         from leaklint.fixes import FixError, edits_for
 
         try:

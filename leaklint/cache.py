@@ -1,0 +1,237 @@
+"""The results cache: a re-run reads only the files that changed.
+
+One JSON file per combination of leaklint version and effective settings, in
+``.leaklint_cache/`` at the project root. An entry is reused when the file's size and
+modification time are unchanged, so a warm run stats files instead of reading them. Findings
+depend on the project-wide index (a ``Depends(get_db)`` in one file makes ``get_db`` in another
+a target), so each entry also keeps the file's contribution to the index, and findings are
+reused only while the index as a whole is the same as when they were computed. Writes are
+atomic (temporary file and rename): two runs sharing the folder leave a valid cache behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from leaklint import __version__
+from leaklint.analysis.targets import ProjectIndex
+from leaklint.model import (
+    Applicability,
+    Diagnostic,
+    FileError,
+    FixKind,
+    FixPlan,
+    Location,
+    Severity,
+)
+from leaklint.settings import Settings
+
+FORMAT = 1
+
+
+@dataclass
+class Entry:
+    """What is known about one file at a given size and modification time."""
+
+    size: int = 0
+    mtime_ns: int = 0
+    has_targets: bool = False
+    """It holds a ``yield``: its findings depend on the project index."""
+    index: Optional[dict[str, Any]] = None
+    """The file's contribution to the project index, when it has one."""
+    index_digest: str = ""
+    """The project index the findings were computed with."""
+    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+    error: Optional[FileError] = None
+
+    def findings_valid_for(self, digest: str) -> bool:
+        """Whether the stored findings hold under a project index with this digest."""
+        return not self.has_targets or self.error is not None or self.index_digest == digest
+
+
+class ResultsCache:
+    """Entries by path, loaded at the start of a run and saved at its end."""
+
+    def __init__(self, folder: Path, settings: Settings) -> None:
+        self.path = folder / f"results-{FORMAT}-{_settings_digest(settings)}.json"
+        self.entries: dict[str, Entry] = {}
+        self._fresh: dict[str, Entry] = {}
+        try:
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(document, dict) and document.get("version") == __version__:
+            for path, raw in document.get("files", {}).items():
+                entry = _entry_from_json(raw)
+                if entry is not None:
+                    self.entries[path] = entry
+
+    def lookup(self, path: Path) -> Optional[Entry]:
+        """The entry for ``path`` if the file still has the size and time it had."""
+        entry = self.entries.get(str(path))
+        if entry is None:
+            return None
+        try:
+            status = path.stat()
+        except OSError:
+            return None
+        if (status.st_size, status.st_mtime_ns) != (entry.size, entry.mtime_ns):
+            return None
+        self._fresh[str(path)] = entry
+        return entry
+
+    def store(self, path: Path, data_size: int, entry: Entry) -> None:
+        """Remember what was found for ``path`` (its time is read now, after reading it)."""
+        try:
+            status = path.stat()
+        except OSError:
+            return
+        if status.st_size != data_size:
+            return  # it changed while it was being read: do not vouch for it
+        entry.size, entry.mtime_ns = status.st_size, status.st_mtime_ns
+        self._fresh[str(path)] = entry
+
+    def save(self) -> None:
+        """Write the entries seen in this run, atomically; a cache that cannot be written only
+        costs time."""
+        document = {
+            "version": __version__,
+            "files": {path: _entry_to_json(entry) for path, entry in self._fresh.items()},
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
+            descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, separators=(",", ":"), default=_json_default)
+            os.replace(temporary, self.path)
+        except OSError:
+            pass
+
+
+def index_to_json(index: ProjectIndex) -> dict[str, Any]:
+    """A file's contribution to the project index, as JSON."""
+    return {
+        "dependency_names": sorted(index.dependency_names),
+        "session_factories": {
+            name: dataclasses.asdict(kind) for name, kind in index.session_factories.items()
+        },
+    }
+
+
+def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
+    """The inverse of :func:`index_to_json`."""
+    from leaklint.analysis.resources import ResourceType
+
+    return ProjectIndex(
+        dependency_names=set(raw["dependency_names"]),
+        session_factories={
+            name: ResourceType(**kind) for name, kind in raw["session_factories"].items()
+        },
+    )
+
+
+def index_digest(index: ProjectIndex) -> str:
+    """A fingerprint of the whole project index."""
+    return _digest(index_to_json(index))
+
+
+def _settings_digest(settings: Settings) -> str:
+    return _digest(
+        {
+            "select": sorted(settings.select),
+            "knowledge": _knowledge_fingerprint(settings),
+            "type_inference": settings.type_inference,
+            "per_file_ignores": [[p, sorted(c)] for p, c in settings.per_file_ignores],
+        }
+    )[:16]
+
+
+def _knowledge_fingerprint(settings: Settings) -> list[Any]:
+    """The knowledge base in a stable order (sets are not, across runs)."""
+    knowledge = settings.knowledge
+    return [
+        sorted((name, repr(kind)) for name, kind in knowledge.factories.items()),
+        [(pattern, repr(kind)) for pattern, kind in knowledge.factory_patterns],
+        sorted(knowledge.release_methods),
+        sorted(knowledge.coroutine_release_methods),
+        sorted(knowledge.dependency_markers),
+    ]
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot store {type(value).__name__} in the cache")
+
+
+def _entry_to_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "size": entry.size,
+        "mtime_ns": entry.mtime_ns,
+        "has_targets": entry.has_targets,
+        "index": entry.index,
+        "index_digest": entry.index_digest,
+        "diagnostics": [dataclasses.asdict(d) for d in entry.diagnostics],
+        "error": None if entry.error is None else dataclasses.asdict(entry.error),
+    }
+
+
+def _entry_from_json(raw: Any) -> Optional[Entry]:
+    try:
+        diagnostics = [_diagnostic(item) for item in raw["diagnostics"]]
+        error = None
+        if raw["error"] is not None:
+            location = raw["error"].pop("location")
+            error = FileError(**raw["error"], location=Location(**location) if location else None)
+        return Entry(
+            size=raw["size"],
+            mtime_ns=raw["mtime_ns"],
+            has_targets=raw["has_targets"],
+            index=raw["index"],
+            index_digest=raw["index_digest"],
+            diagnostics=diagnostics,
+            error=error,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # an entry from another shape of cache: recompute it
+
+
+def _diagnostic(raw: dict[str, Any]) -> Diagnostic:
+    fix = raw["fix"]
+    plan = None
+    if fix is not None:
+        plan = FixPlan(
+            **{
+                **fix,
+                "kind": FixKind(fix["kind"]),
+                "applicability": Applicability(fix["applicability"]),
+                "release_rows": tuple(fix["release_rows"]),
+                "await_rows": tuple(fix["await_rows"]),
+            }
+        )
+    return Diagnostic(
+        code=raw["code"],
+        name=raw["name"],
+        message=raw["message"],
+        filename=raw["filename"],
+        location=Location(**raw["location"]),
+        end_location=Location(**raw["end_location"]),
+        fix=plan,
+        severity=Severity(raw["severity"]),
+    )

@@ -1,0 +1,79 @@
+"""The results cache: a warm run gives exactly the cold run's findings, and the project-wide
+Depends index stays right when only the file that references a dependency changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from test_cli import SESSIONLOCAL, run
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPENDENCY = (
+    "def get_db():\n    db = make()\n    if flag:\n        yield db\n    else:\n"
+    "        yield None\n    db.close()\n"
+)
+
+
+def _lines(result: object) -> list[str]:
+    return [line for line in result.stdout.splitlines() if ": LL" in line]  # type: ignore[attr-defined]
+
+
+def test_warm_run_reports_what_a_cold_run_reports(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    cold = run("--no-cache", "--output-format", "json", "fixtures", cwd=tmp_path)
+    first = run("--output-format", "json", "fixtures", cwd=tmp_path)
+    assert (tmp_path / ".leaklint_cache").is_dir()
+    warm = run("--output-format", "json", "fixtures", cwd=tmp_path)
+    assert cold.stdout == first.stdout == warm.stdout
+    assert len(warm.stdout) > 1000
+
+
+def test_a_change_to_the_referencing_file_rechecks_the_dependency(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(DEPENDENCY)
+    routes = tmp_path / "routes.py"
+    routes.write_text("from fastapi import Depends\n\n\ndef route():\n    return 1\n")
+    assert _lines(run(".", cwd=tmp_path)) == []
+    assert _lines(run(".", cwd=tmp_path)) == []  # from the cache
+    routes.write_text(
+        "from fastapi import Depends\nfrom deps import get_db\n\n\n"
+        "def route(db=Depends(get_db)):\n    return db\n"
+    )
+    assert _lines(run(".", cwd=tmp_path)) == [
+        "deps.py:7:5: LL001 [*] `db.close()` is skipped when an exception is thrown in at the"
+        " `yield`; release `db` in a `finally`"
+    ]
+    routes.write_text("def route():\n    return 1\n")
+    assert _lines(run(".", cwd=tmp_path)) == []
+
+
+def test_an_edited_file_is_checked_again(tmp_path: Path) -> None:
+    path = tmp_path / "deps.py"
+    path.write_text(SESSIONLOCAL)
+    assert len(_lines(run(".", cwd=tmp_path))) == 1
+    path.write_text(SESSIONLOCAL.replace("    db.close()\n", "    db.close()  # noqa\n"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert _lines(run(".", cwd=tmp_path)) == []
+
+
+def test_no_cache_neither_reads_nor_writes(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(SESSIONLOCAL)
+    assert len(_lines(run("--no-cache", ".", cwd=tmp_path))) == 1
+    assert not (tmp_path / ".leaklint_cache").exists()
+
+
+def test_settings_have_their_own_cache(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(SESSIONLOCAL)
+    assert len(_lines(run(".", cwd=tmp_path))) == 1
+    assert _lines(run("--ignore", "LL001", ".", cwd=tmp_path)) == []
+    assert len(_lines(run(".", cwd=tmp_path))) == 1
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(SESSIONLOCAL)
+    run(".", cwd=tmp_path)
+    for cache_file in (tmp_path / ".leaklint_cache").glob("results-*.json"):
+        cache_file.write_text("{not json")
+    result = run(".", cwd=tmp_path)
+    assert len(_lines(result)) == 1 and "Traceback" not in result.stderr
