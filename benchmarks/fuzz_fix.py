@@ -99,9 +99,8 @@ def main() -> int:
 
     print(f"corpus: {', '.join(f'{name} ({path})' for name, path in sources.items())}")
     print(f"python files: {len(before)}")
-    print(
-        f"findings: {sum(per_rule.values())} ({', '.join(f'{c} {n}' for c, n in sorted(per_rule.items()))})"
-    )
+    by_rule = ", ".join(f"{code} {count}" for code, count in sorted(per_rule.items()))
+    print(f"findings: {sum(per_rule.values())} ({by_rule})")
     print(f"fixable with --unsafe-fixes: {fixable}")
     print(f"files changed by --fix: {len(changed)}")
     print(f"crashes: {len(crashes)}")

@@ -111,6 +111,8 @@ def _starts_in_string(lines: list[str]) -> list[bool]:
     delimiter: Optional[str] = None
     for line in lines:
         flags.append(delimiter is not None)
+        if delimiter is None and '"""' not in line and "'''" not in line:
+            continue  # most lines: no string opens or closes here
         position = 0
         while True:
             if delimiter is not None:
@@ -172,9 +174,11 @@ def _generator_spans(lines: list[str]) -> Optional[list[tuple[int, int]]]:
         depth = _indent(line)
         header = index
         while header >= 0:
-            match = _DEF.match(lines[header])
-            if match and len(match.group(1)) < depth:
-                break
+            candidate = lines[header]
+            if "def" in candidate:  # the substring test first: the regex is the slow part
+                match = _DEF.match(candidate)
+                if match and len(match.group(1)) < depth:
+                    break
             header -= 1
         if header < 0:
             return None  # a yield with no def above it: let the whole file speak

@@ -19,11 +19,11 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "leaklint", "tests"),
-        ("ruff", "format", "--check", "leaklint", "tests"),
+        ("ruff", "check", "leaklint", "tests", "benchmarks"),
+        ("ruff", "format", "--check", "leaklint", "tests", "benchmarks"),
         ("mypy",),
-        ("leaklint", "leaklint", "tests"),
-        ("flake8", "leaklint", "tests"),
+        ("leaklint", "leaklint", "tests", "benchmarks"),
+        ("flake8", "leaklint", "tests", "benchmarks"),
     ],
     ids=lambda command: " ".join(command[:2]) if command[0] != "flake8" else "flake8 plugin",
 )
