@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 
@@ -109,13 +109,3 @@ class FileError:
         if self.location is None:
             return f"{self.filename}: {self.message}"
         return f"{self.filename}:{self.location.row}:{self.location.column}: {self.message}"
-
-
-@dataclass
-class FileResult:
-    """What checking one file produced."""
-
-    filename: str
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    error: Optional[FileError] = None
-    fixed_count: int = 0

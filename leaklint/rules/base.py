@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from leaklint.analysis.flow import GeneratorFacts
-from leaklint.model import FixPlan
+from leaklint.model import Applicability, FixKind, FixPlan
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,27 @@ def short_code(node: ast.AST, limit: int = 40) -> str:
         return text if len(text) <= limit else f"{callee}(...)"
     text = ast.unparse(node)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def fix_plan(
+    facts: GeneratorFacts,
+    kind: FixKind,
+    applicability: Applicability,
+    title: str,
+    anchor_row: int,
+    **details: Any,
+) -> FixPlan:
+    """A fix plan for the generator ``facts`` describes; ``details`` are the kind's own fields."""
+    return FixPlan(
+        kind=kind,
+        applicability=applicability,
+        title=title,
+        function_row=facts.node.lineno,
+        function_name=facts.node.name,
+        function_end_row=facts.node.end_lineno or facts.node.lineno,
+        anchor_row=anchor_row,
+        **details,
+    )
 
 
 def release_statement(key: str, method: str, is_async: bool) -> str:

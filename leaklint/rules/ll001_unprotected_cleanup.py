@@ -8,7 +8,7 @@ from typing import Optional
 
 from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.model import Applicability, FixKind, FixPlan
-from leaklint.rules.base import Finding, Rule, short_code
+from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 
 DOCS = """\
 ## What it does
@@ -125,14 +125,12 @@ def _fix_plan(
         if holder is None or not anchor_index <= _index(block, holder) <= last:
             return None
     contiguous = release_indices == set(range(min(release_indices), last + 1))
-    return FixPlan(
-        kind=FixKind.MOVE_TO_FINALLY,
-        applicability=Applicability.SAFE if contiguous else Applicability.UNSAFE,
-        title="Move the release into a `finally` around the `yield`",
-        function_row=facts.node.lineno,
-        function_name=facts.node.name,
-        function_end_row=facts.node.end_lineno or facts.node.lineno,
-        anchor_row=block[anchor_index].lineno,
+    return fix_plan(
+        facts,
+        FixKind.MOVE_TO_FINALLY,
+        Applicability.SAFE if contiguous else Applicability.UNSAFE,
+        "Move the release into a `finally` around the `yield`",
+        block[anchor_index].lineno,
         release_rows=tuple(sorted(block[index].lineno for index in release_indices)),
         await_rows=tuple(sorted(await_rows)),
     )

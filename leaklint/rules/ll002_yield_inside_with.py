@@ -9,7 +9,7 @@ from typing import Optional
 from leaklint.analysis.flow import GeneratorFacts, ManagingWith, ResourceFacts
 from leaklint.analysis.resources import ResourceType
 from leaklint.model import Applicability, FixKind, FixPlan
-from leaklint.rules.base import Finding, Rule, release_statement, short_code
+from leaklint.rules.base import Finding, Rule, fix_plan, release_statement, short_code
 
 DOCS = """\
 ## What it does
@@ -126,14 +126,12 @@ def _explicit_plan(
         or not _constructed_plainly(facts, statement, managing)
     ):
         return None
-    return FixPlan(
-        kind=FixKind.WITH_TO_TRY_FINALLY,
-        applicability=Applicability.SAFE,
-        title=f"Bind `{resource.key}` before a `try` and release it in `finally`",
-        function_row=facts.node.lineno,
-        function_name=facts.node.name,
-        function_end_row=facts.node.end_lineno or facts.node.lineno,
-        anchor_row=statement.lineno,
+    return fix_plan(
+        facts,
+        FixKind.WITH_TO_TRY_FINALLY,
+        Applicability.SAFE,
+        f"Bind `{resource.key}` before a `try` and release it in `finally`",
+        statement.lineno,
         release_code=release_code,
     )
 
@@ -162,22 +160,24 @@ def _closing_plan(
     release_code = _release_code(facts, resource.key, resource_type)
     if release_code is None or len(statement.items) != 1:
         return None
-    common = {
-        "applicability": Applicability.UNSAFE,
-        "title": f"Close `{resource.key}` in a `finally` around the `with`",
-        "function_row": facts.node.lineno,
-        "function_name": facts.node.name,
-        "function_end_row": facts.node.end_lineno or facts.node.lineno,
-        "anchor_row": statement.lineno,
-        "release_code": release_code,
-    }
+    title = f"Close `{resource.key}` in a `finally` around the `with`"
     if isinstance(managing.item.optional_vars, ast.Name) and managing.resource_type is not None:
         # with psycopg2.connect(dsn) as conn:  ->  conn = ...; try: with conn: ...
-        return FixPlan(kind=FixKind.WITH_TO_TRY_FINALLY, keep_with=True, **common)  # type: ignore[arg-type]
-    if managing.item.optional_vars is None and resource.acquisition is not None:
+        kind, keep_with = FixKind.WITH_TO_TRY_FINALLY, True
+    elif managing.item.optional_vars is None and resource.acquisition is not None:
         # conn = psycopg2.connect(dsn); with conn: ...  ->  try: with conn: ... finally: close
-        return FixPlan(kind=FixKind.ADD_FINALLY, **common)  # type: ignore[arg-type]
-    return None
+        kind, keep_with = FixKind.ADD_FINALLY, False
+    else:
+        return None
+    return fix_plan(
+        facts,
+        kind,
+        Applicability.UNSAFE,
+        title,
+        statement.lineno,
+        release_code=release_code,
+        keep_with=keep_with,
+    )
 
 
 RULE = Rule(

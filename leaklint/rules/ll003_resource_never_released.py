@@ -7,7 +7,7 @@ from typing import Optional
 
 from leaklint.analysis.flow import GeneratorFacts, ResourceFacts
 from leaklint.model import Applicability, FixKind, FixPlan
-from leaklint.rules.base import Finding, Rule, release_statement, short_code
+from leaklint.rules.base import Finding, Rule, fix_plan, release_statement, short_code
 
 DOCS = """\
 ## What it does
@@ -109,14 +109,12 @@ def _fix_plan(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[FixPla
         return None
     if any(facts.ancestor_in(site.node, block) is None for site in facts.yields):
         return None
-    return FixPlan(
-        kind=FixKind.ADD_FINALLY,
-        applicability=Applicability.SAFE,
-        title=f"Release `{resource.key}` in a `finally` around the `yield`",
-        function_row=facts.node.lineno,
-        function_name=facts.node.name,
-        function_end_row=facts.node.end_lineno or facts.node.lineno,
-        anchor_row=anchor.lineno,
+    return fix_plan(
+        facts,
+        FixKind.ADD_FINALLY,
+        Applicability.SAFE,
+        f"Release `{resource.key}` in a `finally` around the `yield`",
+        anchor.lineno,
         release_code=release_code,
     )
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 from leaklint.analysis.flow import GeneratorFacts, ResourceFacts
 from leaklint.model import Applicability, FixKind, FixPlan
-from leaklint.rules.base import Finding, Rule, short_code
+from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 
 DOCS = """\
 ## What it does
@@ -104,14 +104,12 @@ def _fix_plan(facts: GeneratorFacts, guard: ast.stmt, binding: ast.stmt) -> Opti
     if body[0] is not binding or len(body) < 2 or body[1].lineno == binding.lineno:
         return None
     handlers = getattr(guard, "handlers", [])
-    return FixPlan(
-        kind=FixKind.HOIST_FROM_TRY,
-        applicability=Applicability.UNSAFE if handlers else Applicability.SAFE,
-        title="Acquire the resource before the `try`",
-        function_row=facts.node.lineno,
-        function_name=facts.node.name,
-        function_end_row=facts.node.end_lineno or facts.node.lineno,
-        anchor_row=guard.lineno,
+    return fix_plan(
+        facts,
+        FixKind.HOIST_FROM_TRY,
+        Applicability.UNSAFE if handlers else Applicability.SAFE,
+        "Acquire the resource before the `try`",
+        guard.lineno,
         release_rows=(binding.lineno,),
     )
 

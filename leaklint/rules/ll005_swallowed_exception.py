@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from leaklint.analysis.flow import GeneratorFacts
 from leaklint.analysis.imports import dotted_name
-from leaklint.model import Applicability, FixKind, FixPlan
-from leaklint.rules.base import Finding, Rule
+from leaklint.model import Applicability, FixKind
+from leaklint.rules.base import Finding, Rule, fix_plan
 
 DOCS = """\
 ## What it does
@@ -90,14 +90,12 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         clause = f"except {ast.unparse(handler.type)}" if handler.type is not None else "except"
         plan = None
         if not _contains(handler, (ast.Return, ast.Break, ast.Continue)):
-            plan = FixPlan(
-                kind=FixKind.APPEND_RAISE,
-                applicability=Applicability.UNSAFE,
-                title="Re-raise the exception at the end of the `except` clause",
-                function_row=facts.node.lineno,
-                function_name=facts.node.name,
-                function_end_row=facts.node.end_lineno or facts.node.lineno,
-                anchor_row=handler.lineno,
+            plan = fix_plan(
+                facts,
+                FixKind.APPEND_RAISE,
+                Applicability.UNSAFE,
+                "Re-raise the exception at the end of the `except` clause",
+                handler.lineno,
             )
         yield Finding(
             handler.type or handler,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
-from leaklint.model import Applicability, FixKind, FixPlan
-from leaklint.rules.base import Finding, Rule, short_code
+from leaklint.model import Applicability, FixKind
+from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 
 DOCS = """\
 ## What it does
@@ -60,14 +60,12 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
                 site.statement,
                 f"`{short_code(site.call)}` is a coroutine and is never awaited: nothing is"
                 " released; add `await`",
-                FixPlan(
-                    kind=FixKind.ADD_AWAIT,
-                    applicability=Applicability.SAFE,
-                    title="Add `await`",
-                    function_row=facts.node.lineno,
-                    function_name=facts.node.name,
-                    function_end_row=facts.node.end_lineno or facts.node.lineno,
-                    anchor_row=site.statement.lineno,
+                fix_plan(
+                    facts,
+                    FixKind.ADD_AWAIT,
+                    Applicability.SAFE,
+                    "Add `await`",
+                    site.statement.lineno,
                 ),
             )
 
