@@ -85,6 +85,12 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write .leaklint_cache.")
 @click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: one per core, and only for large trees).",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
@@ -108,6 +114,7 @@ def check(
     stdin_filename: Optional[str],
     no_type_inference: bool,
     no_cache: bool,
+    jobs: Optional[int],
     config_path: Optional[str],
     explain: Optional[str],
 ) -> None:
@@ -130,6 +137,7 @@ def check(
         cache=not no_cache,
         force_exclude=force_exclude,
     )
+    settings = dataclasses.replace(settings, jobs=jobs)
     from leaklint import runner
 
     if reading_stdin:

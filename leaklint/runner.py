@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Union
 
 from leaklint.analysis.flow import Oracle, analyse_module
 from leaklint.analysis.inference import TypeOracle
@@ -193,6 +194,22 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
     return report
 
 
+PARALLEL_THRESHOLD = 4_000_000
+"""Bytes of generator-holding source above which checking is spread over worker processes:
+below it, starting the workers costs more than they save."""
+
+
+@dataclass
+class _Pending:
+    """A file waiting to be checked: parsed already (it feeds the index), or only read."""
+
+    outcome: FileOutcome
+    path: Path
+    data: bytes
+    parsed: Optional[ParsedModule] = None
+    contribution: Optional[ProjectIndex] = None
+
+
 def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunReport:
     """Check every Python file under ``paths``; with ``settings.fix`` fix them in place, with
     ``diff`` compute the fixes as diffs without writing."""
@@ -200,7 +217,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     cache = None
     if settings.cache_dir is not None and not (settings.fix or diff):
         cache = ResultsCache(settings.cache_dir, settings)
-    fresh: list[tuple[FileOutcome, Path, ParsedModule, Optional[ProjectIndex]]] = []
+    pending: list[_Pending] = []
     cached: list[tuple[FileOutcome, Path, Entry]] = []
     contributions: list[ProjectIndex] = []
     for found in discover(paths, settings.exclusions):
@@ -215,13 +232,12 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 contributions.append(index_from_json(entry.index))
             cached.append((outcome, found, entry))
             continue
-        read = _read_and_parse(found, outcome, settings, cache)
+        read = _read(found, outcome, settings, cache)
         if read is not None:
-            parsed, contribution = read
-            if contribution is not None:
-                contributions.append(contribution)
-            if may_have_targets(parsed.data):
-                fresh.append((outcome, found, parsed, contribution))
+            if read.contribution is not None:
+                contributions.append(read.contribution)
+            if may_have_targets(read.data):
+                pending.append(read)
     index = ProjectIndex()
     for contribution in contributions:
         index.merge(contribution)
@@ -231,36 +247,35 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
             outcome.diagnostics, outcome.error = list(entry.diagnostics), entry.error
             continue
         # the index changed (a Depends was added or removed somewhere): check it again
-        read = _read_and_parse(found, outcome, settings, None)
+        read = _read(found, outcome, settings, None)
         if read is not None:
-            fresh.append((outcome, found, read[0], read[1]))
-    types = _type_oracle(settings)
-    for outcome, found, parsed, contribution in fresh:
-        if settings.fix or diff:
-            _fix_one(parsed, index, settings, types, outcome, diff=diff)
-            continue
-        outcome.source = parsed.data
-        outcome.diagnostics = check_module(parsed, index, settings, types)
+            pending.append(read)
+    if settings.fix or diff:
+        _fix_all(pending, index, settings, diff=diff)
+        return report
+    for item, (diagnostics, error) in zip(pending, _check_all(pending, index, settings)):
+        item.outcome.source = item.data
+        item.outcome.diagnostics, item.outcome.error = diagnostics, error
         if cache is not None:
-            index_json = index_to_json(contribution) if contribution is not None else None
+            own = item.contribution
             entry = Entry(
                 has_targets=True,
-                index=index_json,
+                index=index_to_json(own) if own is not None else None,
                 index_digest=digest,
-                diagnostics=outcome.diagnostics,
+                diagnostics=diagnostics,
+                error=error,
             )
-            cache.store(found, len(parsed.data), entry)
-    if types is not None:
-        types.save()
+            cache.store(item.path, len(item.data), entry)
     if cache is not None:
         cache.save()
     return report
 
 
-def _read_and_parse(
+def _read(
     path: Path, outcome: FileOutcome, settings: Settings, cache: Optional[ResultsCache]
-) -> Optional[tuple[ParsedModule, Optional[ProjectIndex]]]:
-    """Read, prefilter and parse one file; its contribution to the project index too.
+) -> Optional[_Pending]:
+    """Read and prefilter one file; a file that feeds the project index is parsed whole now,
+    for its contribution.
 
     ``None`` when there is nothing to analyse (no ``yield``, no index marker) or the file could
     not be read or parsed (the outcome then carries the error). Files with nothing to analyse
@@ -279,21 +294,99 @@ def _read_and_parse(
         if cache is not None:
             cache.store(path, len(data), Entry())
         return None
-    # only files that feed the project index are parsed whole; the rest, only their
-    # generators (and imports): most of a file is code no rule reads
-    parsed = parse(outcome.filename, data, whole=feeds_index)
+    if not feeds_index:
+        return _Pending(outcome, path, data)
+    parsed = parse(outcome.filename, data)
     if isinstance(parsed, ParseFailure):
         if has_targets:
             outcome.error = FileError(outcome.filename, parsed.message, parsed.location)
         if cache is not None:
             cache.store(path, len(data), Entry(has_targets=True, error=outcome.error))
         return None
-    contribution = None
-    if feeds_index:
-        contribution = index_module(parsed.tree, parsed.imports, settings.knowledge)
-        if not has_targets and cache is not None:
-            cache.store(path, len(data), Entry(index=index_to_json(contribution)))
-    return parsed, contribution
+    contribution = index_module(parsed.tree, parsed.imports, settings.knowledge)
+    if not has_targets and cache is not None:
+        cache.store(path, len(data), Entry(index=index_to_json(contribution)))
+    return _Pending(outcome, path, data, parsed, contribution)
+
+
+def _parsed(item: _Pending) -> Union[ParsedModule, ParseFailure]:
+    """The file's parse: done already, or of its generators only (most of a file is code no
+    rule reads)."""
+    if item.parsed is not None:
+        return item.parsed
+    return parse(item.outcome.filename, item.data, whole=False)
+
+
+CheckResult = tuple[list[Diagnostic], Optional[FileError]]
+
+
+def _check_all(
+    pending: list[_Pending], index: ProjectIndex, settings: Settings
+) -> list[CheckResult]:
+    """Check every pending file, in worker processes when the work is big enough; the results
+    come back in the order of ``pending`` whatever the workers' order."""
+    jobs = settings.jobs or os.cpu_count() or 1
+    size = sum(len(item.data) for item in pending if item.parsed is None)
+    if jobs > 1 and (settings.jobs or size >= PARALLEL_THRESHOLD) and len(pending) > 1:
+        import concurrent.futures
+
+        tasks = [(item.outcome.filename, item.data) for item in pending if item.parsed is None]
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, initializer=_start_worker, initargs=(index, settings)
+        ) as pool:
+            remote = iter(list(pool.map(_check_in_worker, tasks, chunksize=8)))
+        types = _type_oracle(settings)
+        results = [
+            next(remote) if item.parsed is None else _check(item.parsed, index, settings, types)
+            for item in pending
+        ]
+    else:
+        types = _type_oracle(settings)
+        results = [_check(_parsed(item), index, settings, types) for item in pending]
+    if types is not None:
+        types.save()
+    return results
+
+
+def _check(
+    parsed: Union[ParsedModule, ParseFailure],
+    index: ProjectIndex,
+    settings: Settings,
+    types: Optional[TypeOracle],
+) -> CheckResult:
+    if isinstance(parsed, ParseFailure):
+        return [], FileError(parsed.filename, parsed.message, parsed.location)
+    return check_module(parsed, index, settings, types), None
+
+
+_WORKER: dict[str, Any] = {}
+"""What a worker process was started with: the project index, the settings, its inference."""
+
+
+def _start_worker(index: ProjectIndex, settings: Settings) -> None:
+    _WORKER.update(index=index, settings=settings, types=_type_oracle(settings))
+
+
+def _check_in_worker(task: tuple[str, bytes]) -> CheckResult:
+    filename, data = task
+    parsed = parse(filename, data, whole=False)
+    return _check(parsed, _WORKER["index"], _WORKER["settings"], _WORKER["types"])
+
+
+def _fix_all(
+    pending: list[_Pending], index: ProjectIndex, settings: Settings, *, diff: bool
+) -> None:
+    """Fix (or show the fixes of) every pending file, one after the other: writes stay in
+    one process."""
+    types = _type_oracle(settings)
+    for item in pending:
+        parsed = _parsed(item)
+        if isinstance(parsed, ParseFailure):
+            item.outcome.error = FileError(parsed.filename, parsed.message, parsed.location)
+            continue
+        _fix_one(parsed, index, settings, types, item.outcome, diff=diff)
+    if types is not None:
+        types.save()
 
 
 def _type_oracle(settings: Settings) -> Optional[TypeOracle]:

@@ -26,6 +26,8 @@ class Settings:
     cache_dir: Optional[Path] = None
     """Where inference results for installed packages are kept between runs; ``None``: not."""
     exclusions: Exclusions = field(default_factory=Exclusions)
+    jobs: Optional[int] = None
+    """Worker processes for checking; ``None``: as many as cores, for large trees only."""
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     """(glob over the path relative to the project root or the file name, codes) pairs."""
 

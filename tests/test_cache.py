@@ -77,3 +77,12 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
         cache_file.write_text("{not json")
     result = run(".", cwd=tmp_path)
     assert len(_lines(result)) == 1 and "Traceback" not in result.stderr
+
+
+def test_one_or_two_workers_report_the_same(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    (tmp_path / "fixtures" / "broken.py").write_text("def f(:\n    yield\n")
+    one = run("--no-cache", "--jobs", "1", "--output-format", "json", "fixtures", cwd=tmp_path)
+    two = run("--no-cache", "--jobs", "2", "--output-format", "json", "fixtures", cwd=tmp_path)
+    assert one.stdout == two.stdout and len(one.stdout) > 1000
+    assert one.stderr == two.stderr and "broken.py:1:7: SyntaxError" in two.stderr
