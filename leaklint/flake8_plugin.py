@@ -95,7 +95,8 @@ class Plugin:
             return
         # the analysis is imported only for files that can have a finding
         from leaklint.analysis.imports import ImportMap
-        from leaklint.parse import ParsedModule
+        from leaklint.analysis.targets import ProjectIndex
+        from leaklint.parse import ParsedModule, may_feed_index
         from leaklint.rules import RULES
         from leaklint.runner import build_index, check_module
         from leaklint.settings import Settings
@@ -114,8 +115,14 @@ class Plugin:
             from leaklint.analysis.inference import TypeOracle
 
             types = TypeOracle()
-        index = build_index([parsed], self.knowledge)
-        for diagnostic in check_module(parsed, index, settings, types):
+        # the index matters only where this file references a dependency itself
+        if may_feed_index(parsed.data, self.knowledge.dependency_markers):
+            index = build_index([parsed], self.knowledge)
+        else:
+            index = ProjectIndex()
+        # rows with `yield` locate the generators without walking every expression
+        yield_rows = [row for row, line in enumerate(self.lines, start=1) if "yield" in line]
+        for diagnostic in check_module(parsed, index, settings, types, yield_rows):
             location = diagnostic.location
             # flake8 columns are 0-based; it adds one when it prints them
             yield (

@@ -70,16 +70,21 @@ def check_module(
     index: ProjectIndex,
     settings: Settings,
     types: Optional[TypeOracle] = None,
+    yield_rows: Optional[Iterable[int]] = None,
 ) -> list[Diagnostic]:
     """Run the selected rules over every generator of one parsed module; ``types`` answers for
-    the calls the knowledge base does not know."""
+    the calls the knowledge base does not know; ``yield_rows`` (rows holding ``yield``) spares
+    a walk over the whole tree."""
     codes = settings.codes_for(parsed.filename)
     rules = [rule for rule in RULES if rule.code in codes]
     found: dict[tuple[str, int, int], Diagnostic] = {}
     oracle: Optional[Oracle] = None
     if types is not None:
         oracle = functools.partial(types.resource_type, parsed.filename, parsed.text)
-    for facts in analyse_module(parsed.tree, parsed.imports, index, settings.knowledge, oracle):
+    facts_of_module = analyse_module(
+        parsed.tree, parsed.imports, index, settings.knowledge, oracle, yield_rows
+    )
+    for facts in facts_of_module:
         for rule in rules:
             for finding in rule.check(facts):
                 node = finding.node

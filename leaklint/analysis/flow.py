@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -257,12 +257,43 @@ def analyse_module(
     index: ProjectIndex,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     oracle: Optional[Oracle] = None,
+    yield_rows: Optional[Iterable[int]] = None,
 ) -> Iterator[GeneratorFacts]:
-    """The facts of every generator function in a module, nested ones included."""
-    for function in _generator_functions(tree):
+    """The facts of every generator function in a module, nested ones included.
+
+    ``yield_rows``, when the caller knows them from the text, lets the functions be found by
+    their line ranges in a walk over statements only, instead of a walk over every node."""
+    functions = (
+        _generator_functions(tree) if yield_rows is None else _functions_spanning(tree, yield_rows)
+    )
+    for function in functions:
         facts = analyse_function(function, imports, index, knowledge, oracle)
         if facts is not None:
             yield facts
+
+
+def _functions_spanning(tree: ast.Module, rows: Iterable[int]) -> list[FunctionNode]:
+    """The innermost function around each row (a function that does not really yield there
+    is dropped later by the analysis)."""
+    functions: list[FunctionNode] = []
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(statement)
+        for field_name in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(statement, field_name, ()))
+        for handler in getattr(statement, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(statement, "cases", ()):
+            stack.extend(case.body)
+    found: dict[int, FunctionNode] = {}
+    for row in rows:
+        around = [f for f in functions if f.lineno <= row <= (f.end_lineno or f.lineno)]
+        if around:
+            innermost = max(around, key=lambda f: f.lineno)
+            found.setdefault(id(innermost), innermost)
+    return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset))
 
 
 def _generator_functions(tree: ast.Module) -> list[FunctionNode]:
