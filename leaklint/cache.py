@@ -35,7 +35,7 @@ from leaklint.model import (
 )
 from leaklint.settings import Settings
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass

@@ -43,7 +43,6 @@ class FixPlan:
     applicability: Applicability
     title: str
     function_row: int
-    function_name: str
     anchor_row: int
     """Row of the statement the rewrite is built around (the yield-holding or ``with`` one)."""
     release_rows: tuple[int, ...] = ()

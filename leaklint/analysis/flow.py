@@ -223,13 +223,6 @@ class GeneratorFacts:
             or self.is_context_manager_shaped
         )
 
-    def statement_of(self, node: ast.AST) -> Statement:
-        """The innermost statement that contains ``node``."""
-        current: ast.AST = node
-        while not isinstance(current, ast.stmt):
-            current = self.parent[current]
-        return current
-
     def block_of(self, statement: Statement) -> Optional[list[Statement]]:
         """The statement list that holds ``statement`` directly."""
         owner = self.parent.get(statement)

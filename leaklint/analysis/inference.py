@@ -34,8 +34,6 @@ class TypeOracle:
         self._stored: dict[str, Optional[dict[str, Any]]] = _load(cache_file)
         self._dirty = False
         self._modules: dict[str, Any] = {}
-        self.inferred_calls = 0
-        """How many calls were sent to astroid (the rest came from the caches)."""
 
     def resource_type(
         self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
@@ -76,7 +74,6 @@ class TypeOracle:
         import astroid
         from astroid import nodes
 
-        self.inferred_calls += 1
         module = self._modules.get(filename)
         if module is None:
             name, root = _module_name_and_root(Path(filename))

@@ -28,8 +28,6 @@ class Rule:
     name: str
     summary: str
     """One line for tables: what the rule finds."""
-    fix_summary: str
-    """One line for tables: whether and how it fixes."""
     docs: str
     """Long documentation: What it does / Why is this bad? / Example / Use instead / Fix safety."""
     check: Callable[[GeneratorFacts], Iterable[Finding]]
@@ -59,7 +57,6 @@ def fix_plan(
         applicability=applicability,
         title=title,
         function_row=facts.node.lineno,
-        function_name=facts.node.name,
         function_end_row=facts.node.end_lineno or facts.node.lineno,
         anchor_row=anchor_row,
         **details,

@@ -204,7 +204,6 @@ RULE = Rule(
     code="LL001",
     name="unprotected-cleanup",
     summary="Cleanup after the `yield` runs only on success, not when the caller raises",
-    fix_summary="Safe when the release calls are plain and adjacent; unsafe otherwise",
     docs=DOCS,
     check=check,
 )

@@ -184,7 +184,6 @@ RULE = Rule(
     code="LL002",
     name="yield-inside-with",
     summary="The generator yields inside the `with` that owns its resource",
-    fix_summary="Safe for managers whose exit only closes; unsafe where the exit does not close",
     docs=DOCS,
     check=check,
 )

@@ -123,7 +123,6 @@ RULE = Rule(
     code="LL003",
     name="resource-never-released",
     summary="A resource held across the `yield` is released on no path",
-    fix_summary="Safe for resources of a known type",
     docs=DOCS,
     check=check,
 )

@@ -118,7 +118,6 @@ RULE = Rule(
     code="LL004",
     name="unbound-in-finally",
     summary="The resource is acquired inside the `try` whose `finally` releases it",
-    fix_summary="Safe when the acquisition opens a `try` without `except`; unsafe with `except`",
     docs=DOCS,
     check=check,
 )

@@ -149,7 +149,6 @@ RULE = Rule(
     code="LL005",
     name="swallowed-exception",
     summary="An `except` around the `yield` ends without re-raising: the caller's error is hidden",
-    fix_summary="Unsafe: appends `raise`",
     docs=DOCS,
     check=check,
 )

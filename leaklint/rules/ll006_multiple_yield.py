@@ -69,7 +69,6 @@ RULE = Rule(
     code="LL006",
     name="multiple-yield",
     summary="A context-manager generator can yield more than once",
-    fix_summary="No fix",
     docs=DOCS,
     check=check,
 )

@@ -83,7 +83,6 @@ RULE = Rule(
     code="LL007",
     name="unawaited-async-close",
     summary="An async resource's release coroutine is called without `await`",
-    fix_summary="Safe: adds `await`",
     docs=DOCS,
     check=check,
 )
