@@ -83,7 +83,17 @@ def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModu
         )
     except (SyntaxError, LookupError) as error:
         return ParseFailure(filename, f"cannot decode the file: {error}")
-    if not whole and b"\0" not in data:
+    nul = text.find("\0")
+    if nul >= 0:  # ast's own wording and exception type for this differ between Pythons
+        row = text.count("\n", 0, nul) + 1
+        column = nul - text.rfind("\n", 0, nul)
+        return ParseFailure(
+            filename,
+            "cannot parse the file: it contains a NUL byte (binary data, or text in UTF-16 or"
+            " UTF-32)",
+            Location(row, column),
+        )
+    if not whole:
         partial = _parse_generators(text)
         if partial is not None:
             return ParsedModule(filename, data, text, partial, ImportMap(partial))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from installed import command
 
 from leaklint.rules import RULES
 
-LEAKLINT = shutil.which("leaklint")
+LEAKLINT = command("leaklint")
 pytestmark = pytest.mark.skipif(LEAKLINT is None, reason="leaklint is not installed")
 
 TEMPLATE_DEPENDENCY = """\

@@ -43,6 +43,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn, Optional
 
+import installed
 import pytest
 
 
@@ -300,10 +301,7 @@ def _copy_app(parent: Path, package: str) -> Path:
 
 
 def _leaklint() -> str:
-    beside_python = Path(sys.executable).parent / "leaklint"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("leaklint")
+    found = installed.command("leaklint")
     if found is None:
         pytest.fail("the `leaklint` command is not installed: python -m pip install -e '.[test]'")
     return found

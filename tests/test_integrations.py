@@ -4,15 +4,15 @@ driven through the real command as a subprocess."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from installed import command
 from test_cli import SESSIONLOCAL, SESSIONLOCAL_FIXED, run
 
 ROOT = Path(__file__).resolve().parent.parent
-FLAKE8 = shutil.which("flake8")
+FLAKE8 = command("flake8")
 
 
 # suppression ---------------------------------------------------------------------------------

@@ -7,15 +7,15 @@ registry's dependencies, so this is the slowest test; it runs once for both hook
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
+import installed
 import pytest
 from test_cli import SESSIONLOCAL, SESSIONLOCAL_FIXED
 
 ROOT = Path(__file__).resolve().parent.parent
-PRE_COMMIT = shutil.which("pre-commit")
+PRE_COMMIT = installed.command("pre-commit")
 
 
 def _git(*args: str, cwd: Path) -> None:

@@ -9,6 +9,8 @@ catches what is thrown in, or is done by a ``with`` around the ``yield``.
 from __future__ import annotations
 
 import ast
+import functools
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,8 +38,6 @@ YieldNode = Union[ast.Yield, ast.YieldFrom]
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
-# `test` is the standard library's own test package, not listed in stdlib_module_names
-_STANDARD_LIBRARY = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins", "test"}
 _TRY_NODE_NAMES = frozenset({"Try", "TryStar"})  # `except*` (TryStar) exists from Python 3.11
 _BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
 _REGISTRATION_CALLS = frozenset(
@@ -265,6 +265,22 @@ def analyse_module(
             yield facts
 
 
+@functools.cache
+def standard_library() -> frozenset[str]:
+    """Top-level module names of the running interpreter's standard library."""
+    names = getattr(sys, "stdlib_module_names", None)  # from Python 3.10
+    if names is None:
+        import pkgutil
+        import sysconfig
+
+        library = sysconfig.get_paths()["stdlib"]
+        folders = [library, os.path.join(library, "lib-dynload")]
+        names = {module.name for module in pkgutil.iter_modules(folders)}
+        names |= set(sys.builtin_module_names)
+    # `test` is the standard library's own test package, not listed in stdlib_module_names
+    return frozenset(names) | {"builtins", "test"}
+
+
 def _functions_spanning(tree: ast.Module, rows: Iterable[int]) -> list[FunctionNode]:
     """The innermost function around each row (a function that does not really yield there
     is dropped later by the analysis)."""
@@ -399,8 +415,9 @@ class _YieldCounter:
             final = self.block(statement.finalbody, count)  # type: ignore[attr-defined]
             terminated = bool(exits) and all(result.terminated for result in exits)
             return _PathCount(final.count, terminated or final.terminated, extra or final.extra)
-        if isinstance(statement, ast.Match):
-            return self._branches([case.body for case in statement.cases] + [[]], before)
+        if type(statement).__name__ == "Match":  # `match` exists from Python 3.10
+            cases = [case.body for case in statement.cases]  # type: ignore[attr-defined]
+            return self._branches([*cases, []], before)
         result = self._add(_own_yields([statement]), before)
         terminated = isinstance(statement, (ast.Return, ast.Raise))
         return _PathCount(result.count, terminated, result.extra)
@@ -640,7 +657,7 @@ class _ResourceCollector:
         # The knowledge base covers the standard library. Local variables, `self.x()` and this
         # module's functions are seldom resources and costly to follow (astroid must infer a
         # return value): ask only about imported names and classes defined in this module.
-        if top in _STANDARD_LIBRARY:
+        if top in standard_library():
             return None
         if not imported and not (len(parts) == 1 and self._may_be_resource_class(parts[0])):
             return None
@@ -662,7 +679,7 @@ class _ResourceCollector:
             return True
         bases = [self.imports.qualified_name(base) or "object" for base in definition.bases]
         return any(
-            base != "object" and base.lstrip(".").split(".", 1)[0] not in _STANDARD_LIBRARY
+            base != "object" and base.lstrip(".").split(".", 1)[0] not in standard_library()
             for base in bases
         )
 

@@ -160,7 +160,10 @@ _DISTRIBUTIONS: Optional[Mapping[str, list[str]]] = None
 
 def _distribution_version(top_level: str) -> Optional[str]:
     global _DISTRIBUTIONS
-    from importlib import metadata
+    if sys.version_info >= (3, 11):
+        from importlib import metadata
+    else:  # before 3.11, packages_distributions() is missing or reads only top_level.txt
+        import importlib_metadata as metadata
 
     if _DISTRIBUTIONS is None:
         _DISTRIBUTIONS = metadata.packages_distributions()
