@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Optional
 
 from leaklint.model import Diagnostic
+from leaklint.parse import source_lines
 
 _CODE_LIST = r"[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*"
 LINE_NOQA = re.compile(rf"#\s*noqa(?::\s?(?P<codes>{_CODE_LIST}))?", re.IGNORECASE)
@@ -66,7 +67,7 @@ def with_noqa_comments(text: str, diagnostics: Iterable[Diagnostic]) -> tuple[st
     wanted: dict[int, set[str]] = {}
     for diagnostic in diagnostics:
         wanted.setdefault(diagnostic.location.row, set()).add(diagnostic.code)
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text, keepends=True)
     changed = 0
     for row, codes in sorted(wanted.items()):
         if not 0 < row <= len(lines):

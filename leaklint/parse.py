@@ -13,6 +13,18 @@ from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
 
 _INDEX_MARKERS = (b"Depends", b"Security", b"dependency_overrides", b"sessionmaker")
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def source_lines(text: str, *, keepends: bool = False) -> list[str]:
+    """The lines of source as Python numbers them: broken at ``\\n``, ``\\r\\n`` and ``\\r``
+    only. ``str.splitlines`` also breaks at form feeds and other separators that Python reads
+    as whitespace, which would put every row after them off by one."""
+    if not _OTHER_BREAKS.search(text):
+        return text.splitlines(keepends=keepends)
+    lines: list[str] = _LINE.findall(text)
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
 def may_have_targets(data: bytes) -> bool:
@@ -50,7 +62,7 @@ class ParsedModule:
         """The decoded source split into lines, newline characters removed."""
         cached: list[str] | None = self.__dict__.get("_lines")
         if cached is None:
-            cached = self.text.splitlines()
+            cached = source_lines(self.text)
             self.__dict__["_lines"] = cached
         return cached
 
@@ -154,7 +166,7 @@ def _parse_generators(text: str) -> Optional[ast.Module]:
     """A module of the file's import statements and of its functions that contain ``yield``,
     each parsed from its own lines and moved back to its real rows and columns; ``None`` when
     some part cannot be parsed alone (the caller parses the whole file)."""
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text, keepends=True)
     in_string = _starts_in_string(lines)
     # a line inside a triple-quoted string is text: blank it for the scans below
     code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]

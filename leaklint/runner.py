@@ -20,7 +20,14 @@ from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, i
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, Location
 from leaklint.noqa import unsuppressed
-from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
+from leaklint.parse import (
+    ParsedModule,
+    ParseFailure,
+    may_feed_index,
+    may_have_targets,
+    parse,
+    source_lines,
+)
 from leaklint.rules import RULES
 from leaklint.settings import Settings
 
@@ -456,8 +463,8 @@ def _unified_diff(filename: str, old: bytes, new: bytes) -> str:
 
     return "".join(
         difflib.unified_diff(
-            decode(old).splitlines(keepends=True),
-            decode(new).splitlines(keepends=True),
+            source_lines(decode(old), keepends=True),
+            source_lines(decode(new), keepends=True),
             fromfile=filename,
             tofile=filename,
         )

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from installed import command
 from test_cli import LEAKLINT, SESSIONLOCAL, SESSIONLOCAL_FIXED, run
 
 from leaklint import runner
@@ -271,3 +272,26 @@ def test_a_function_whose_lines_cannot_stand_alone_is_fixed_through_the_whole_mo
         "        yield db\n        db.close()\n",
         "        try:\n            yield db\n        finally:\n            db.close()\n",
     )
+
+
+def test_rows_are_counted_as_python_counts_them(tmp_path: Path) -> None:
+    # a form feed (old GNU style) is whitespace to Python, not a line break as for str.splitlines
+
+    def paged(source: str) -> bytes:
+        page = source.replace("\n\n\n", "\n\x0c\n\n")
+        return page.replace("def get_db():", "def get_db():  # page\x0c break").encode()
+
+    path = tmp_path / "deps.py"
+    path.write_bytes(paged(SESSIONLOCAL))
+    flake8 = command("flake8")
+    assert flake8 is not None
+    assert run("--no-cache", "deps.py", cwd=tmp_path).stdout.startswith("deps.py:7:5: LL001")
+    plugin = subprocess.run(
+        [flake8, "--select", "LL", "deps.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert plugin.stdout.startswith("deps.py:7:5: LL001"), plugin.stdout + plugin.stderr
+    assert run("--fix", "deps.py", cwd=tmp_path).returncode == 0
+    assert path.read_bytes() == paged(SESSIONLOCAL_FIXED)
+    # a noqa comment on the reported row is found on that row
+    path.write_bytes(paged(SESSIONLOCAL.replace("    db.close()", "    db.close()  # noqa: LL001")))
+    assert run("--no-cache", "deps.py", cwd=tmp_path).returncode == 0

@@ -17,6 +17,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from leaklint.model import Edit, FixKind, FixPlan, Location
+from leaklint.parse import source_lines
 
 
 class FixError(Exception):
@@ -40,7 +41,7 @@ def apply_plans(data: bytes, plans: Iterable[FixPlan]) -> bytes:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
         raise FixError(f"cannot decode the file: {error}") from error
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text, keepends=True)
     for (start, end), group in sorted(chosen.items(), reverse=True):
         rewritten = _rewrite_segment(lines[start - 1 : end], group, start)
         if rewritten is None:
@@ -94,7 +95,9 @@ def _rewrite_segment(segment: list[str], plans: list[FixPlan], start: int) -> Op
     _verify(code, source)
     if not "".join(segment).endswith(("\n", "\r")):
         code = code.rstrip("\r\n")
-    return [indent + line if line.strip("\r\n") else line for line in code.splitlines(True)]
+    return [
+        indent + line if line.strip("\r\n") else line for line in source_lines(code, keepends=True)
+    ]
 
 
 def _apply_to_module(data: bytes, plans: list[FixPlan]) -> bytes:
@@ -127,8 +130,8 @@ def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
     """The fix as text edits (for JSON output): the changed lines, replaced whole."""
     old_text = _text(data)
     new_text = _text(apply_plans(data, [plan]))
-    old_lines = old_text.splitlines(keepends=True)
-    new_lines = new_text.splitlines(keepends=True)
+    old_lines = source_lines(old_text, keepends=True)
+    new_lines = source_lines(new_text, keepends=True)
     prefix = 0
     while prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]:
         prefix += 1
