@@ -28,6 +28,7 @@ from leaklint.model import (
     Applicability,
     Diagnostic,
     FileError,
+    FileWarning,
     FixKind,
     FixPlan,
     Location,
@@ -35,7 +36,7 @@ from leaklint.model import (
 )
 from leaklint.settings import Settings
 
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Entry:
     """The project index the findings were computed with."""
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     error: Optional[FileError] = None
+    warning: Optional[FileWarning] = None
 
     def findings_valid_for(self, digest: str) -> bool:
         """Whether the stored findings hold under a project index with this digest."""
@@ -189,6 +191,7 @@ def _entry_to_json(entry: Entry) -> dict[str, Any]:
         "index_digest": entry.index_digest,
         "diagnostics": [dataclasses.asdict(d) for d in entry.diagnostics],
         "error": None if entry.error is None else dataclasses.asdict(entry.error),
+        "warning": None if entry.warning is None else dataclasses.asdict(entry.warning),
     }
 
 
@@ -199,6 +202,12 @@ def _entry_from_json(raw: Any) -> Optional[Entry]:
         if raw["error"] is not None:
             location = raw["error"].pop("location")
             error = FileError(**raw["error"], location=Location(**location) if location else None)
+        warning = None
+        if raw["warning"] is not None:
+            location = raw["warning"].pop("location")
+            warning = FileWarning(
+                **raw["warning"], location=Location(**location) if location else None
+            )
         return Entry(
             size=raw["size"],
             mtime_ns=raw["mtime_ns"],
@@ -207,6 +216,7 @@ def _entry_from_json(raw: Any) -> Optional[Entry]:
             index_digest=raw["index_digest"],
             diagnostics=diagnostics,
             error=error,
+            warning=warning,
         )
     except (KeyError, TypeError, ValueError):
         return None  # an entry from another shape of cache: recompute it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import io
 import os
@@ -200,8 +199,11 @@ def _settings(
 def _print_errors(report: RunReport) -> None:
     for missing in report.missing:
         click.echo(f"leaklint: error: {missing}: no such file or directory", err=True)
-    for error in report.errors:
-        click.echo(f"leaklint: error: {error.line()}", err=True)
+    for outcome in report.outcomes:
+        if outcome.error is not None:
+            click.echo(f"leaklint: error: {outcome.error.line()}", err=True)
+        if outcome.warning is not None:
+            click.echo(f"leaklint: warning: {outcome.warning.line()}", err=True)
 
 
 def _print_findings(
@@ -270,13 +272,25 @@ def _add_noqa(report: RunReport) -> None:
         text, changed = with_noqa_comments(outcome.source.decode(encoding), outcome.diagnostics)
         new = text.encode(encoding)
         try:
-            ast.parse(new)
+            _check_still_parses(outcome.filename, outcome.source, new)
             write_atomically(Path(outcome.filename), outcome.source, new)
         except (SyntaxError, ChangedOnDisk, OSError) as error:
             click.echo(f"leaklint: error: {outcome.filename}: noqa not added: {error}", err=True)
             continue
         added += changed
     click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.")
+
+
+def _check_still_parses(filename: str, old: bytes, new: bytes) -> None:
+    """Raise ``SyntaxError`` unless ``new`` parses as ``old`` did, statements the interpreter
+    cannot parse (newer syntax) unchanged."""
+    from leaklint.parse import ParseFailure, parse
+
+    before, after = parse(filename, old), parse(filename, new)
+    if isinstance(after, ParseFailure):
+        raise SyntaxError(after.message)
+    if not isinstance(before, ParseFailure) and after.skipped_source != before.skipped_source:
+        raise SyntaxError("code that could not be parsed would change")
 
 
 def _exit_code(report: RunReport, *, diff: bool, exit_zero: bool) -> int:

@@ -105,6 +105,23 @@ class FileError:
 
     def line(self) -> str:
         """``path:row:col: message`` (or ``path: message``), as compilers print errors."""
-        if self.location is None:
-            return f"{self.filename}: {self.message}"
-        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.message}"
+        return _file_line(self.filename, self.location, self.message)
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """Part of a file could not be checked (syntax newer than the interpreter); the rest was."""
+
+    filename: str
+    message: str
+    location: Optional[Location] = None
+
+    def line(self) -> str:
+        """``path:row:col: message``, as :meth:`FileError.line`."""
+        return _file_line(self.filename, self.location, self.message)
+
+
+def _file_line(filename: str, location: Optional[Location], message: str) -> str:
+    if location is None:
+        return f"{filename}: {message}"
+    return f"{filename}:{location.row}:{location.column}: {message}"

@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
+from leaklint.salvage import SkippedStatement, salvage
 
 _INDEX_MARKERS = (b"Depends", b"Security", b"dependency_overrides", b"sessionmaker")
 _OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -48,6 +49,17 @@ class ParsedModule:
     text: str
     tree: ast.Module
     imports: ImportMap
+    skipped: tuple[SkippedStatement, ...] = ()
+    """Statements the running interpreter cannot parse (newer syntax): not in ``tree``."""
+
+    @property
+    def skipped_source(self) -> tuple[str, ...]:
+        """The text of each skipped statement: a fix must leave every one of them as it was."""
+        lines = source_lines(self.text, keepends=True)
+        return tuple(
+            "".join(lines[statement.first_row - 1 : statement.last_row])
+            for statement in self.skipped
+        )
 
     def column(self, row: int, byte_offset: int) -> int:
         """The 1-based character column of an ``ast`` byte offset on a 1-based row."""
@@ -84,7 +96,9 @@ def decode(data: bytes) -> str:
 def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModule, ParseFailure]:
     """Decode and parse one file: all of it, or (``whole=False``) only what the analysis reads
     — the functions that contain ``yield`` and the import statements — falling back to the
-    whole file when a function's lines cannot be parsed on their own."""
+    whole file when a function's lines cannot be parsed on their own. A file the interpreter
+    cannot parse whole but LibCST can (syntax newer than the interpreter) is parsed statement
+    by statement, and what does not parse is listed in ``skipped``."""
     try:
         text = decode(data)
     except UnicodeDecodeError as error:
@@ -112,6 +126,10 @@ def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModu
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
+        salvaged = salvage(source_lines(text, keepends=True))
+        if salvaged is not None and salvaged.skipped:  # newer syntax, not broken code
+            tree = ast.Module(body=salvaged.body, type_ignores=[])
+            return ParsedModule(filename, data, text, tree, ImportMap(tree), salvaged.skipped)
         location = Location(error.lineno, error.offset or 1) if error.lineno else None
         return ParseFailure(filename, f"SyntaxError: {error.msg}", location)
     except (ValueError, RecursionError, MemoryError) as error:

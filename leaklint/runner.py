@@ -18,7 +18,7 @@ from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module
 from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
 from leaklint.discover import MissingPath, discover
-from leaklint.model import Diagnostic, FileError, Location
+from leaklint.model import Diagnostic, FileError, FileWarning, Location
 from leaklint.noqa import unsuppressed
 from leaklint.parse import (
     ParsedModule,
@@ -43,6 +43,8 @@ class FileOutcome:
     filename: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: Optional[FileError] = None
+    warning: Optional[FileWarning] = None
+    """Statements the interpreter could not parse: the rest of the file was checked."""
     fixed: int = 0
     diff: str = ""
     source: bytes = b""
@@ -65,6 +67,11 @@ class RunReport:
     def errors(self) -> list[FileError]:
         """Files that could not be checked or fixed."""
         return [outcome.error for outcome in self.outcomes if outcome.error is not None]
+
+    @property
+    def warnings(self) -> list[FileWarning]:
+        """Files checked only in part."""
+        return [outcome.warning for outcome in self.outcomes if outcome.warning is not None]
 
     @property
     def fixed(self) -> int:
@@ -117,6 +124,16 @@ def check_module(
     return unsuppressed(sorted(found.values(), key=lambda d: (d.location, d.code)), parsed.lines)
 
 
+def skipped_warning(parsed: ParsedModule) -> Optional[FileWarning]:
+    """The warning for a file whose statements did not all parse, if any were left out."""
+    if not parsed.skipped:
+        return None
+    from leaklint.salvage import warning_for
+
+    location, message = warning_for(parsed.skipped)
+    return FileWarning(parsed.filename, message, location)
+
+
 def fix_module(
     parsed: ParsedModule,
     index: ProjectIndex,
@@ -154,6 +171,9 @@ def fix_module(
             raise FixError(
                 f"the fix for {codes} gives code that does not parse: {reparsed.message}"
             )
+        if reparsed.skipped_source != parsed.skipped_source:
+            # what the interpreter cannot parse, it cannot check either: it must stay as it was
+            raise FixError(f"the fix for {codes} changes code that could not be parsed")
         data, current = new_data, reparsed
         diagnostics = check_module(current, index, settings, types)
     fixed = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
@@ -179,6 +199,7 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
     if isinstance(parsed, ParseFailure):
         outcome.error = FileError(filename, parsed.message, parsed.location)
         return report
+    outcome.warning = skipped_warning(parsed)
     index = build_index([parsed], settings.knowledge)
     types = _type_oracle(settings)
     if settings.fix or diff:
@@ -257,6 +278,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     for outcome, found, entry in cached:
         if entry.findings_valid_for(digest):
             outcome.diagnostics, outcome.error = list(entry.diagnostics), entry.error
+            outcome.warning = entry.warning
             continue
         # the index changed (a Depends was added or removed somewhere): check it again
         read = _read(found, outcome, settings, None)
@@ -265,9 +287,10 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     if settings.fix or diff:
         _fix_all(pending, index, settings, diff=diff)
         return report
-    for item, (diagnostics, error) in zip(pending, _check_all(pending, index, settings)):
+    for item, (diagnostics, error, warning) in zip(pending, _check_all(pending, index, settings)):
         item.outcome.source = item.data
         item.outcome.diagnostics, item.outcome.error = diagnostics, error
+        item.outcome.warning = warning
         if cache is not None:
             own = item.contribution
             entry = Entry(
@@ -276,6 +299,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 index_digest=digest,
                 diagnostics=diagnostics,
                 error=error,
+                warning=warning,
             )
             cache.store(item.path, len(item.data), entry)
     if cache is not None:
@@ -329,7 +353,7 @@ def _parsed(item: _Pending) -> Union[ParsedModule, ParseFailure]:
     return parse(item.outcome.filename, item.data, whole=False)
 
 
-CheckResult = tuple[list[Diagnostic], Optional[FileError]]
+CheckResult = tuple[list[Diagnostic], Optional[FileError], Optional[FileWarning]]
 
 
 def _check_all(
@@ -367,8 +391,8 @@ def _check(
     types: Optional[TypeOracle],
 ) -> CheckResult:
     if isinstance(parsed, ParseFailure):
-        return [], FileError(parsed.filename, parsed.message, parsed.location)
-    return check_module(parsed, index, settings, types), None
+        return [], FileError(parsed.filename, parsed.message, parsed.location), None
+    return check_module(parsed, index, settings, types), None, skipped_warning(parsed)
 
 
 _WORKER: dict[str, Any] = {}
@@ -421,6 +445,7 @@ def _fix_one(
     from leaklint.fixes import FixError
     from leaklint.write import ChangedOnDisk, write_atomically
 
+    outcome.warning = skipped_warning(parsed)
     fix_settings = dataclasses.replace(settings, fix=True)
     try:
         new_data, remaining, fixed = fix_module(parsed, index, fix_settings, types)
@@ -448,6 +473,10 @@ def _fix_one(
         outcome.fixed_codes = Counter()
         return
     outcome.source = new_data
+    if outcome.warning is not None:  # the skipped statements may have moved: say where now
+        written = parse(parsed.filename, new_data)
+        if isinstance(written, ParsedModule):
+            outcome.warning = skipped_warning(written)
 
 
 def _fix_failure(filename: str, error: Exception) -> FileError:
