@@ -193,6 +193,7 @@ def _settings(
         cache_dir=_project_root(config) / CACHE_DIR if cache else None,
         exclusions=dataclasses.replace(config.exclusions(), force=force_exclude),
         per_file_ignores=config.per_file_ignores,
+        rule_url=config.rule_url,
     )
 
 

@@ -40,6 +40,7 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    rule_url: Optional[str] = None
 
     def exclusions(self) -> Exclusions:
         """Discovery's exclusions: ``exclude`` replaces the default folders, as in ruff."""
@@ -96,7 +97,14 @@ _LIST_KEYS = {
 }
 _BOOLEAN_KEYS = {"type-inference": "type_inference", "respect-gitignore": "respect_gitignore"}
 KNOWN_KEYS = sorted(
-    [*_LIST_KEYS, *_BOOLEAN_KEYS, "resource-factories", "release-methods", "per-file-ignores"]
+    [
+        *_LIST_KEYS,
+        *_BOOLEAN_KEYS,
+        "resource-factories",
+        "release-methods",
+        "per-file-ignores",
+        "rule-url",
+    ]
 )
 
 
@@ -121,6 +129,8 @@ def _parse(table: Mapping[str, Any], path: Path) -> Config:
                 (pattern, frozenset(_string_list(codes, f"{where}.{pattern}")))
                 for pattern, codes in value.items()
             )
+        elif key == "rule-url":
+            values["rule_url"] = _url_template(value, where)
         else:
             raise ConfigError(f"{where}: unknown key (known keys: {', '.join(KNOWN_KEYS)})")
     return Config(**values)
@@ -176,6 +186,21 @@ def _release_methods(value: Any, where: str) -> dict[str, bool]:
         f"{where}: expected a list of method names or a table of name = is-coroutine,"
         f" got {_describe(value)}"
     )
+
+
+def _url_template(value: Any, where: str) -> str:
+    """``"https://docs.example.com/leaklint/{code}.html"``: ``{code}`` and ``{name}`` are the
+    rule's."""
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: expected an http(s) URL, got {_describe(value)}")
+    try:
+        value.format(code="LL001", name="unprotected-cleanup")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            f"{where}: only {{code}} and {{name}} can be filled in ({type(error).__name__}:"
+            f" {error})"
+        ) from error
+    return value
 
 
 def _describe(value: Any) -> str:

@@ -30,6 +30,12 @@ class Settings:
     """Worker processes for checking; ``None``: as many as cores, for large trees only."""
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     """(glob over the path relative to the project root or the file name, codes) pairs."""
+    rule_url: Optional[str] = None
+    """Where a project publishes the rule docs: a template with ``{code}`` and ``{name}``."""
+
+    def rule_url_for(self, code: str, name: str) -> Optional[str]:
+        """The configured documentation URL of one rule; ``None`` when none is configured."""
+        return self.rule_url.format(code=code, name=name) if self.rule_url else None
 
     def codes_for(self, filename: str) -> frozenset[str]:
         """The selected codes less those ``per-file-ignores`` removes for ``filename``."""

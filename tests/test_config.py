@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,11 @@ def test_config_found_by_walking_up_from_the_path(tmp_path: Path) -> None:
             "resource-factories.x.y: unknown key 'asnyc'",
         ),
         ("[tool.leaklint\n", "not valid TOML"),
+        ("[tool.leaklint]\nrule-url = 'docs/{code}'\n", "rule-url: expected an http(s) URL"),
+        (
+            "[tool.leaklint]\nrule-url = 'https://x.example/{rule}'\n",
+            "rule-url: only {code} and {name} can be filled in (KeyError: 'rule')",
+        ),
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path: Path, config: str, message: str) -> None:
@@ -137,3 +143,13 @@ def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
     result = run("deps.py", cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr
     assert "error" not in result.stderr
+
+
+def test_a_configured_rule_url_reaches_the_json(tmp_path: Path) -> None:
+    project(tmp_path, "[tool.leaklint]\nrule-url = 'https://wiki.example/leaklint/{code}'\n")
+    (tmp_path / "deps.py").write_text(
+        "def get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n"
+    )
+    result = run("--output-format", "json", "deps.py", cwd=tmp_path)
+    [record] = json.loads(result.stdout)
+    assert record["url"] == "https://wiki.example/leaklint/LL001"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,27 @@ def test_leaklint_finds_the_bundled_example() -> None:
     result = _run(sys.executable, "-m", "leaklint", "examples")
     assert result.returncode == 1
     assert "LL001" in result.stdout
+
+
+REMOVED_IN_PYTHON_3_14 = frozenset({"Num", "Str", "Bytes", "NameConstant", "Ellipsis"})
+"""``ast`` names deprecated since 3.8 and gone in 3.14 (``ast.Constant`` replaces them all)."""
+
+
+def test_no_ast_name_that_python_3_14_removed() -> None:
+    used = []
+    for path in sorted(
+        p for folder in ("leaklint", "tests", "benchmarks") for p in (ROOT / folder).rglob("*.py")
+    ):
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "ast"
+                and node.attr in REMOVED_IN_PYTHON_3_14
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "ast"
+                and any(alias.name in REMOVED_IN_PYTHON_3_14 for alias in node.names)
+            ):
+                used.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert used == []

@@ -60,11 +60,12 @@ def make_context(
     diagnostics: list[Diagnostic] | None = None,
     sources: dict[str, str] | None = None,
     color: bool = False,
+    settings: Settings = SETTINGS,
 ) -> OutputContext:
     texts = SOURCES if sources is None else sources
     return OutputContext(
         findings() if diagnostics is None else diagnostics,
-        SETTINGS,
+        settings,
         {name: text.encode("utf-8") for name, text in texts.items()},
         color=color,
     )
@@ -188,7 +189,7 @@ def test_json_lines_holds_one_json_record_per_line() -> None:
     context = make_context()
     lines = render("json-lines", context).splitlines()
     assert [json.loads(line) for line in lines] == [
-        to_record(d, context.edits(d)) for d in context.diagnostics
+        to_record(d, context.edits(d), None) for d in context.diagnostics
     ]
     assert [json.loads(line)["filename"] for line in lines] == ["app/deps.py", "app/files.py"]
     assert json.loads(lines[0])["fix"]["edits"][0]["content"].endswith("        db.close()\n")
@@ -306,14 +307,39 @@ def test_sarif_describes_the_tool_and_every_rule() -> None:
     [run_] = document["runs"]
     driver = run_["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("leaklint", __version__)
-    assert driver["informationUri"].startswith("https://")
+    # no link to a site that does not exist: the docs travel inside the log
+    assert "informationUri" not in driver
+    assert "://" not in json.dumps(driver).replace(document["$schema"], "")
     assert [rule["id"] for rule in driver["rules"]] == [rule.code for rule in RULES]
     for descriptor, rule in zip(driver["rules"], RULES):
         assert descriptor["name"] == rule.name
         assert descriptor["shortDescription"]["text"] == rule.summary
-        assert descriptor["fullDescription"]["text"] == rule.docs
-        assert descriptor["help"] == {"text": rule.docs, "markdown": rule.docs}
-        assert descriptor["helpUri"].endswith(f"#{rule.name}")
+        assert descriptor["help"]["markdown"] == rule.docs
+        text = descriptor["help"]["text"]
+        assert descriptor["fullDescription"]["text"] == text
+        assert "## " not in text and "```" not in text
+        assert "What it does\n" in text and "Use instead\n" in text
+        assert "helpUri" not in descriptor
+
+
+def test_rule_urls_only_when_configured() -> None:
+    settings = Settings(
+        select=frozenset(rule.code for rule in RULES),
+        rule_url="https://wiki.example.com/lint/{code}#{name}",
+    )
+    context = make_context(settings=settings)
+    [driver] = [run_["tool"]["driver"] for run_ in json.loads(render("sarif", context))["runs"]]
+    assert [rule["helpUri"] for rule in driver["rules"]] == [
+        f"https://wiki.example.com/lint/{rule.code}#{rule.name}" for rule in RULES
+    ]
+    records = json.loads(render("json", context))
+    assert [record["url"] for record in records] == [
+        "https://wiki.example.com/lint/LL001#unprotected-cleanup"
+    ] * 2
+    assert [json.loads(line)["url"] for line in render("json-lines", context).splitlines()] == [
+        record["url"] for record in records
+    ]
+    assert {record["url"] for record in json.loads(render("json", make_context()))} == {None}
 
 
 def test_sarif_results_point_at_the_findings() -> None:

@@ -34,6 +34,10 @@ class OutputContext:
         fix = diagnostic.fix
         return fix is not None and self.settings.allows(fix.applicability)
 
+    def rule_url(self, diagnostic: Diagnostic) -> Optional[str]:
+        """The finding's rule documentation URL, when the project configures one."""
+        return self.settings.rule_url_for(diagnostic.code, diagnostic.name)
+
     def edits(self, diagnostic: Diagnostic) -> Optional[list[Edit]]:
         """The finding's fix as text edits against the file's current bytes, if it has one."""
         if diagnostic.fix is None:

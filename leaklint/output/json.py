@@ -8,9 +8,6 @@ from typing import Any, Optional
 from leaklint.model import Diagnostic, Edit, Location
 from leaklint.output import OutputContext
 
-DOCS_URL = "https://leaklint.readthedocs.io/en/latest/rules/"
-"""Where each rule's documentation lives; the anchor is the rule's name."""
-
 
 def _location(location: Location) -> dict[str, int]:
     return {"column": location.column, "row": location.row}
@@ -24,8 +21,11 @@ def _edit(edit: Edit) -> dict[str, Any]:
     }
 
 
-def to_record(diagnostic: Diagnostic, edits: Optional[list[Edit]]) -> dict[str, Any]:
-    """One finding as ruff's JSON object; ``edits`` is ``None`` when it has no fix."""
+def to_record(
+    diagnostic: Diagnostic, edits: Optional[list[Edit]], url: Optional[str] = None
+) -> dict[str, Any]:
+    """One finding as ruff's JSON object; ``edits`` is ``None`` when it has no fix, ``url``
+    when no rule URL is configured (the docs ship with the tool: ``leaklint rule LL001``)."""
     fix = diagnostic.fix
     return {
         "cell": None,
@@ -44,11 +44,11 @@ def to_record(diagnostic: Diagnostic, edits: Optional[list[Edit]]) -> dict[str, 
         "name": diagnostic.name,
         "noqa_row": diagnostic.location.row,
         "severity": diagnostic.severity.value,
-        "url": f"{DOCS_URL}#{diagnostic.name}",
+        "url": url,
     }
 
 
 def render(context: OutputContext) -> str:
     """The JSON document: fixes are turned into edits against the file's current bytes."""
-    records = [to_record(d, context.edits(d)) for d in context.diagnostics]
+    records = [to_record(d, context.edits(d), context.rule_url(d)) for d in context.diagnostics]
     return json.dumps(records, indent=2, ensure_ascii=False) + "\n"

@@ -9,29 +9,48 @@ from urllib.parse import quote
 
 from leaklint.model import Diagnostic, Edit, FixPlan, Location
 from leaklint.output import OutputContext
-from leaklint.output.json import DOCS_URL
 from leaklint.rules import RULES, Rule
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-INFORMATION_URI = "https://leaklint.readthedocs.io/"
 RULE_INDEX = {rule.code: index for index, rule in enumerate(RULES)}
 """Where each rule sits in ``tool.driver.rules``, for the results' ``ruleIndex``."""
 
 
-def rule_descriptor(rule: Rule) -> dict[str, Any]:
-    """A rule as a SARIF ``reportingDescriptor``: its documentation in text and markdown."""
-    return {
+def rule_descriptor(rule: Rule, url: Optional[str] = None) -> dict[str, Any]:
+    """A rule as a SARIF ``reportingDescriptor``: its whole documentation inline, in text and
+    in markdown (GitHub code scanning shows it beside the alert), and a link only when the
+    project configures where its rule docs are."""
+    descriptor: dict[str, Any] = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": rule.docs},
-        "help": {"text": rule.docs, "markdown": rule.docs},
-        "helpUri": f"{DOCS_URL}#{rule.name}",
-        "defaultConfiguration": {"level": "error"},
+        "fullDescription": {"text": plain_text(rule.docs)},
+        "help": {"text": plain_text(rule.docs), "markdown": rule.docs},
     }
+    if url is not None:
+        descriptor["helpUri"] = url
+    descriptor["defaultConfiguration"] = {"level": "error"}
+    return descriptor
+
+
+def plain_text(markdown: str) -> str:
+    """The rule docs without markdown syntax: headings as plain lines, code blocks indented."""
+    lines: list[str] = []
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            lines.append(f"    {line}" if line else "")
+        elif line.startswith("#"):
+            lines.append(line.lstrip("#").strip())
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def artifact_uri(filename: str) -> str:
@@ -104,8 +123,10 @@ def sarif_log(context: OutputContext) -> dict[str, Any]:
     driver = {
         "name": "leaklint",
         "version": __version__,
-        "informationUri": INFORMATION_URI,
-        "rules": [rule_descriptor(rule) for rule in RULES],
+        "rules": [
+            rule_descriptor(rule, context.settings.rule_url_for(rule.code, rule.name))
+            for rule in RULES
+        ],
     }
     return {
         "$schema": SARIF_SCHEMA,
