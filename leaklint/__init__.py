@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers see the API's real signatures; at run time it loads lazily
+    from leaklint.api import check_source, fix_source
 
 __version__ = "0.1.0"
 

@@ -20,8 +20,8 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "leaklint", "tests", "benchmarks"),
-        ("ruff", "format", "--check", "leaklint", "tests", "benchmarks"),
+        ("ruff", "check", "leaklint", "tests", "benchmarks", "noxfile.py"),
+        ("ruff", "format", "--check", "leaklint", "tests", "benchmarks", "noxfile.py"),
         # against the running interpreter's version: the branches for older Pythons are checked
         ("mypy", "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}"),
         ("leaklint", "leaklint", "tests", "benchmarks"),
