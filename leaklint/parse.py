@@ -7,14 +7,17 @@ import importlib.util
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
-from leaklint.salvage import SkippedStatement, salvage
+
+if TYPE_CHECKING:
+    from leaklint.salvage import SkippedStatement
 
 _INDEX_MARKERS = (b"Depends", b"Security", b"dependency_overrides", b"sessionmaker")
-_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_OTHER_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+"""What ``str.splitlines`` breaks at besides ``\\n`` and ``\\r``."""
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -22,7 +25,7 @@ def source_lines(text: str, *, keepends: bool = False) -> list[str]:
     """The lines of source as Python numbers them: broken at ``\\n``, ``\\r\\n`` and ``\\r``
     only. ``str.splitlines`` also breaks at form feeds and other separators that Python reads
     as whitespace, which would put every row after them off by one."""
-    if not _OTHER_BREAKS.search(text):
+    if not any(character in text for character in _OTHER_BREAKS):  # one fast scan each
         return text.splitlines(keepends=keepends)
     lines: list[str] = _LINE.findall(text)
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
@@ -126,6 +129,8 @@ def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModu
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
+        from leaklint.salvage import salvage  # only for files this Python cannot parse
+
         salvaged = salvage(source_lines(text, keepends=True))
         if salvaged is not None and salvaged.skipped:  # newer syntax, not broken code
             tree = ast.Module(body=salvaged.body, type_ignores=[])
