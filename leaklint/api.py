@@ -28,7 +28,8 @@ def _as_bytes(source: Union[str, bytes]) -> bytes:
 def check_source(
     source: Union[str, bytes], filename: str = "<string>", select: Optional[Iterable[str]] = None
 ) -> list[Diagnostic]:
-    """The findings in one module's source, as if it were the only file linted."""
+    """The findings in one module's source, as if it were the only file linted. Statements the
+    running Python cannot parse (syntax newer than it) are left out; the rest is checked."""
     parsed = parse(filename, _as_bytes(source))
     if isinstance(parsed, ParseFailure):
         raise SourceError(f"{filename}: {parsed.message}")

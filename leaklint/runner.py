@@ -69,11 +69,6 @@ class RunReport:
         return [outcome.error for outcome in self.outcomes if outcome.error is not None]
 
     @property
-    def warnings(self) -> list[FileWarning]:
-        """Files checked only in part."""
-        return [outcome.warning for outcome in self.outcomes if outcome.warning is not None]
-
-    @property
     def fixed(self) -> int:
         """How many findings the fixes removed."""
         return sum(outcome.fixed for outcome in self.outcomes)
