@@ -47,5 +47,6 @@ def fix_source(
     parsed = parse(filename, data)
     if isinstance(parsed, ParseFailure):
         raise SourceError(f"{filename}: {parsed.message}")
-    new_data, _, _ = fix_module(parsed, build_index([parsed]), _settings(select, unsafe_fixes))
+    fixed, _, _ = fix_module(parsed, build_index([parsed]), _settings(select, unsafe_fixes))
+    new_data = fixed.data
     return new_data.decode("utf-8") if isinstance(source, str) else new_data

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from leaklint import __version__
 from leaklint.analysis.targets import ProjectIndex
@@ -198,16 +198,8 @@ def _entry_to_json(entry: Entry) -> dict[str, Any]:
 def _entry_from_json(raw: Any) -> Optional[Entry]:
     try:
         diagnostics = [_diagnostic(item) for item in raw["diagnostics"]]
-        error = None
-        if raw["error"] is not None:
-            location = raw["error"].pop("location")
-            error = FileError(**raw["error"], location=Location(**location) if location else None)
-        warning = None
-        if raw["warning"] is not None:
-            location = raw["warning"].pop("location")
-            warning = FileWarning(
-                **raw["warning"], location=Location(**location) if location else None
-            )
+        error = _file_message(FileError, raw["error"])
+        warning = _file_message(FileWarning, raw["warning"])
         return Entry(
             size=raw["size"],
             mtime_ns=raw["mtime_ns"],
@@ -220,6 +212,16 @@ def _entry_from_json(raw: Any) -> Optional[Entry]:
         )
     except (KeyError, TypeError, ValueError):
         return None  # an entry from another shape of cache: recompute it
+
+
+FileMessage = TypeVar("FileMessage", FileError, FileWarning)
+
+
+def _file_message(kind: type[FileMessage], raw: Optional[dict[str, Any]]) -> Optional[FileMessage]:
+    if raw is None:
+        return None
+    location = raw.pop("location")
+    return kind(**raw, location=Location(**location) if location else None)
 
 
 def _diagnostic(raw: dict[str, Any]) -> Diagnostic:

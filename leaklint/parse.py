@@ -91,6 +91,20 @@ class ParseFailure:
     location: Optional[Location] = None
 
 
+def reparse(before: ParsedModule, data: bytes) -> Union[ParsedModule, ParseFailure]:
+    """``data``, an edit of ``before``, parsed the same way; a failure too when the edit
+    changes a statement the interpreter could not parse in ``before``: it was never checked,
+    so no edit may touch it."""
+    after = parse(before.filename, data)
+    if isinstance(after, ParseFailure):
+        return ParseFailure(
+            after.filename, f"the result does not parse: {after.message}", after.location
+        )
+    if after.skipped_source != before.skipped_source:
+        return ParseFailure(after.filename, "the result changes code this Python cannot parse")
+    return after
+
+
 def decode(data: bytes) -> str:
     """Decode source bytes as Python does: BOM, then PEP 263 cookie, then UTF-8."""
     return importlib.util.decode_source(data)

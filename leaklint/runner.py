@@ -26,6 +26,7 @@ from leaklint.parse import (
     may_feed_index,
     may_have_targets,
     parse,
+    reparse,
     source_lines,
 )
 from leaklint.rules import RULES
@@ -134,9 +135,9 @@ def fix_module(
     index: ProjectIndex,
     settings: Settings,
     types: Optional[TypeOracle] = None,
-) -> tuple[bytes, list[Diagnostic], Counter[str]]:
-    """Apply the allowed fixes until none is left; return the new bytes, the findings left and
-    how many findings of each code the fixes removed.
+) -> tuple[ParsedModule, list[Diagnostic], Counter[str]]:
+    """Apply the allowed fixes until none is left; return the fixed module (its ``data`` are the
+    new bytes), the findings left and how many findings of each code the fixes removed.
 
     Raises ``leaklint.fixes.FixError`` when a fix cannot be applied or would not parse.
     """
@@ -144,7 +145,6 @@ def fix_module(
 
     diagnostics = check_module(parsed, index, settings, types)
     initial = diagnostics
-    data = parsed.data
     current = parsed
     for _ in range(MAX_FIX_PASSES):
         plans = [
@@ -156,23 +156,18 @@ def fix_module(
             break
         codes = ", ".join(sorted({d.code for d in diagnostics if d.fix in plans}))
         try:
-            new_data = apply_plans(data, plans)
+            new_data = apply_plans(current.data, plans)
         except FixError as error:
             raise FixError(f"the fix for {codes}: {error}") from error
-        if new_data == data:
+        if new_data == current.data:
             break
-        reparsed = parse(parsed.filename, new_data)
+        reparsed = reparse(parsed, new_data)
         if isinstance(reparsed, ParseFailure):
-            raise FixError(
-                f"the fix for {codes} gives code that does not parse: {reparsed.message}"
-            )
-        if reparsed.skipped_source != parsed.skipped_source:
-            # what the interpreter cannot parse, it cannot check either: it must stay as it was
-            raise FixError(f"the fix for {codes} changes code that could not be parsed")
-        data, current = new_data, reparsed
+            raise FixError(f"the fix for {codes}: {reparsed.message}")
+        current = reparsed
         diagnostics = check_module(current, index, settings, types)
     fixed = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
-    return data, diagnostics, fixed
+    return current, diagnostics, fixed
 
 
 def build_index(
@@ -201,7 +196,7 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
         from leaklint.fixes import FixError
 
         try:
-            new_data, remaining, fixed = fix_module(
+            fixed_module, remaining, fixed = fix_module(
                 parsed, index, dataclasses.replace(settings, fix=True), types
             )
         except FixError as error:
@@ -211,10 +206,11 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
         outcome.fixed_codes, outcome.fixed = fixed, sum(fixed.values())
         if diff:
             outcome.diagnostics = check_module(parsed, index, settings, types)
-            if new_data != data:
-                outcome.diff = _unified_diff(filename, data, new_data)
+            if fixed_module.data != data:
+                outcome.diff = _unified_diff(filename, data, fixed_module.data)
         else:
-            outcome.diagnostics, outcome.source = remaining, new_data
+            outcome.diagnostics, outcome.source = remaining, fixed_module.data
+            outcome.warning = skipped_warning(fixed_module)  # rows of the printed source
     else:
         outcome.diagnostics = check_module(parsed, index, settings, types)
     if types is not None:
@@ -443,7 +439,7 @@ def _fix_one(
     outcome.warning = skipped_warning(parsed)
     fix_settings = dataclasses.replace(settings, fix=True)
     try:
-        new_data, remaining, fixed = fix_module(parsed, index, fix_settings, types)
+        fixed_module, remaining, fixed = fix_module(parsed, index, fix_settings, types)
     except FixError as error:
         outcome.error = _fix_failure(parsed.filename, error)
         outcome.diagnostics = check_module(parsed, index, settings, types)
@@ -453,25 +449,22 @@ def _fix_one(
         # nothing is written: findings are reported as they are on disk
         outcome.diagnostics = check_module(parsed, index, settings, types)
         outcome.fixed = sum(fixed.values())
-        if new_data != parsed.data:
-            outcome.diff = _unified_diff(parsed.filename, parsed.data, new_data)
+        if fixed_module.data != parsed.data:
+            outcome.diff = _unified_diff(parsed.filename, parsed.data, fixed_module.data)
         return
     outcome.diagnostics, outcome.fixed = remaining, sum(fixed.values())
-    if new_data == parsed.data:
+    if fixed_module.data == parsed.data:
         return
     try:
-        write_atomically(Path(parsed.filename), parsed.data, new_data)
+        write_atomically(Path(parsed.filename), parsed.data, fixed_module.data)
     except (ChangedOnDisk, OSError) as error:
         outcome.error = FileError(parsed.filename, f"not written: {error}")
         outcome.diagnostics = check_module(parsed, index, settings, types)
         outcome.fixed = 0
         outcome.fixed_codes = Counter()
         return
-    outcome.source = new_data
-    if outcome.warning is not None:  # the skipped statements may have moved: say where now
-        written = parse(parsed.filename, new_data)
-        if isinstance(written, ParsedModule):
-            outcome.warning = skipped_warning(written)
+    outcome.source = fixed_module.data
+    outcome.warning = skipped_warning(fixed_module)  # where the skipped statements are now
 
 
 def _fix_failure(filename: str, error: Exception) -> FileError:

@@ -121,8 +121,7 @@ def _parse_rows(lines: Sequence[str], first: int, last: int, *, in_class: bool) 
     text = "".join(lines[first - 1 : last])
     if not in_class:
         return _parse("\n" * (first - 1) + text, first)
-    if first < 2:
-        return Location(first, 1), "SyntaxError: invalid syntax"
+    # a member is never on row 1: its class's header is above it, so the stand-in fits there
     parsed = _parse("\n" * (first - 2) + "class _:\n" + text, first)
     if not isinstance(parsed, list):
         return parsed
@@ -156,7 +155,7 @@ def _salvage_class(
         else:
             skipped.append(_skipped(member, member_first, member_last, parsed))
     class_row = positions[statement].start.line
-    body_row = min(_rows(member, positions)[0] for member in statement.body.body)
+    body_row = _rows(statement.body.body[0], positions)[0]
     # the header's own lines (decorators, bases, type parameters) with a body of `pass`
     header = _parse(
         "\n" * (first - 1) + "".join(lines[first - 1 : body_row - 1]) + " pass\n", first

@@ -46,8 +46,8 @@ def fix_fixture(fixture: Fixture, data: bytes | None = None) -> bytes:
         assert isinstance(reparsed, ParsedModule), reparsed
         target = reparsed
     settings = Settings(select=ALL_CODES, fix=True, unsafe_fixes=fixture.unsafe_fixes)
-    new_data, _, _ = fix_module(target, build_index(modules), settings)
-    return new_data
+    fixed, _, _ = fix_module(target, build_index(modules), settings)
+    return fixed.data
 
 
 def relative(path: Path) -> str:

@@ -156,7 +156,7 @@ def test_a_fix_that_would_touch_a_skipped_statement_writes_nothing(
     assert path.read_bytes() == PEP_758.read_bytes()
     [error] = report.errors
     assert error.internal
-    assert "the fix for LL002 changes code that could not be parsed" in error.message
+    assert "the fix for LL002: the result changes code this Python cannot parse" in error.message
 
 
 def test_a_broken_module_is_still_an_error(tmp_path: Path) -> None:
