@@ -36,7 +36,7 @@ from leaklint.model import (
 )
 from leaklint.settings import Settings
 
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass
@@ -125,9 +125,19 @@ class ResultsCache:
 def index_to_json(index: ProjectIndex) -> dict[str, Any]:
     """A file's contribution to the project index, as JSON."""
     return {
-        "dependency_names": sorted(index.dependency_names),
+        "references": {
+            name: sorted([list(r.module), r.exact, r.driver] for r in references)
+            for name, references in index.references.items()
+        },
+        "method_references": {
+            name: sorted(drivers) for name, drivers in index.method_references.items()
+        },
         "session_factories": {
-            name: dataclasses.asdict(kind) for name, kind in index.session_factories.items()
+            name: sorted(
+                ([list(f.module), dataclasses.asdict(f.resource_type)] for f in factories),
+                key=repr,
+            )
+            for name, factories in index.session_factories.items()
         },
     }
 
@@ -135,11 +145,19 @@ def index_to_json(index: ProjectIndex) -> dict[str, Any]:
 def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
     """The inverse of :func:`index_to_json`."""
     from leaklint.analysis.resources import ResourceType
+    from leaklint.analysis.targets import Factory, Reference
 
     return ProjectIndex(
-        dependency_names=set(raw["dependency_names"]),
+        references={
+            name: {Reference(tuple(module), exact, driver) for module, exact, driver in items}
+            for name, items in raw["references"].items()
+        },
+        method_references={
+            name: set(drivers) for name, drivers in raw["method_references"].items()
+        },
         session_factories={
-            name: ResourceType(**kind) for name, kind in raw["session_factories"].items()
+            name: {Factory(tuple(module), ResourceType(**kind)) for module, kind in items}
+            for name, items in raw["session_factories"].items()
         },
     )
 
@@ -169,6 +187,19 @@ def _knowledge_fingerprint(settings: Settings) -> list[Any]:
         sorted(knowledge.release_methods),
         sorted(knowledge.coroutine_release_methods),
         sorted(knowledge.dependency_markers),
+        [
+            [
+                driver.name,
+                driver.finalization.value,
+                driver.role.value,
+                *(sorted(group) for group in (driver.decorators, driver.decorator_names)),
+                *(sorted(group) for group in (driver.calls, driver.call_names, driver.keywords)),
+                sorted(driver.methods),
+                driver.positional,
+                driver.requires_import,
+            ]
+            for driver in knowledge.drivers.drivers
+        ],
     ]
 
 

@@ -116,7 +116,7 @@ class Plugin:
 
             types = TypeOracle()
         # the index matters only where this file references a dependency itself
-        if may_feed_index(parsed.data, self.knowledge.dependency_markers):
+        if may_feed_index(parsed.data, self.knowledge.index_markers):
             index = build_index([parsed], self.knowledge)
         else:
             index = ProjectIndex()

@@ -15,7 +15,6 @@ from leaklint.model import Location
 if TYPE_CHECKING:
     from leaklint.salvage import SkippedStatement
 
-_INDEX_MARKERS = (b"Depends", b"Security", b"dependency_overrides", b"sessionmaker")
 _OTHER_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 """What ``str.splitlines`` breaks at besides ``\\n`` and ``\\r``."""
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -36,11 +35,10 @@ def may_have_targets(data: bytes) -> bool:
     return b"yield" in data
 
 
-def may_feed_index(data: bytes, markers: Iterable[str] = ()) -> bool:
-    """A file that may reference a dependency or define a session factory for the index."""
-    return any(marker in data for marker in _INDEX_MARKERS) or any(
-        marker.encode() in data for marker in markers
-    )
+def may_feed_index(data: bytes, markers: Iterable[bytes]) -> bool:
+    """A file that may hand a function to a driver or define a session factory for the index
+    (``markers``: the knowledge base's ``index_markers``)."""
+    return any(marker in data for marker in markers)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 from leaklint.analysis.flow import Oracle, analyse_module
 from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
-from leaklint.analysis.targets import ProjectIndex, index_module
+from leaklint.analysis.targets import ProjectIndex, index_module, module_name
 from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, FileWarning, Location
@@ -92,7 +92,13 @@ def check_module(
     if types is not None:
         oracle = functools.partial(types.resource_type, parsed.filename, parsed.text)
     facts_of_module = analyse_module(
-        parsed.tree, parsed.imports, index, settings.knowledge, oracle, yield_rows
+        parsed.tree,
+        parsed.imports,
+        index,
+        settings.knowledge,
+        oracle,
+        yield_rows,
+        module_name(parsed.filename),
     )
     for facts in facts_of_module:
         for rule in rules:
@@ -176,7 +182,9 @@ def build_index(
     """The project-wide index over every parsed module."""
     index = ProjectIndex()
     for module in modules:
-        index.merge(index_module(module.tree, module.imports, knowledge))
+        index.merge(
+            index_module(module.tree, module.imports, knowledge, module_name(module.filename))
+        )
     return index
 
 
@@ -316,7 +324,7 @@ def _read(
         )
         return None
     has_targets = may_have_targets(data)
-    feeds_index = may_feed_index(data, settings.knowledge.dependency_markers)
+    feeds_index = may_feed_index(data, settings.knowledge.index_markers)
     if not has_targets and not feeds_index:
         if cache is not None:
             cache.store(path, len(data), Entry())
@@ -330,7 +338,9 @@ def _read(
         if cache is not None:
             cache.store(path, len(data), Entry(has_targets=True, error=outcome.error))
         return None
-    contribution = index_module(parsed.tree, parsed.imports, settings.knowledge)
+    contribution = index_module(
+        parsed.tree, parsed.imports, settings.knowledge, module_name(parsed.filename)
+    )
     if not has_targets and cache is not None:
         cache.store(path, len(data), Entry(index=index_to_json(contribution)))
     return _Pending(outcome, path, data, parsed, contribution)

@@ -46,7 +46,7 @@ def test_undecorated_without_acquisition_is_not_a_target() -> None:
         "router = APIRouter(dependencies=[Depends(get_db)])",
         "app.dependency_overrides[other] = get_db",
         "app.dependency_overrides.update({other: get_db})",
-        "def route(db=fastapi.Depends(deps.get_db)): ...",
+        "def route(db=fastapi.Depends(dependency=get_db)): ...",
     ],
 )
 def test_dependency_references(reference: str) -> None:
@@ -215,7 +215,8 @@ def test_columns_count_characters_not_bytes() -> None:
 def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -> None:
     from fixture_support import all_fixtures
 
-    from leaklint.parse import ParsedModule, parse
+    from leaklint.analysis.resources import DEFAULT_KNOWLEDGE
+    from leaklint.parse import ParsedModule, may_feed_index, parse
     from leaklint.rules import RULES
     from leaklint.runner import build_index, check_module
     from leaklint.settings import Settings
@@ -224,6 +225,8 @@ def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -
     compared = 0
     for fixture in all_fixtures():
         data = fixture.path.read_bytes()
+        if may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers):
+            continue  # the runner parses these whole: they feed the project index
         whole, partial = parse("f.py", data), parse("f.py", data, whole=False)
         assert isinstance(whole, ParsedModule) and isinstance(partial, ParsedModule)
         index = build_index([whole])
@@ -236,7 +239,7 @@ def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -
         ]
         assert found[0] == found[1], fixture.path
         compared += bool(found[0])
-    assert compared > 40
+    assert compared > 12
 
 
 def test_code_inside_docstrings_is_not_read_as_code() -> None:

@@ -22,12 +22,19 @@ from leaklint.analysis.resources import (
     DEFAULT_KNOWLEDGE,
     METHOD_FACTORIES,
     OWNER_RELEASE_METHODS,
+    OWNERSHIP_TRANSFERS,
     POOL_CHECKOUTS,
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
     ResourceType,
 )
-from leaklint.analysis.targets import FunctionNode, ProjectIndex, TargetKind, classify
+from leaklint.analysis.targets import (
+    FunctionNode,
+    ModuleName,
+    ProjectIndex,
+    TargetKind,
+    classify,
+)
 
 Oracle = Callable[[str, ast.Call, bool], Optional[ResourceType]]
 """Type inference for a call the knowledge base does not know: (qualified callee, call,
@@ -84,6 +91,9 @@ class ReleaseSite:
     """The ``try`` around a ``yield`` whose ``finally`` (or handler) holds this release."""
     discarded: bool = False
     """The call is a statement of its own: its result (a coroutine, say) is dropped."""
+    helper: bool = False
+    """The resource is an argument of the call, not its receiver: ``await shutdown(engine)``,
+    a call in ``finally`` that takes the resource over."""
 
     @property
     def method(self) -> str:
@@ -141,6 +151,10 @@ class ResourceFacts:
     """Stored or returned so it outlives the generator on purpose."""
     used_after_yield: bool = False
     """A method of it is called after the ``yield`` (a release leaklint may not know)."""
+    handed_to_owner: bool = False
+    """Passed to a resource that closes it: an httpx transport to its client."""
+    lost_acquisitions: list[Acquisition] = field(default_factory=list)
+    """Acquisitions whose name was bound again before anything used or released them."""
 
     @property
     def resource_type(self) -> Optional[ResourceType]:
@@ -215,13 +229,17 @@ class GeneratorFacts:
 
     @property
     def is_target(self) -> bool:
-        """Driven like a context manager, so a leak on the throw path matters."""
-        return (
-            self.target.context_manager
-            or self.target.dependency
-            or self.target.pytest_fixture
-            or self.is_context_manager_shaped
-        )
+        """Driven like a context manager: by a known driver, or shaped like one."""
+        return self.target.known or self.is_context_manager_shaped
+
+    @property
+    def throws_in(self) -> bool:
+        """The caller's exception is thrown in at the ``yield``: a known driver does that, or
+        no driver is known and the generator is shaped like a context manager (whatever drives
+        it, an abandoned generator is closed with ``GeneratorExit`` at the ``yield``)."""
+        if self.target.known:
+            return self.target.throws
+        return self.is_context_manager_shaped
 
     def block_of(self, statement: Statement) -> Optional[list[Statement]]:
         """The statement list that holds ``statement`` directly."""
@@ -251,6 +269,7 @@ def analyse_module(
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     oracle: Optional[Oracle] = None,
     yield_rows: Optional[Iterable[int]] = None,
+    module: ModuleName = (),
 ) -> Iterator[GeneratorFacts]:
     """The facts of every generator function in a module, nested ones included.
 
@@ -259,10 +278,30 @@ def analyse_module(
     functions = (
         _generator_functions(tree) if yield_rows is None else _functions_spanning(tree, yield_rows)
     )
+    classes = _method_classes(tree) if functions else {}
     for function in functions:
-        facts = analyse_function(function, imports, index, knowledge, oracle)
+        facts = analyse_function(
+            function, imports, index, knowledge, oracle, module, classes.get(id(function))
+        )
         if facts is not None:
             yield facts
+
+
+def _method_classes(tree: ast.Module) -> dict[int, ast.ClassDef]:
+    """The class each method is defined in, by the method's id (statements only)."""
+    found: dict[int, ast.ClassDef] = {}
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, ast.ClassDef):
+            for item in statement.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[id(item)] = statement
+        for field_name in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(statement, field_name, ()))
+        for handler in getattr(statement, "handlers", ()):
+            stack.extend(handler.body)
+    return found
 
 
 @functools.cache
@@ -327,8 +366,11 @@ def analyse_function(
     index: ProjectIndex,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     oracle: Optional[Oracle] = None,
+    module: ModuleName = (),
+    owner_class: Optional[ast.ClassDef] = None,
 ) -> Optional[GeneratorFacts]:
-    """The facts of one function, or ``None`` when it is not a generator."""
+    """The facts of one function, or ``None`` when it is not a generator; ``owner_class`` is
+    the class a method is defined in (its ``self.<attr>`` factories are read from there)."""
     parent: dict[ast.AST, ast.AST] = {}
     own_nodes = list(_own_scope(function, parent))
     yields = [
@@ -338,15 +380,12 @@ def analyse_function(
     ]
     if not yields:
         return None
-    target = classify(function, imports, index, knowledge)
-    # inference only where a finding can follow: generators driven as context managers
-    infer = (
-        oracle
-        if oracle is not None
-        and (target.context_manager or target.dependency or target.pytest_fixture)
-        else None
+    target = classify(function, imports, index, knowledge, module)
+    # inference only where a finding can follow: generators with a known driver
+    infer = oracle if oracle is not None and target.known else None
+    builder = _ResourceCollector(
+        function, imports, index, parent, yields, knowledge, infer, module, owner_class
     )
-    builder = _ResourceCollector(function, imports, index, parent, yields, knowledge, infer)
     builder.collect(own_nodes)
     return GeneratorFacts(
         node=function,
@@ -513,6 +552,88 @@ def _is_broad_handler(handler: ast.ExceptHandler) -> bool:
     return any(dotted_name(kind) in _BROAD_HANDLERS for kind in kinds)
 
 
+_RELEASE_HELPER_WORDS = (
+    "close",
+    "aclose",
+    "dispose",
+    "release",
+    "shutdown",
+    "disconnect",
+    "terminate",
+    "cleanup",
+    "teardown",
+    "stop",
+    "destroy",
+)
+
+
+def is_release_helper(name: str) -> bool:
+    """A function named for releasing what it is given: ``close_db``, ``shutdown``,
+    ``dispose_all``, ``release_connection``, ``_teardown``."""
+    words = name.lower().strip("_").split("_")
+    return bool(words) and words[0] in _RELEASE_HELPER_WORDS
+
+
+def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
+    """The value is only tested: ``if acquired``, ``if not acquired``, ``assert acquired``."""
+    current: ast.AST = load
+    owner = parent.get(current)
+    while isinstance(owner, (ast.UnaryOp, ast.BoolOp)) and (
+        not isinstance(owner, ast.UnaryOp) or isinstance(owner.op, ast.Not)
+    ):
+        current, owner = owner, parent.get(owner)
+    if isinstance(owner, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        return getattr(owner, "test", None) is current
+    return False
+
+
+def _ancestor_in(
+    node: ast.AST, block: list[ast.stmt], parent: dict[ast.AST, ast.AST]
+) -> Optional[ast.stmt]:
+    current: Optional[ast.AST] = node
+    while current is not None:
+        if isinstance(current, ast.stmt) and any(item is current for item in block):
+            return current
+        current = parent.get(current)
+    return None
+
+
+def _index_of(block: list[ast.stmt], statement: ast.stmt) -> int:
+    return next(position for position, item in enumerate(block) if item is statement)
+
+
+def _class_factories(definition: ast.ClassDef, imports: ImportMap) -> dict[str, ResourceType]:
+    """Session factories a class keeps: ``Session = sessionmaker(...)`` in its body,
+    ``self.session_factory = async_sessionmaker(engine)`` in its methods."""
+    found: dict[str, ResourceType] = {}
+    for item in definition.body:
+        candidates: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(item, ast.Assign):
+            candidates += [(target, item.value) for target in item.targets]
+        elif isinstance(item, ast.AnnAssign) and item.value is not None:
+            candidates.append((item.target, item.value))
+        elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(item):
+                if isinstance(node, ast.Assign):
+                    candidates += [
+                        (target, node.value)
+                        for target in node.targets
+                        if isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id in ("self", "cls")
+                    ]
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    candidates.append((node.target, node.value))
+        for target, value in candidates:
+            if not isinstance(value, ast.Call):
+                continue
+            made = SESSION_FACTORY_MAKERS.get(imports.qualified_name(value.func) or "")
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if made is not None and name:
+                found[name] = made
+    return found
+
+
 class _ResourceCollector:
     """Walks one generator's own nodes once and files each fact under its resource."""
 
@@ -525,9 +646,13 @@ class _ResourceCollector:
         yields: list[YieldSite],
         knowledge: KnowledgeBase,
         oracle: Optional[Oracle] = None,
+        module: ModuleName = (),
+        owner_class: Optional[ast.ClassDef] = None,
     ) -> None:
         self.knowledge = knowledge
         self.oracle = oracle
+        self.module = module
+        self.class_factories = _class_factories(owner_class, imports) if owner_class else {}
         self.function = function
         self.imports = imports
         self.index = index
@@ -547,6 +672,9 @@ class _ResourceCollector:
             ]
         }
         self._bindings: dict[str, list[ast.stmt]] = {}
+        self._loads: dict[str, list[ast.Name]] = {}
+        self._argless_releases: set[str] = set()
+        """Receivers of ``release()`` with no argument: locks, not pools."""
 
     def _resource(self, key: str) -> ResourceFacts:
         if key not in self.resources:
@@ -571,10 +699,13 @@ class _ResourceCollector:
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     self._resource(name).escapes = True
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self._loads.setdefault(node.id, []).append(node)
             elif isinstance(node, ast.Yield) and isinstance(node.value, ast.Call):
                 resource_type = self._call_type(node.value, awaited=False)
                 if resource_type is not None and resource_type[0] is not None:
                     self.anonymous.append((node, node.value, resource_type[0]))
+        self._settle_flags()
         self._settle_bindings()
 
     # acquisitions -------------------------------------------------------------------------
@@ -598,12 +729,14 @@ class _ResourceCollector:
                 if dotted_name(value) in self.resources:
                     self._escape(value)  # aliasing: other = conn
                 continue
+            self._rebind(key, node, value)
             if _position(node) > self.first_yield:
                 continue
             typed = self._call_type(call, awaited) or self._inferred_type(call)
             if typed is None:
                 continue
             resource_type, owner, owner_release = typed
+            self._transfer_ownership(call)
             self._resource(key).acquisition = Acquisition(
                 node, call, awaited, resource_type, owner, owner_release
             )
@@ -618,14 +751,20 @@ class _ResourceCollector:
             maker = self.imports.qualified_name(func.func)
             made = SESSION_FACTORY_MAKERS.get(maker or "")
             return (made, None, None) if made is not None else None
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+            and func.attr in self.class_factories
+        ):
+            return self.class_factories[func.attr], None, None  # self.session_factory()
         qualified = self.imports.qualified_name(func)
         if qualified is None:
             return None
         known = self.knowledge.factory_type(qualified)
         if known is not None:
             return known, None, None
-        last = qualified.rsplit(".", 1)[-1]
-        session = self.index.session_factories.get(last) or CONVENTIONAL_SESSION_FACTORIES.get(last)
+        session = self.index.session_factory(qualified, self.module) or self._conventional(func)
         if session is not None:
             return session, None, None
         if not isinstance(func, ast.Attribute):
@@ -641,6 +780,69 @@ class _ResourceCollector:
             if awaited:
                 return ResourceType(method_type.name, release_is_async=True), None, None
             return method_type, None, None
+        return None
+
+    def _conventional(self, func: ast.expr) -> Optional[ResourceType]:
+        """``SessionLocal()`` where the factory is defined in a file not being linted: the
+        names the FastAPI and SQLAlchemy documentation use, unless this module defines the
+        name itself (its own class wins)."""
+        parts = dotted_parts(func)
+        if not parts or parts[0] in ("self", "cls"):
+            return None
+        name = parts[-1]
+        if len(parts) == 1 and name in self.imports.module_classes:
+            return None
+        return CONVENTIONAL_SESSION_FACTORIES.get(name)
+
+    def _transfer_ownership(self, call: ast.Call) -> None:
+        """``httpx.AsyncClient(transport=transport)``: the client closes its transport."""
+        qualified = self.imports.qualified_name(call.func) or ""
+        for keyword in call.keywords:
+            condition = OWNERSHIP_TRANSFERS.get((qualified, keyword.arg or ""))
+            if condition is None:
+                continue
+            owned = dotted_name(keyword.value)
+            if owned is None or owned not in self.resources:
+                continue
+            if any(
+                other.arg == condition.keyword
+                and isinstance(other.value, ast.Constant)
+                and other.value.value == condition.refused_by
+                for other in call.keywords
+            ):
+                continue  # ClientSession(connector=..., connector_owner=False)
+            self.resources[owned].handed_to_owner = True
+
+    def _rebind(self, key: str, statement: ast.stmt, value: Optional[ast.expr]) -> None:
+        """``db = SessionLocal()`` then ``db = ...`` or ``with ... as db`` before ``db`` was
+        used or released: the first resource is lost."""
+        facts = self.resources.get(key)
+        if facts is None or facts.acquisition is None:
+            return
+        first = facts.acquisition.statement
+        if first is statement:
+            return
+        block = self._block_of(first)
+        holder = None if block is None else _ancestor_in(statement, block, self.parent)
+        if block is None or holder is None or _index_of(block, holder) <= _index_of(block, first):
+            return  # another branch, or not on the same path
+        since = _position(first)
+        used = any(_position(load) > since for load in self._loads.get(key.split(".")[0], ()))
+        if value is not None and any(
+            isinstance(node, ast.Name) and node.id == key for node in ast.walk(value)
+        ):
+            used = True  # db = wrap(db)
+        if used or facts.release_sites or facts.escapes or facts.registered:
+            return
+        facts.lost_acquisitions.append(facts.acquisition)
+        facts.acquisition = None
+
+    def _block_of(self, statement: ast.stmt) -> Optional[list[ast.stmt]]:
+        owner = self.parent.get(statement)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(owner, name, None)
+            if isinstance(block, list) and any(item is statement for item in block):
+                return block
         return None
 
     def _inferred_type(
@@ -698,6 +900,10 @@ class _ResourceCollector:
                     continue
                 typed = self._call_type(context, awaited=False)
                 target = dotted_name(item.optional_vars) if item.optional_vars else None
+                if typed is not None:
+                    self._transfer_ownership(context)
+                if target is not None:
+                    self._rebind(target, node, context)
                 if typed is None or typed[0] is None or target is None or not around_yield:
                     continue
                 facts = self._resource(target)
@@ -715,6 +921,7 @@ class _ResourceCollector:
     # releases ------------------------------------------------------------------------------
     def _call(self, call: ast.Call) -> None:
         func = call.func
+        self._helper_release(call)
         if not isinstance(func, ast.Attribute):
             return
         if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
@@ -726,6 +933,8 @@ class _ResourceCollector:
         if receiver in self.resources and _position(call) > self.first_yield:
             self.resources[receiver].used_after_yield = True
         key: Optional[str] = None
+        if func.attr == "release" and not call.args and receiver is not None:
+            self._argless_releases.add(receiver)
         if func.attr in OWNER_RELEASE_METHODS and call.args:
             key = dotted_name(call.args[0])
         elif func.attr in self.knowledge.release_methods and not call.args:
@@ -747,6 +956,46 @@ class _ResourceCollector:
                 discarded=isinstance(self.parent.get(call), ast.Expr),
             )
         )
+
+    def _helper_release(self, call: ast.Call) -> None:
+        """A resource passed to a call that releases it: a release helper anywhere
+        (``await close_db(engine)``), or any call in a ``finally`` around the ``yield``
+        (``dispose_all(pool, client)``): the resource is handed over on every path."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and (
+            func.attr in _REGISTRATION_CALLS
+            or func.attr in _CONTAINER_STORES
+            or func.attr in OWNER_RELEASE_METHODS
+        ):
+            return
+        keys = [
+            key
+            for argument in call.args
+            for key in [dotted_name(argument)]
+            if key is not None and key in self.resources
+        ]
+        if not keys:
+            return
+        last = dotted_parts(func)
+        named_release = bool(last) and is_release_helper(last[-1])  # type: ignore[index]
+        guarding_try = self._guarding_try(call)
+        if not named_release and guarding_try is None:
+            return
+        statement = self._statement_of(call)
+        for key in keys:
+            self.resources[key].release_sites.append(
+                ReleaseSite(
+                    call=call,
+                    statement=statement,
+                    awaited=isinstance(self.parent.get(call), ast.Await),
+                    protects_throw_path=guarding_try is not None or self._after_swallow(call),
+                    after_yield=any(_position(call) > _position(s.node) for s in self.yields),
+                    in_handler=self._in_handler(call),
+                    guarding_try=guarding_try,
+                    discarded=isinstance(self.parent.get(call), ast.Expr),
+                    helper=True,
+                )
+            )
 
     def _method_reference(self, node: ast.Attribute) -> None:
         """``stack.callback(conn.close)``: a release method passed on, not called."""
@@ -829,6 +1078,21 @@ class _ResourceCollector:
                 return True
             current = self.parent.get(current)
         return False
+
+    def _settle_flags(self) -> None:
+        """``acquired = await lock.acquire()`` holds a bool: the lock is released with
+        ``lock.release()``, and the value is only tested for truth. A pool checkout is given
+        back with ``pool.release(conn)``."""
+        for facts in self.resources.values():
+            acquisition = facts.acquisition
+            if acquisition is None or acquisition.owner is None:
+                continue
+            if acquisition.owner_release != "release":
+                continue
+            loads = self._loads.get(facts.key, [])
+            truth_only = bool(loads) and all(_is_truth_test(load, self.parent) for load in loads)
+            if acquisition.owner in self._argless_releases or truth_only:
+                facts.acquisition = None
 
     def _settle_bindings(self) -> None:
         for key, facts in self.resources.items():

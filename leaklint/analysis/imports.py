@@ -17,6 +17,8 @@ class ImportMap:
 
     def __init__(self, tree: ast.Module) -> None:
         self._names: dict[str, str] = {}
+        self.star_modules: list[str] = []
+        """Modules imported with ``from module import *``."""
         self.module_classes = {
             node.name: node for node in tree.body if isinstance(node, ast.ClassDef)
         }
@@ -33,6 +35,7 @@ class ImportMap:
                 module = "." * node.level + (node.module or "")
                 for alias in node.names:
                     if alias.name == "*":
+                        self.star_modules.append(module)
                         continue
                     prefix = f"{module}." if module and not module.endswith(".") else module
                     self._names[alias.asname or alias.name] = f"{prefix}{alias.name}"
@@ -48,6 +51,13 @@ class ImportMap:
             return None
         head = self._names.get(parts[0], parts[0])
         return ".".join([head, *parts[1:]])
+
+    def imported_roots(self) -> frozenset[str]:
+        """The top-level packages this module imports from."""
+        return frozenset(
+            name.lstrip(".").split(".", 1)[0]
+            for name in (*self._names.values(), *self.star_modules)
+        )
 
     def is_imported(self, name: str) -> bool:
         """Whether ``name`` is bound by an import in this module."""

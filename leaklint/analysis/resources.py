@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
+from leaklint.analysis.drivers import DEFAULT_DRIVERS, Driver, DriverTable
+
 RELEASE_METHODS = frozenset(
     {
         "close",
@@ -19,6 +21,8 @@ RELEASE_METHODS = frozenset(
         "cleanup",
         "quit",
         "logout",
+        # too broad for a per-request generator, but it does release: another rule's concern
+        "close_all",
     }
 )
 """Methods whose call on a name releases it: the evidence rule reads these."""
@@ -67,6 +71,10 @@ SOCKET = ResourceType("socket")
 HTTP_CLIENT = ResourceType("httpx.Client")
 ASYNC_HTTP_CLIENT = ResourceType("httpx.AsyncClient", release="aclose", release_is_async=True)
 AIOHTTP_SESSION = ResourceType("aiohttp.ClientSession", release_is_async=True)
+AIOHTTP_CONNECTOR = ResourceType("aiohttp.TCPConnector", release_is_async=True)
+ASYNC_HTTP_TRANSPORT = ResourceType(
+    "httpx async transport", release="aclose", release_is_async=True
+)
 REDIS = ResourceType("redis.Redis")
 ASYNC_REDIS = ResourceType("redis.asyncio.Redis", release="aclose", release_is_async=True)
 # `with TemporaryDirectory() as path` binds the path string, not the directory object.
@@ -113,6 +121,10 @@ FACTORIES: dict[str, ResourceType] = {
     "httpx.Client": HTTP_CLIENT,
     "httpx.AsyncClient": ASYNC_HTTP_CLIENT,
     "aiohttp.ClientSession": AIOHTTP_SESSION,
+    "aiohttp.TCPConnector": AIOHTTP_CONNECTOR,
+    "aiohttp.UnixConnector": AIOHTTP_CONNECTOR,
+    "httpx.AsyncHTTPTransport": ASYNC_HTTP_TRANSPORT,
+    "httpx.ASGITransport": ASYNC_HTTP_TRANSPORT,
     "requests.Session": HTTP_CLIENT,
     "requests.session": HTTP_CLIENT,
     "socket.socket": SOCKET,
@@ -151,6 +163,26 @@ FACTORIES: dict[str, ResourceType] = {
     "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
     "concurrent.futures.ProcessPoolExecutor": EXECUTOR,
 }
+
+
+@dataclass(frozen=True)
+class OwnershipTransfer:
+    """A constructor parameter whose argument the constructed resource closes with itself."""
+
+    keyword: str = ""
+    """A keyword argument that, when given ``refused_by``, keeps the argument with the caller."""
+    refused_by: object = None
+
+
+OWNERSHIP_TRANSFERS: dict[tuple[str, str], OwnershipTransfer] = {
+    # httpx clients close their transport (Client.close() -> transport.close())
+    ("httpx.Client", "transport"): OwnershipTransfer(),
+    ("httpx.AsyncClient", "transport"): OwnershipTransfer(),
+    # aiohttp closes the connector unless told it does not own it
+    ("aiohttp.ClientSession", "connector"): OwnershipTransfer("connector_owner", False),
+}
+"""(constructor, parameter) pairs that hand a resource to its owner: a resource passed there
+is released when its owner is."""
 
 SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
     "sqlalchemy.orm.sessionmaker": SESSION,
@@ -200,6 +232,21 @@ class KnowledgeBase:
     coroutine_release_methods: frozenset[str] = COROUTINE_RELEASE_METHODS
     dependency_markers: frozenset[str] = DEPENDENCY_MARKERS
     """Calls that take a dependency, and decorators that make one (last name component)."""
+    drivers: DriverTable = DEFAULT_DRIVERS
+    """Who resumes a generator and how: the built-in table and the project's own drivers."""
+
+    @property
+    def index_markers(self) -> tuple[bytes, ...]:
+        """Words a file must contain to contribute to the project index: driver registrations,
+        dependency overrides, session factories."""
+        words = {"dependency_overrides", "sessionmaker", *self.dependency_markers}
+        for driver in self.drivers.drivers:
+            words.update(name.rsplit(".", 1)[-1] for name in driver.calls)
+            words.update(driver.call_names)
+            words.update(driver.keywords - {"dependency", "source"})
+            words.update(receiver for receiver, _ in driver.methods if receiver != "*")
+            words.update(method for receiver, method in driver.methods if receiver == "*")
+        return tuple(sorted(word.encode() for word in words))
 
     def factory_type(self, qualified: str) -> Optional[ResourceType]:
         """The resource a call to ``qualified`` returns, when the knowledge base knows it."""
@@ -216,8 +263,9 @@ class KnowledgeBase:
         factories: Mapping[str, ResourceType] = {},
         release_methods: Mapping[str, bool] = {},
         dependency_markers: Iterable[str] = (),
+        drivers: Iterable[Driver] = (),
     ) -> KnowledgeBase:
-        """A copy that also knows the given factories, release methods and markers."""
+        """A copy that also knows the given factories, release methods, markers and drivers."""
         exact = {name: kind for name, kind in factories.items() if not _is_pattern(name)}
         patterns = tuple((name, kind) for name, kind in factories.items() if _is_pattern(name))
         return KnowledgeBase(
@@ -227,6 +275,7 @@ class KnowledgeBase:
             coroutine_release_methods=self.coroutine_release_methods
             | frozenset(name for name, is_async in release_methods.items() if is_async),
             dependency_markers=self.dependency_markers | frozenset(dependency_markers),
+            drivers=self.drivers.extended(drivers).with_markers(dependency_markers),
         )
 
 

@@ -9,10 +9,12 @@ not apply to them (pytest resumes a fixture with ``next()``) can leave them alon
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from leaklint.analysis.drivers import CONTEXTMANAGER, FASTAPI, Driver, DriverTable, Role
 from leaklint.analysis.imports import ImportMap, dotted_parts
 from leaklint.analysis.resources import (
     DEFAULT_KNOWLEDGE,
@@ -23,75 +25,190 @@ from leaklint.analysis.resources import (
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
-CONTEXT_MANAGER_DECORATORS = frozenset(
-    {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
-)
-PYTEST_FIXTURE_DECORATORS = frozenset(
-    {"pytest.fixture", "pytest.yield_fixture", "pytest_asyncio.fixture", "_pytest.fixtures.fixture"}
-)
+ModuleName = tuple[str, ...]
+"""A module as the components of its file's path: ``("srv", "app", "db")`` for
+``/srv/app/db.py`` (``__init__`` dropped). Absolute imports match its tail."""
+
+
+def module_name(filename: str) -> ModuleName:
+    """The module a file defines, as path components (see :data:`ModuleName`)."""
+    path = os.path.abspath(filename)
+    stem, _ = os.path.splitext(path)
+    parts = tuple(part for part in stem.replace("\\", "/").split("/") if part)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return parts
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A function handed to a driver somewhere in the project: where its definition is."""
+
+    module: ModuleName
+    exact: bool
+    """``module`` is the defining module itself (a local name, a relative import); otherwise
+    it is an absolute import's dotted name, which matches the tail of a module's path."""
+    driver: str
+
+    def matches(self, module: ModuleName) -> bool:
+        """Whether a function defined in ``module`` is the one referred to."""
+        if self.exact:
+            return self.module == module
+        return len(self.module) <= len(module) and module[len(module) - len(self.module) :] == (
+            self.module
+        )
+
+
+@dataclass(frozen=True)
+class Factory:
+    """A module-level name bound to a ``sessionmaker(...)`` result: calling it makes a session."""
+
+    module: ModuleName
+    resource_type: ResourceType
 
 
 @dataclass
 class ProjectIndex:
-    """Facts gathered from every linted file before any generator is analysed."""
+    """Facts gathered from every linted file before any generator is analysed.
 
-    dependency_names: set[str] = field(default_factory=set)
-    """Names of functions used as FastAPI dependencies anywhere in the project."""
-    session_factories: dict[str, ResourceType] = field(default_factory=dict)
-    """Module-level names bound to ``sessionmaker(...)`` results: calling them makes a session."""
+    Names belong to their module: a reference is resolved through the referring module's own
+    definitions and imports to the module that defines it, and matches only a function of that
+    name in that module. A method reference (``Depends(service.get_db)``) cannot be resolved
+    without types, and matches methods of that name.
+    """
+
+    references: dict[str, set[Reference]] = field(default_factory=dict)
+    """Function name to the places it is handed to a driver."""
+    method_references: dict[str, set[str]] = field(default_factory=dict)
+    """Method name to the drivers an ``object.method`` reference hands it to."""
+    session_factories: dict[str, set[Factory]] = field(default_factory=dict)
+    """Name to the modules that bind it to a session factory at their top level."""
 
     def merge(self, other: ProjectIndex) -> None:
         """Add another module's facts to this index."""
-        self.dependency_names |= other.dependency_names
-        self.session_factories.update(other.session_factories)
+        for name, references in other.references.items():
+            self.references.setdefault(name, set()).update(references)
+        for name, drivers in other.method_references.items():
+            self.method_references.setdefault(name, set()).update(drivers)
+        for name, factories in other.session_factories.items():
+            self.session_factories.setdefault(name, set()).update(factories)
+
+    def drivers_of(self, name: str, module: ModuleName, top_level: bool) -> set[str]:
+        """The drivers a function ``name`` defined in ``module`` is handed to; a function that
+        is not at the top of its module can be reached only from its own module, or as a
+        method."""
+        found = {
+            reference.driver
+            for reference in self.references.get(name, ())
+            if reference.matches(module) and (top_level or reference.exact)
+        }
+        if not top_level:
+            found |= self.method_references.get(name, set())
+        return found
+
+    def session_factory(self, qualified: str, module: ModuleName) -> Optional[ResourceType]:
+        """The session a call of ``qualified`` (as resolved in ``module``) makes, when it names
+        a session factory bound at the top of the module it resolves to."""
+        reference = resolve(qualified, module)
+        if reference is None:
+            return None
+        target_module, name = reference
+        for factory in self.session_factories.get(name, ()):
+            if target_module.matches(factory.module):
+                return factory.resource_type
+        return None
+
+
+def resolve(qualified: str, module: ModuleName) -> Optional[tuple[Reference, str]]:
+    """Where a qualified name used in ``module`` is defined: (module reference, last name).
+
+    ``get_db`` (not imported) is this module's; ``app.db.get_db`` is ``get_db`` of a module
+    whose path ends in ``app/db``; ``.db.get_db`` is resolved against this module's package.
+    """
+    dots = len(qualified) - len(qualified.lstrip("."))
+    parts = qualified[dots:].split(".")
+    if not parts or not parts[-1]:
+        return None
+    name = parts[-1]
+    if dots:
+        package = module[: len(module) - dots]
+        return Reference(package + tuple(p for p in parts[:-1] if p), True, ""), name
+    if len(parts) == 1:
+        return Reference(module, True, ""), name
+    return Reference(tuple(parts[:-1]), False, ""), name
 
 
 def index_module(
-    tree: ast.Module, imports: ImportMap, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
+    tree: ast.Module,
+    imports: ImportMap,
+    knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
+    module: ModuleName = (),
 ) -> ProjectIndex:
     """The facts one module contributes to the project index."""
     index = ProjectIndex()
+    drivers = knowledge.drivers
+    imported_roots = imports.imported_roots()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            _index_dependency_call(node, imports, index, knowledge.dependency_markers)
+            _index_call(node, imports, index, drivers, module, imported_roots)
         elif isinstance(node, ast.Assign):
-            _index_assignment(node, imports, index)
+            _index_assignment(node, imports, index, module)
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            maker = imports.qualified_name(statement.value.func)
+            produced = SESSION_FACTORY_MAKERS.get(maker or "")
+            if produced is None:
+                continue
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    factory = Factory(module, produced)
+                    index.session_factories.setdefault(target.id, set()).add(factory)
     return index
 
 
-def _index_dependency_call(
-    call: ast.Call, imports: ImportMap, index: ProjectIndex, markers: frozenset[str]
+def _index_call(
+    call: ast.Call,
+    imports: ImportMap,
+    index: ProjectIndex,
+    drivers: DriverTable,
+    module: ModuleName,
+    imported_roots: frozenset[str],
 ) -> None:
-    qualified = imports.qualified_name(call.func)
-    if qualified is None:
+    func = call.func
+    qualified = imports.qualified_name(func)
+    if qualified is not None:
+        driver = drivers.for_call(qualified)
+        if driver is not None:
+            arguments = [call.args[0]] if driver.positional and call.args else []
+            arguments += [k.value for k in call.keywords if k.arg in driver.keywords]
+            for argument in arguments:
+                _add_reference(argument, driver, imports, index, module)
+            return
+    if not isinstance(func, ast.Attribute):
         return
-    last = qualified.rsplit(".", 1)[-1]
-    if last in markers:
-        argument: Optional[ast.expr] = call.args[0] if call.args else None
-        for keyword in call.keywords:
-            if keyword.arg == "dependency":
-                argument = keyword.value
-        _add_function_reference(argument, index)
-    elif last == "update" and _is_overrides(call.func):
+    if func.attr == "update" and _is_overrides(func):
         # app.dependency_overrides.update({get_db: override_get_db})
         for argument in call.args:
             if isinstance(argument, ast.Dict):
                 for value in argument.values:
-                    _add_function_reference(value, index)
+                    _add_reference(value, FASTAPI, imports, index, module)
+        return
+    receiver = func.value.attr if isinstance(func.value, ast.Attribute) else ""
+    if isinstance(func.value, ast.Name):
+        receiver = func.value.id
+    registered = drivers.for_method(receiver, func.attr, imported_roots)
+    if registered is not None:
+        for argument in call.args[:1]:
+            _add_reference(argument, registered, imports, index, module)
 
 
-def _index_assignment(node: ast.Assign, imports: ImportMap, index: ProjectIndex) -> None:
+def _index_assignment(
+    node: ast.Assign, imports: ImportMap, index: ProjectIndex, module: ModuleName
+) -> None:
     for target in node.targets:
         # app.dependency_overrides[get_db] = override_get_db
         if isinstance(target, ast.Subscript) and _is_overrides(target):
-            _add_function_reference(node.value, index)
-    if isinstance(node.value, ast.Call):
-        maker = imports.qualified_name(node.value.func)
-        produced = SESSION_FACTORY_MAKERS.get(maker or "")
-        if produced is not None:
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    index.session_factories[target.id] = produced
+            _add_reference(node.value, FASTAPI, imports, index, module)
 
 
 def _is_overrides(expr: ast.expr) -> bool:
@@ -102,21 +219,77 @@ def _is_overrides(expr: ast.expr) -> bool:
     return False
 
 
-def _add_function_reference(expr: Optional[ast.expr], index: ProjectIndex) -> None:
+def _add_reference(
+    expr: Optional[ast.expr],
+    driver: Driver,
+    imports: ImportMap,
+    index: ProjectIndex,
+    module: ModuleName,
+) -> None:
     if expr is None:
         return
+    if isinstance(expr, (ast.List, ast.Tuple)):
+        for element in expr.elts:  # lifespan=[a, b], cleanup_ctx.extend([a, b])
+            _add_reference(element, driver, imports, index, module)
+        return
     parts = dotted_parts(expr)
-    if parts:
-        index.dependency_names.add(parts[-1])
+    if not parts:
+        return
+    name = parts[-1]
+    if len(parts) > 1 and not imports.is_imported(parts[0]):
+        # service.get_db, self.get_db, Container.get_db: a method of some class
+        index.method_references.setdefault(name, set()).add(driver.name)
+        return
+    qualified = imports.qualified_name(expr)
+    resolved = resolve(qualified, module) if qualified is not None else None
+    if resolved is None:
+        return
+    where, _ = resolved
+    index.references.setdefault(name, set()).add(Reference(where.module, where.exact, driver.name))
+    if len(parts) == 1 and not imports.is_imported(name):
+        # a star import may be where it comes from
+        for star in imports.star_modules:
+            star_reference = resolve(f"{star}.{name}", module)
+            if star_reference is not None:
+                where = star_reference[0]
+                index.references[name].add(Reference(where.module, where.exact, driver.name))
 
 
 @dataclass(frozen=True)
 class TargetKind:
-    """How a generator is driven, as far as the source tells."""
+    """How a generator is driven, as far as the source tells: the drivers it is handed to."""
 
-    context_manager: bool = False
-    dependency: bool = False
-    pytest_fixture: bool = False
+    drivers: tuple[Driver, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """Some driver is known; otherwise only the generator's shape says it is one."""
+        return bool(self.drivers)
+
+    @property
+    def throws(self) -> bool:
+        """Some driver throws the caller's exception in at the ``yield``."""
+        return any(driver.throws for driver in self.drivers)
+
+    @property
+    def context_manager(self) -> bool:
+        """Entered with ``with`` through ``contextlib``."""
+        return any(driver.role is Role.CONTEXT_MANAGER for driver in self.drivers)
+
+    @property
+    def dependency(self) -> bool:
+        """A dependency of a framework that throws the handler's exception in."""
+        return any(driver.role is Role.DEPENDENCY and driver.throws for driver in self.drivers)
+
+    @property
+    def pytest_fixture(self) -> bool:
+        """A pytest (or pytest-asyncio) yield fixture."""
+        return any(driver.role is Role.FIXTURE for driver in self.drivers)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The drivers' names, for messages and tests."""
+        return tuple(driver.name for driver in self.drivers)
 
 
 def classify(
@@ -124,17 +297,26 @@ def classify(
     imports: ImportMap,
     index: ProjectIndex,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
+    module: ModuleName = (),
 ) -> TargetKind:
-    """Read a function's decorators and the project index to tell how it is driven."""
-    decorators = set(_decorator_names(function.decorator_list, imports))
-    marked = any(name.rsplit(".", 1)[-1] in knowledge.dependency_markers for name in decorators)
-    return TargetKind(
-        context_manager=bool(decorators & CONTEXT_MANAGER_DECORATORS),
-        dependency=function.name in index.dependency_names or marked,
-        # pytest's own, and the wrappers projects put around it (sqlalchemy's config.fixture)
-        pytest_fixture=bool(decorators & PYTEST_FIXTURE_DECORATORS)
-        or any(name.rsplit(".", 1)[-1] in ("fixture", "yield_fixture") for name in decorators),
-    )
+    """Read a function's decorators and the project index to tell how it is driven.
+
+    A framework that takes the function over (a lifespan, a container) decides how it is
+    finalized even when the function is also decorated with ``contextmanager``, which such
+    frameworks require; ``contextmanager`` alone means application code enters it."""
+    table = knowledge.drivers
+    found: dict[str, Driver] = {}
+    for name in _decorator_names(function.decorator_list, imports):
+        for driver in table.for_decorator(name):
+            found.setdefault(driver.name, driver)
+    top_level = function.col_offset == 0
+    for name in sorted(index.drivers_of(function.name, module, top_level)):
+        registered = table.get(name)
+        if registered is not None:
+            found.setdefault(registered.name, registered)
+    if len(found) > 1 and CONTEXTMANAGER.name in found:
+        del found[CONTEXTMANAGER.name]
+    return TargetKind(tuple(found.values()))
 
 
 def _decorator_names(decorators: Iterable[ast.expr], imports: ImportMap) -> Iterable[str]:

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import Optional
 
-from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts, is_release_helper
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 
@@ -73,7 +73,7 @@ nested in other code (a `try` of its own, a loop) or shares a line with other st
 
 def check(facts: GeneratorFacts) -> Iterator[Finding]:
     """Report every release that runs only when the generator is resumed normally."""
-    if not facts.is_target or facts.target.pytest_fixture:
+    if not facts.is_target or not facts.throws_in:
         return
     unprotected = [
         (resource, site)
@@ -118,22 +118,116 @@ def _fix_plan(
         release_indices.add(index)
         if _needs_await(facts, resource, site):
             await_rows.add(site.statement.lineno)
-    last = max(release_indices)
+    moved, reordered = _shutdown_sequence(facts, block, anchor_index, release_indices)
+    if moved is None:
+        return None
+    last = max(moved)
     # every yield must end up inside the new `try`
     for yield_site in facts.yields:
         holder = facts.ancestor_in(yield_site.node, block)
         if holder is None or not anchor_index <= _index(block, holder) <= last:
             return None
-    contiguous = release_indices == set(range(min(release_indices), last + 1))
     return fix_plan(
         facts,
         FixKind.MOVE_TO_FINALLY,
-        Applicability.SAFE if contiguous else Applicability.UNSAFE,
+        Applicability.UNSAFE if reordered else Applicability.SAFE,
         "Move the release into a `finally` around the `yield`",
         block[anchor_index].lineno,
-        release_rows=tuple(sorted(block[index].lineno for index in release_indices)),
+        release_rows=tuple(sorted(block[index].lineno for index in moved)),
         await_rows=tuple(sorted(await_rows)),
     )
+
+
+_CLEANUP_METHODS = frozenset({"cancel", "wait_closed", "join", "stop", "close_all"})
+"""Calls that belong to a shutdown sequence besides releases: stop a task, wait for it."""
+_WAITS = frozenset({"gather", "wait", "wait_for", "shield"})
+_SUCCESS_ONLY = frozenset({"commit", "flush", "refresh"})
+"""Calls that only make sense when the caller succeeded: they stay inside the ``try``."""
+
+
+def _shutdown_sequence(
+    facts: GeneratorFacts, block: list[ast.stmt], anchor: int, releases: set[int]
+) -> tuple[Optional[list[int]], bool]:
+    """The statements that move into ``finally``, in order, and whether the fix reorders or
+    moves code leaklint cannot classify (then it is unsafe).
+
+    A shutdown sequence is the releases and the cleanup around them (task cancellation and the
+    ``gather`` that waits for it, release helpers, ``wait_closed()``, clearing ``app.state``):
+    it moves as a whole. ``commit()`` and the like stay in ``try``; any other statement inside
+    the sequence moves with it, in order, and makes the fix unsafe.
+    """
+    start, end = min(releases), max(releases)
+    while start - 1 > anchor and _is_cleanup(block[start - 1], facts):
+        start -= 1
+    while end + 1 < len(block) and _is_cleanup(block[end + 1], facts):
+        end += 1
+    moved: list[int] = []
+    reordered = False
+    late_names = _names_bound_after(facts, block[anchor])
+    for index in range(start, end + 1):
+        statement = block[index]
+        if index not in releases and _is_success_only(statement):
+            reordered = True  # stays in `try`, so it now runs before the cleanup
+            continue
+        if index not in releases and not _is_cleanup(statement, facts):
+            reordered = True  # runs on the error path too, in its place
+        if any(
+            isinstance(node, ast.Name) and node.id in late_names for node in ast.walk(statement)
+        ):
+            return None, True  # `finally` would read a name the `try` may not have bound
+        moved.append(index)
+    return moved, reordered
+
+
+def _call_name(statement: ast.stmt) -> Optional[str]:
+    """The last name of the call a statement makes: ``close`` for ``await db.close()``."""
+    if not isinstance(statement, ast.Expr):
+        return None
+    value = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+    if not isinstance(value, ast.Call):
+        return None
+    func = value.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
+
+
+def _is_cleanup(statement: ast.stmt, facts: GeneratorFacts) -> bool:
+    """Part of a shutdown: a release, a release helper, stopping a task and waiting for it,
+    ``wait_closed()``, dropping what ``app.state`` held."""
+    if isinstance(statement, ast.If):
+        return not statement.orelse and all(_is_cleanup(s, facts) for s in statement.body)
+    if isinstance(statement, ast.Delete):
+        return all(isinstance(target, ast.Attribute) for target in statement.targets)
+    if isinstance(statement, ast.Assign):
+        return (
+            isinstance(statement.value, ast.Constant)
+            and statement.value.value is None
+            and all(isinstance(target, ast.Attribute) for target in statement.targets)
+        )
+    name = _call_name(statement)
+    if name is None:
+        return False
+    return (
+        name in facts.knowledge.release_methods
+        or name in _CLEANUP_METHODS
+        or name in _WAITS
+        or is_release_helper(name)
+    )
+
+
+def _is_success_only(statement: ast.stmt) -> bool:
+    return _call_name(statement) in _SUCCESS_ONLY
+
+
+def _names_bound_after(facts: GeneratorFacts, anchor: ast.stmt) -> set[str]:
+    """Local names first bound at or after the ``yield``'s statement."""
+    before: set[str] = set(facts.parameters)
+    after: set[str] = set()
+    for node in ast.walk(facts.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            (before if node.lineno < anchor.lineno else after).add(node.id)
+    return after - before
 
 
 def _block_and_anchor(
@@ -191,7 +285,7 @@ def _local_names(facts: GeneratorFacts) -> set[str]:
 
 
 def _needs_await(facts: GeneratorFacts, resource: ResourceFacts, site: ReleaseSite) -> bool:
-    if not facts.is_async or site.awaited:
+    if not facts.is_async or site.awaited or site.helper:
         return False
     method = site.call.func.attr if isinstance(site.call.func, ast.Attribute) else ""
     resource_type = resource.resource_type

@@ -67,6 +67,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             or resource.managing_withs
             or resource.registered
             or resource.escapes
+            or resource.handed_to_owner
             # a class known only by inference may be released by a method leaklint does not know
             or (acquisition.resource_type.inferred and resource.used_after_yield)
         ):
@@ -77,6 +78,15 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             " release it in a `finally` around the `yield`",
             _fix_plan(facts, resource),
         )
+    for resource in facts.resources:
+        for lost in resource.lost_acquisitions:
+            if lost.resource_type is None or not resource.is_local_name:
+                continue
+            yield Finding(
+                lost.call,
+                f"`{resource.key}` from `{short_code(lost.call)}` is bound again before it is"
+                " released: this one is never released; release it first, or drop it",
+            )
     for _, call, _ in facts.anonymous_acquisitions:
         yield Finding(
             call,

@@ -78,7 +78,7 @@ never run.
 def check(facts: GeneratorFacts) -> Iterator[Finding]:
     """Report each handler around a yield that neither re-raises nor raises another error."""
     target = facts.target
-    if not (target.context_manager or target.dependency) or target.pytest_fixture:
+    if not target.throws:
         return
     for handler in facts.handlers_around_yield:
         if _only_generator_exit(handler) or _contains(handler, (ast.Raise,)):

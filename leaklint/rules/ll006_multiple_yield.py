@@ -50,8 +50,7 @@ There is no fix: what the generator should yield instead is a design decision.
 
 def check(facts: GeneratorFacts) -> Iterator[Finding]:
     """Report the ``yield`` that runs a second time on some path."""
-    target = facts.target
-    if not (target.context_manager or target.dependency or target.pytest_fixture):
+    if not facts.target.known:
         return
     extra = facts.extra_yield
     if extra is None:

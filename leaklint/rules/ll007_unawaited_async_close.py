@@ -54,7 +54,9 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         return
     for resource in facts.resources:
         for site in resource.release_sites:
-            if site.awaited or not site.discarded or not _is_coroutine(facts, resource, site):
+            if site.helper or site.awaited or not site.discarded:
+                continue
+            if not _is_coroutine(facts, resource, site):
                 continue
             yield Finding(
                 site.statement,
