@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from leaklint.analysis.drivers import Driver, project_driver
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 from leaklint.discover import Exclusions
 
@@ -35,6 +36,7 @@ class Config:
     resource_factories: Mapping[str, ResourceType] = field(default_factory=dict)
     release_methods: Mapping[str, bool] = field(default_factory=dict)
     dependency_markers: tuple[str, ...] = ()
+    drivers: tuple[Driver, ...] = ()
     type_inference: bool = True
     exclude: Optional[tuple[str, ...]] = None
     extend_exclude: tuple[str, ...] = ()
@@ -53,10 +55,13 @@ class Config:
 
     def knowledge(self) -> KnowledgeBase:
         """The default knowledge base extended with this project's resources and markers."""
-        if not (self.resource_factories or self.release_methods or self.dependency_markers):
+        if (
+            not (self.resource_factories or self.release_methods or self.dependency_markers)
+            and not self.drivers
+        ):
             return DEFAULT_KNOWLEDGE
         return DEFAULT_KNOWLEDGE.extended(
-            self.resource_factories, self.release_methods, self.dependency_markers
+            self.resource_factories, self.release_methods, self.dependency_markers, self.drivers
         )
 
 
@@ -102,6 +107,7 @@ KNOWN_KEYS = sorted(
         *_BOOLEAN_KEYS,
         "resource-factories",
         "release-methods",
+        "drivers",
         "per-file-ignores",
         "rule-url",
     ]
@@ -118,6 +124,8 @@ def _parse(table: Mapping[str, Any], path: Path) -> Config:
             values["resource_factories"] = _factories(value, where)
         elif key == "release-methods":
             values["release_methods"] = _release_methods(value, where)
+        elif key == "drivers":
+            values["drivers"] = _drivers(value, where)
         elif key in _BOOLEAN_KEYS:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: expected true or false, got {_describe(value)}")
@@ -174,6 +182,37 @@ def _factories(value: Any, where: str) -> dict[str, ResourceType]:
             exit_only_closes=exit_closes,
         )
     return factories
+
+
+_DRIVER_KEYS = {"name", "finalization", "role", "calls", "decorators", "keywords", "methods"}
+
+
+def _drivers(value: Any, where: str) -> tuple[Driver, ...]:
+    """``[[tool.leaklint.drivers]]``: ``name``, ``finalization`` (``"throw"`` or
+    ``"resume"``), and ``calls``/``decorators``/``methods`` that hand a generator over."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{where}: expected an array of tables ([[tool.leaklint.drivers]])")
+    drivers = []
+    for position, table in enumerate(value, start=1):
+        here = f"{where}[{position}]"
+        unknown = set(table) - _DRIVER_KEYS
+        if unknown:
+            raise ConfigError(f"{here}: unknown key {sorted(unknown)[0]!r}")
+        for required in ("name", "finalization"):
+            if not isinstance(table.get(required), str):
+                raise ConfigError(f"{here}.{required}: expected a string")
+        lists = {
+            key: _string_list(table.get(key, []), f"{here}.{key}")
+            for key in ("calls", "decorators", "keywords", "methods")
+        }
+        role = table.get("role", "dependency")
+        if not isinstance(role, str):
+            raise ConfigError(f"{here}.role: expected a string")
+        try:
+            drivers.append(project_driver(table["name"], table["finalization"], role=role, **lists))
+        except ValueError as error:
+            raise ConfigError(f"{here}: {error}") from error
+    return tuple(drivers)
 
 
 def _release_methods(value: Any, where: str) -> dict[str, bool]:

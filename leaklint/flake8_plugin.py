@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from leaklint import __version__
+from leaklint.analysis.drivers import project_driver
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 
 Problem = tuple[int, int, str, type]
@@ -59,6 +60,14 @@ class Plugin:
             help="Calls and decorators besides Depends/Security that take a dependency.",
         )
         option_manager.add_option(
+            "--leaklint-drivers",
+            default="",
+            parse_from_config=True,
+            comma_separated_list=True,
+            help="More drivers, as FINALIZATION:CALL or FINALIZATION:@DECORATOR, FINALIZATION"
+            " being throw or resume (e.g. throw:taskiq.TaskiqDepends).",
+        )
+        option_manager.add_option(
             "--leaklint-type-inference",
             action="store_true",
             default=False,
@@ -82,8 +91,23 @@ class Plugin:
                 entry.partition(":") for entry in options.leaklint_release_methods
             )
         }
+        drivers = []
+        for entry in options.leaklint_drivers:
+            finalization, _, target = entry.strip().partition(":")
+            decorator = target.startswith("@")
+            try:
+                drivers.append(
+                    project_driver(
+                        target,
+                        finalization,
+                        decorators=[target[1:]] if decorator else [],
+                        calls=[] if decorator else [target],
+                    )
+                )
+            except ValueError as error:
+                raise ValueError(f"--leaklint-drivers {entry.strip()!r}: {error}") from None
         cls.knowledge = DEFAULT_KNOWLEDGE.extended(
-            factories, release_methods, options.leaklint_dependency_markers
+            factories, release_methods, options.leaklint_dependency_markers, drivers
         )
         cls.type_inference = bool(options.leaklint_type_inference)
 

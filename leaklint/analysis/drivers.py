@@ -287,3 +287,51 @@ class DriverTable:
 
 
 DEFAULT_DRIVERS = DriverTable()
+
+
+def project_driver(
+    name: str,
+    finalization: str,
+    *,
+    role: str = "dependency",
+    calls: Iterable[str] = (),
+    decorators: Iterable[str] = (),
+    keywords: Iterable[str] = (),
+    methods: Iterable[str] = (),
+) -> Driver:
+    """A driver a project declares; ``ValueError`` names the field that cannot be used.
+
+    ``calls`` take the generator function as their first positional argument (or one of
+    ``keywords``); ``decorators`` hand the decorated function over; ``methods`` are
+    ``receiver.method`` pairs such as ``cleanup_ctx.append`` (``*.provide`` for any receiver).
+    """
+    try:
+        kind = Finalization(finalization)
+    except ValueError:
+        raise ValueError(
+            f"finalization: expected 'throw' or 'resume', got {finalization!r}"
+        ) from None
+    try:
+        how = Role(role.replace("-", " "))
+    except ValueError:
+        known = ", ".join(repr(r.value.replace(" ", "-")) for r in Role)
+        raise ValueError(f"role: expected one of {known}, got {role!r}") from None
+    pairs = []
+    for method in methods:
+        receiver, dot, called = method.rpartition(".")
+        if not dot or not receiver or not called:
+            raise ValueError(f"methods: expected receiver.method, got {method!r}")
+        pairs.append((receiver.rsplit(".", 1)[-1], called))
+    if not (calls or decorators or methods):
+        raise ValueError("expected at least one of calls, decorators, methods")
+    return Driver(
+        name=name,
+        title=name,
+        finalization=kind,
+        role=how,
+        measured="declared by the project",
+        decorators=frozenset(decorators),
+        calls=frozenset(calls),
+        keywords=frozenset(keywords),
+        methods=frozenset(pairs),
+    )

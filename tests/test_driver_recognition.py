@@ -1,0 +1,210 @@
+"""Which driver leaklint recognises for a generator, from the source alone, and what the rules
+make of it: LL001 and LL005 only where the driver throws the caller's exception in."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from installed import command
+from test_cli import run
+
+from leaklint import check_source
+from leaklint.analysis.drivers import DRIVERS, Finalization
+from leaklint.analysis.imports import ImportMap
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE
+from leaklint.analysis.targets import classify, index_module, module_name
+
+# (driver name, source of a module that hands `resource` to that driver)
+REGISTRATIONS = [
+    ("fastapi", "from fastapi import Depends\n{gen}\ndef route(r=Depends(resource)): ..."),
+    ("fastapi", "import fastapi\n{gen}\ndef route(r=fastapi.Security(resource)): ..."),
+    ("contextmanager", "from contextlib import contextmanager\n@contextmanager\n{gen}"),
+    (
+        "lifespan",
+        "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n"
+        "@asynccontextmanager\n{gen}\napp = FastAPI(lifespan=resource)",
+    ),
+    (
+        "lifespan",
+        "from starlette.applications import Starlette\n{gen}\napp = Starlette(lifespan=resource)",
+    ),
+    ("lifespan", "from fastapi import APIRouter\n{gen}\nrouter = APIRouter(lifespan=resource)"),
+    ("litestar", "from litestar.di import Provide\n{gen}\ndeps = {{'r': Provide(resource)}}"),
+    ("litestar", "from litestar import Provide\n{gen}\ndeps = {{'r': Provide(resource)}}"),
+    (
+        "fast-depends",
+        "from fast_depends import Depends\n{gen}\ndef handler(r=Depends(resource)): ...",
+    ),
+    (
+        "fast-depends",
+        "from faststream import Depends\n{gen}\ndef handler(r=Depends(resource)): ...",
+    ),
+    ("pytest", "import pytest\n@pytest.fixture\n{gen}"),
+    ("pytest", "import pytest_asyncio\n@pytest_asyncio.fixture(scope='session')\n{gen}"),
+    ("dishka", "from dishka import provide, Scope\n@provide(scope=Scope.REQUEST)\n{gen}"),
+    (
+        "dishka",
+        "from dishka import provide, Scope\n{gen}\nsource = provide(resource, scope=Scope.APP)",
+    ),
+    (
+        "dishka",
+        "from dishka import Provider, Scope\n{gen}\np = Provider()\np.provide(resource, scope=Scope.APP)",
+    ),
+    (
+        "dependency-injector",
+        "from dependency_injector import providers\n{gen}\nclient = providers.Resource(resource)",
+    ),
+    (
+        "aiohttp-cleanup-ctx",
+        "from aiohttp import web\n{gen}\napp = web.Application()\napp.cleanup_ctx.append(resource)",
+    ),
+    ("depends", "from app.markers import Depends\n{gen}\ndef route(r=Depends(resource)): ..."),
+]
+
+GENERATOR = "def resource(app=None):\n    conn = make()\n    yield conn\n    conn.close()\n"
+
+
+def _drivers(source: str, filename: str = "module.py") -> tuple[str, ...]:
+    tree = ast.parse(source)
+    imports = ImportMap(tree)
+    module = module_name(filename)
+    index = index_module(tree, imports, DEFAULT_KNOWLEDGE, module)
+    [function] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "resource"]
+    return classify(function, imports, index, DEFAULT_KNOWLEDGE, module).names
+
+
+@pytest.mark.parametrize(("driver", "template"), REGISTRATIONS)
+def test_each_registration_names_its_driver(driver: str, template: str) -> None:
+    source = template.format(gen=GENERATOR)
+    assert _drivers(source) == (driver,)
+
+
+@pytest.mark.parametrize(("driver", "template"), REGISTRATIONS)
+def test_ll001_follows_the_drivers_finalization(driver: str, template: str) -> None:
+    source = template.format(gen=GENERATOR)
+    [row] = [row for row, line in enumerate(source.splitlines(), 1) if "conn.close()" in line]
+    found = {(d.location.row, d.code) for d in check_source(source)}
+    throws = next(d for d in DRIVERS if d.name == driver).finalization is Finalization.THROW
+    assert ((row, "LL001") in found) is throws, found
+
+
+def test_a_depends_from_an_unrelated_module_is_not_fastapis() -> None:
+    # Depends imported from fastapi is FastAPI's; from faststream it is FastDepends'
+    fastapi = "from fastapi import Depends\n{gen}\ndef route(r=Depends(resource)): ..."
+    faststream = "from faststream import Depends\n{gen}\ndef route(r=Depends(resource)): ..."
+    assert _drivers(fastapi.format(gen=GENERATOR)) == ("fastapi",)
+    assert _drivers(faststream.format(gen=GENERATOR)) == ("fast-depends",)
+
+
+def test_method_registration_needs_dishka_imported() -> None:
+    source = f"{GENERATOR}\nregistry = Registry()\nregistry.provide(resource)\n"
+    assert _drivers(source) == ()
+
+
+def test_a_lifespan_still_gets_ll003_when_it_releases_nothing() -> None:
+    source = textwrap.dedent(
+        """\
+        from contextlib import asynccontextmanager
+
+        import httpx
+        from fastapi import FastAPI
+
+
+        @asynccontextmanager
+        async def lifespan(app):
+            client = httpx.AsyncClient()
+            yield {"client": client}
+
+
+        app = FastAPI(lifespan=lifespan)
+        """
+    )
+    assert [(d.location.row, d.code) for d in check_source(source)] == [(9, "LL003")]
+
+
+def test_a_lifespan_that_swallows_is_not_ll005() -> None:
+    source = textwrap.dedent(
+        """\
+        from contextlib import asynccontextmanager
+        from fastapi import FastAPI
+
+
+        @asynccontextmanager
+        async def lifespan(app):
+            try:
+                yield
+            except Exception:
+                log("shutdown failed")
+
+
+        app = FastAPI(lifespan=lifespan)
+        """
+    )
+    assert check_source(source) == []
+    entered = source.replace("app = FastAPI(lifespan=lifespan)\n", "")
+    assert [d.code for d in check_source(entered)] == ["LL005"]
+
+
+CONFIGURED = """\
+from taskiq import TaskiqDepends
+
+
+def get_conn():
+    conn = engine.connect()
+    yield conn
+    conn.close()
+
+
+async def task(conn=TaskiqDepends(get_conn)): ...
+"""
+
+
+def test_a_project_declares_its_own_driver(tmp_path: Path) -> None:
+    (tmp_path / "tasks.py").write_text(CONFIGURED)
+    (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\nselect = ['LL']\n")
+    # unknown driver: a generator shaped like a context manager, assumed to be thrown into
+    assert "tasks.py:7:5: LL001" in run("--no-cache", "tasks.py", cwd=tmp_path).stdout
+    (tmp_path / "pyproject.toml").write_text(
+        "[[tool.leaklint.drivers]]\nname = 'taskiq'\nfinalization = 'resume'\n"
+        "calls = ['taskiq.TaskiqDepends']\n"
+    )
+    result = run("--no-cache", "tasks.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("name = 'x'\nfinalization = 'sometimes'\ncalls = ['a.b']", "expected 'throw' or 'resume'"),
+        ("name = 'x'\nfinalization = 'throw'", "at least one of calls, decorators, methods"),
+        ("finalization = 'throw'\ncalls = ['a.b']", "drivers[1].name: expected a string"),
+        ("name = 'x'\nfinalization = 'throw'\nmethods = ['append']", "receiver.method"),
+        ("name = 'x'\nfinalization = 'throw'\ncalls = ['a.b']\nscope = 1", "unknown key 'scope'"),
+    ],
+)
+def test_a_bad_driver_is_a_clear_error(tmp_path: Path, table: str, message: str) -> None:
+    (tmp_path / "tasks.py").write_text(CONFIGURED)
+    (tmp_path / "pyproject.toml").write_text(f"[[tool.leaklint.drivers]]\n{table}\n")
+    result = run("--no-cache", "tasks.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "pyproject.toml" in result.stderr, result.stderr
+
+
+def test_flake8_takes_drivers_as_an_option(tmp_path: Path) -> None:
+    (tmp_path / "tasks.py").write_text(CONFIGURED)
+    (tmp_path / "setup.cfg").write_text("[flake8]\nselect = LL\n")
+    before = subprocess.run(
+        [command("flake8"), "tasks.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "tasks.py:7:5: LL001" in before.stdout, before.stdout + before.stderr
+    (tmp_path / "setup.cfg").write_text(
+        "[flake8]\nselect = LL\nleaklint-drivers = resume:taskiq.TaskiqDepends\n"
+    )
+    after = subprocess.run(
+        [command("flake8"), "tasks.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert after.returncode == 0, after.stdout + after.stderr
