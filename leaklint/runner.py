@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from leaklint.analysis.flow import Oracle, analyse_module
+from leaklint.analysis.flow import Oracle, analyse_module, noreturn_functions
 from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module, module_name
@@ -99,6 +99,7 @@ def check_module(
         oracle,
         yield_rows,
         module_name(parsed.filename),
+        noreturn_functions(parsed.text),
     )
     for facts in facts_of_module:
         for rule in rules:

@@ -6,13 +6,23 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(LL\d{3}(?:\s*,\s*LL\d{3})*)")
-RUNTIME = re.compile(
-    r"^#\s*runtime:\s*(\w+)(?:\s+before=(leaks|released|unbound|swallows|didnt-stop|unawaited))?\s*$"
-)
+RUNTIME = re.compile(r"^#\s*runtime:\s*(\w+)((?:\s+[\w-]+=[\w-]+)*)\s*$")
+BEHAVIOURS = frozenset({"leaks", "released", "unbound", "swallows", "didnt-stop", "unawaited"})
+RUNTIME_OPTIONS = frozenset({"before", "driver"})
+
+
+class Runtime(NamedTuple):
+    """What a ``# runtime:`` header asks for."""
+
+    function: str
+    before: str
+    """What the unfixed version does (``leaks`` unless the header says)."""
+    driver: Optional[str]
+    """The one driver to drive the function with (``None``: the ones chosen from it)."""
 
 
 @dataclass(frozen=True)
@@ -57,12 +67,22 @@ class Fixture:
     def unsafe_fixes(self) -> bool:
         return any(re.match(r"#\s*fixture:.*unsafe-fixes", line) for line in self.header())
 
-    def runtime(self) -> Optional[tuple[str, str]]:
-        """(function, behaviour before the fix) from the ``# runtime:`` header, if any."""
+    def runtime(self) -> Optional[Runtime]:
+        """The ``# runtime:`` header, if any:
+        ``# runtime: <function> [driver=<name>] [before=<behaviour>]``."""
         for line in self.header():
             match = RUNTIME.match(line)
             if match:
-                return match.group(1), match.group(2) or "leaks"
+                options: dict[str, str] = {}
+                for option in match.group(2).split():
+                    key, _, value = option.partition("=")
+                    if key not in RUNTIME_OPTIONS or key in options:
+                        raise ValueError(f"{self.path}: unknown or repeated {option!r} in {line!r}")
+                    options[key] = value
+                before = options.get("before", "leaks")
+                if before not in BEHAVIOURS:
+                    raise ValueError(f"{self.path}: unknown behaviour {before!r} in {line!r}")
+                return Runtime(match.group(1), before, options.get("driver"))
             if line.startswith("# runtime:"):
                 raise ValueError(f"{self.path}: unreadable header {line!r}")
         return None

@@ -11,7 +11,9 @@ import asyncio
 import builtins
 import contextlib
 import gc
+import importlib
 import inspect
+import sys
 import types
 import warnings
 from collections.abc import Iterator
@@ -31,9 +33,13 @@ REAL_MODULE_ROOTS = frozenset(
         "collections",
         "contextlib",
         "dataclasses",
+        "dependency_injector",
+        "dishka",
         "enum",
+        "fast_depends",
         "fastapi",
         "functools",
+        "litestar",
         "logging",
         "os",
         "pydantic",
@@ -44,7 +50,12 @@ REAL_MODULE_ROOTS = frozenset(
         "typing_extensions",
     }
 )
-"""Imports that run for real; every other import gets a fake module."""
+"""Imports that run for real; every other import gets a fake module. The frameworks that drive
+a generator are real, the libraries whose resources it holds are fakes."""
+
+REAL_SUBMODULES = frozenset({"aiohttp.web"})
+"""Modules of a faked package that run for real: aiohttp's server drives ``cleanup_ctx``
+generators, while its client sessions stay fake resources (``aiohttp.ClientSession``)."""
 
 RELEASE_METHODS = frozenset(
     {
@@ -66,6 +77,18 @@ EXIT_KEEPS_OPEN = frozenset({"psycopg2.connect", "sqlite3.connect"})
 TRANSACTIONS = frozenset({"begin", "begin_nested"})
 """``engine.begin()``/``session.begin()``: managers whose exit commits or rolls back."""
 ASYNC_ROOTS = frozenset({"asyncpg", "aiohttp", "aiomysql", "aiosqlite"})
+SETTINGS = frozenset(
+    {
+        "httpx.Timeout",
+        "httpx.Limits",
+        "httpx.BasicAuth",
+        "httpx.Headers",
+        "httpx.URL",
+        "aiohttp.ClientTimeout",
+        "aiohttp.BasicAuth",
+    }
+)
+"""Calls that make a plain value (a timeout, limits, credentials), not a resource to release."""
 
 
 class Boom(Exception):
@@ -246,7 +269,9 @@ class _Factory:
         self._tracker = tracker
         self.origin = origin
 
-    def __call__(self, *args: Any, **kwargs: Any) -> FakeResource:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.origin in SETTINGS:
+            return Inert(self.origin)
         self._tracker.acquire()
         is_async = _is_async_origin(self.origin) or "AsyncSession" in repr(kwargs.get("class_"))
         return FakeResource(self._tracker, self.origin, is_async)
@@ -286,16 +311,45 @@ def load_module(source: str, filename: str, tracker: Tracker) -> dict[str, Any]:
             module = types.ModuleType(name)
             module.fixture = _fixture_decorator  # type: ignore[attr-defined]
             return module
+        if level == 0 and fromlist and _is_real_submodule(name):
+            return real_import(name, globals, locals, fromlist, level)
         full = name if level == 0 else f"project.{name}"
         module = FakeModule(full if fromlist else root, tracker)
+        for submodule in REAL_SUBMODULES:
+            parent, _, child = submodule.rpartition(".")
+            if parent == module.__name__:
+                # `from aiohttp import web`, `import aiohttp.web`: the fake package holds the
+                # real submodule
+                setattr(module, child, importlib.import_module(submodule))
         return module
 
     fake_builtins = dict(vars(builtins))
     fake_builtins["__import__"] = fake_import
     fake_builtins["open"] = _Factory(tracker, "open")
-    namespace: dict[str, Any] = {"__name__": "fixture_under_test", "__builtins__": fake_builtins}
-    exec(_compiled(source, filename), namespace)
-    return namespace
+    module = types.ModuleType("fixture_under_test")
+    module.__builtins__ = fake_builtins  # type: ignore[attr-defined]
+    with _registered(module):  # a framework may read annotations through sys.modules
+        exec(_compiled(source, filename), module.__dict__)
+    return module.__dict__
+
+
+@contextlib.contextmanager
+def _registered(module: types.ModuleType) -> Iterator[None]:
+    """``module`` in ``sys.modules`` for a while: Litestar resolves a function's annotations in
+    ``sys.modules[function.__module__]``."""
+    previous = sys.modules.get(module.__name__)
+    sys.modules[module.__name__] = module
+    try:
+        yield
+    finally:
+        if previous is None:
+            del sys.modules[module.__name__]
+        else:
+            sys.modules[module.__name__] = previous
+
+
+def _is_real_submodule(name: str) -> bool:
+    return any(name == real or name.startswith(f"{real}.") for real in REAL_SUBMODULES)
 
 
 def _compiled(source: str, filename: str) -> CodeType:
@@ -350,11 +404,7 @@ def drive(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            {
-                "contextmanager": _drive_contextmanager,
-                "fastapi": _drive_fastapi,
-                "pytest": _drive_pytest,
-            }[driver](function, caller_fails)
+            RUNTIME_DRIVERS[driver](function, caller_fails)
         except BaseException as error:  # the outcome under test, whatever it is
             escaped = error
         finally:
@@ -434,6 +484,216 @@ def _drive_pytest(function: Any, caller_fails: bool) -> None:
     except StopIteration:
         return
     raise more_than_one
+
+
+def _drive_lifespan(function: Any, caller_fails: bool) -> None:
+    """A FastAPI app whose lifespan is ``function``, started by ``TestClient``; an endpoint
+    raises while the app runs, and leaving the client shuts the app down."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    if inspect.isasyncgenfunction(function):
+        function = contextlib.asynccontextmanager(function)
+    app = FastAPI(lifespan=function)
+
+    @app.get("/fail")
+    async def fail() -> None:
+        if caller_fails:
+            raise Boom("an endpoint fails while the app runs")
+
+    with TestClient(app) as client:
+        client.get("/fail")  # the server's exception is re-raised here, then the app shuts down
+
+
+def _drive_litestar(function: Any, caller_fails: bool) -> None:
+    """A Litestar app with ``Provide(function)`` as the dependency of a handler that raises,
+    called through Litestar's ``TestClient``. Litestar answers 500 to the client; the exception
+    that reached the app is raised again here, as FastAPI's ``TestClient`` does."""
+    from litestar import Litestar, Request, Response, get
+    from litestar.di import Provide
+    from litestar.testing import TestClient
+
+    reached_the_app: list[BaseException] = []
+
+    def record(request: Request[Any, Any, Any], error: Exception) -> Response[None]:
+        reached_the_app.append(error)
+        return Response(content=None, status_code=500)
+
+    async def fail(resource: Any) -> None:
+        if caller_fails:
+            raise Boom("the handler fails")
+
+    with contextlib.suppress(ImportError):  # how Litestar 2.23 and later mark a dependency
+        from litestar.di import NamedDependency
+
+        fail.__annotations__["resource"] = NamedDependency[Any]
+    with _module_of(function):
+        app = Litestar(
+            route_handlers=[get("/fail")(fail)],
+            dependencies={"resource": Provide(function)},
+            exception_handlers={Exception: record},
+            logging_config=None,
+        )
+        with TestClient(app) as client:
+            client.get("/fail")
+    if reached_the_app:
+        raise reached_the_app[0]
+
+
+def _module_of(function: Any) -> contextlib.AbstractContextManager[None]:
+    """The module of ``function`` registered while it is driven."""
+    module = types.ModuleType(function.__module__)
+    module.__dict__.update(inspect.unwrap(function).__globals__)
+    return _registered(module)
+
+
+def _drive_fast_depends(function: Any, caller_fails: bool) -> None:
+    """A function decorated with ``@inject`` that takes ``Depends(function)`` and raises."""
+    from fast_depends import Depends, inject
+
+    dependency = Depends(function)
+    if inspect.isasyncgenfunction(function):
+
+        @inject
+        async def fail_async(resource: Any = dependency) -> None:
+            if caller_fails:
+                raise Boom("the injected function fails")
+
+        asyncio.run(fail_async())
+        return
+
+    @inject
+    def fail(resource: Any = dependency) -> None:
+        if caller_fails:
+            raise Boom("the injected function fails")
+
+    fail()
+
+
+class _Provided:
+    """The type a dishka provider is registered for: the function's own annotation may name a
+    fake."""
+
+
+def _drive_dishka(function: Any, caller_fails: bool) -> None:
+    """``function`` provided in the request scope of a dishka container; the request enters the
+    scope, gets the dependency and fails; then the container closes."""
+    from dishka import Provider, Scope, make_async_container, make_container
+
+    provider = Provider()
+    provider.provide(function, scope=Scope.REQUEST, provides=_Provided)
+    if inspect.isasyncgenfunction(function):
+
+        async def run() -> None:
+            container = make_async_container(provider)
+            try:
+                async with container() as request_container:
+                    await request_container.get(_Provided)
+                    if caller_fails:
+                        raise Boom("the request fails")
+            finally:
+                await container.close()
+
+        asyncio.run(run())
+        return
+    container = make_container(provider)
+    try:
+        with container() as request_container:
+            request_container.get(_Provided)
+            if caller_fails:
+                raise Boom("the request fails")
+    finally:
+        container.close()
+
+
+def _drive_dependency_injector(function: Any, caller_fails: bool) -> None:
+    """``providers.Resource(function)`` in a container: ``init_resources()``, a use that fails,
+    then ``shutdown_resources()``."""
+    from dependency_injector import containers, providers
+
+    container = containers.DynamicContainer()
+    container.resource = providers.Resource(function)
+    if inspect.isasyncgenfunction(function):
+
+        async def run() -> None:
+            await container.init_resources()
+            try:
+                await container.resource()
+                if caller_fails:
+                    raise Boom("the code using the resource fails")
+            finally:
+                await container.shutdown_resources()
+
+        asyncio.run(run())
+        return
+    container.init_resources()
+    try:
+        container.resource()
+        if caller_fails:
+            raise Boom("the code using the resource fails")
+    finally:
+        container.shutdown_resources()
+
+
+def _drive_aiohttp_cleanup_ctx(function: Any, caller_fails: bool) -> None:
+    """An aiohttp app with ``app.cleanup_ctx.append(function)``, served by aiohttp's test server
+    on the loopback address; a handler raises while the app runs, then the app is cleaned up.
+    aiohttp answers 500; the handler's exception is raised again here."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    reached_the_app: list[BaseException] = []
+
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except Boom as error:
+            reached_the_app.append(error)
+            return web.Response(status=500)
+        return response
+
+    async def fail(request: web.Request) -> web.Response:
+        if caller_fails:
+            raise Boom("the handler fails")
+        return web.Response()
+
+    async def run() -> None:
+        app = web.Application(middlewares=[record])
+        app.cleanup_ctx.append(function)
+        app.router.add_get("/fail", fail)
+        async with TestClient(TestServer(app)) as client:
+            await client.get("/fail")
+
+    asyncio.run(run())
+    if reached_the_app:
+        raise reached_the_app[0]
+
+
+Driver = Callable[[Any, bool], None]
+RUNTIME_DRIVERS: dict[str, Driver] = {
+    "contextmanager": _drive_contextmanager,
+    "fastapi": _drive_fastapi,
+    "lifespan": _drive_lifespan,
+    "litestar": _drive_litestar,
+    "fast-depends": _drive_fast_depends,
+    "pytest": _drive_pytest,
+    "dishka": _drive_dishka,
+    "dependency-injector": _drive_dependency_injector,
+    "aiohttp-cleanup-ctx": _drive_aiohttp_cleanup_ctx,
+}
+"""How the runtime check drives a function, named as the rows of leaklint's driver table."""
+
+DRIVER_LIBRARIES: dict[str, str] = {
+    "fastapi": "fastapi",
+    "lifespan": "fastapi",
+    "litestar": "litestar",
+    "fast-depends": "fast_depends",
+    "dishka": "dishka",
+    "dependency-injector": "dependency_injector",
+    "aiohttp-cleanup-ctx": "aiohttp",
+}
+"""The package a driver needs (dishka cannot be installed on Python 3.9)."""
 
 
 def load_function(source: str, filename: str, name: str) -> tuple[Any, Tracker]:

@@ -1,29 +1,43 @@
 """DESIGN §6, at run time: each fixture's generator is driven as production drives it —
 through ``contextlib`` with a failing ``with`` body, through FastAPI's ``TestClient`` with an
-endpoint that raises, or as pytest tears a fixture down — once as written and once fixed. The
-unfixed run must show the bug the rule is about; the fixed run must not."""
+endpoint that raises, as pytest tears a fixture down, or by the framework its header names
+(``driver=``: a lifespan, Litestar, FastDepends, dishka, dependency-injector, aiohttp) with the
+code that uses the value failing — once as written and once fixed. The unfixed run must show
+the bug the rule is about; the fixed run must not."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from fixture_support import Fixture, all_fixtures
-from runtime_support import Boom, DriveResult, drive, drivers_for, load_function
+from fixture_support import Fixture, Runtime, all_fixtures
+from runtime_support import (
+    DRIVER_LIBRARIES,
+    RUNTIME_DRIVERS,
+    Boom,
+    DriveResult,
+    drive,
+    drivers_for,
+    load_function,
+)
 from test_fixtures import FIXABLE
 
 RUNTIME = [fixture for fixture in all_fixtures() if fixture.runtime() is not None]
 
 
-def _behaviour(fixture: Fixture) -> tuple[str, str]:
+def _header(fixture: Fixture) -> Runtime:
     runtime = fixture.runtime()
     assert runtime is not None
     return runtime
 
 
 def _drivers(fixture: Fixture) -> list[str]:
-    name, _ = _behaviour(fixture)
-    return drivers_for(load_function(fixture.text, str(fixture.path), name)[0])
+    """The driver the header forces, or those chosen from the function."""
+    header = _header(fixture)
+    if header.driver is not None:
+        return [header.driver]
+    return drivers_for(load_function(fixture.text, str(fixture.path), header.function)[0])
 
 
 CASES = [(fixture, driver) for fixture in RUNTIME for driver in _drivers(fixture)]
@@ -37,7 +51,9 @@ def _id(case: object) -> str:
 
 
 def _run(fixture: Fixture, source: str, filename: str, driver: str) -> DriveResult:
-    name, behaviour = _behaviour(fixture)
+    name, behaviour, _ = _header(fixture)
+    if driver in DRIVER_LIBRARIES:
+        pytest.importorskip(DRIVER_LIBRARIES[driver])
     function, tracker = load_function(source, filename, name)
     return drive(
         function,
@@ -112,15 +128,71 @@ def test_there_are_runtime_cases_for_every_rule_about_run_time_behaviour() -> No
     assert {"LL001", "LL002", "LL003"} <= folders
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("# runtime: get_db", Runtime("get_db", "leaks", None)),
+        ("# runtime: get_db before=unbound", Runtime("get_db", "unbound", None)),
+        (
+            "# runtime: lifespan driver=lifespan before=released",
+            Runtime("lifespan", "released", "lifespan"),
+        ),
+        (
+            "# runtime: ctx before=released driver=aiohttp-cleanup-ctx",
+            Runtime("ctx", "released", "aiohttp-cleanup-ctx"),
+        ),
+    ],
+)
+def test_runtime_header(tmp_path: Path, header: str, expected: Runtime) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(f"{header}\n\ndef get_db():\n    yield 1\n", encoding="utf-8")
+    assert Fixture(path, path).runtime() == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "# runtime: get_db before=forgets",
+        "# runtime: get_db drive=fastapi",
+        "# runtime: get_db driver=fastapi driver=litestar",
+        "# runtime: get_db driver=",
+    ],
+)
+def test_unreadable_runtime_header(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(f"{header}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"module\.py"):
+        Fixture(path, path).runtime()
+
+
+def test_the_runtime_drivers_are_the_rows_of_the_driver_table() -> None:
+    from leaklint.analysis.drivers import DEPENDS_MARKER, DRIVERS
+
+    assert sorted(RUNTIME_DRIVERS) == sorted(d.name for d in DRIVERS if d is not DEPENDS_MARKER)
+
+
+def test_every_driver_a_header_names_is_known() -> None:
+    named = {fixture.path.name: _header(fixture).driver for fixture in RUNTIME}
+    unknown = {
+        name: driver for name, driver in named.items() if driver not in (None, *RUNTIME_DRIVERS)
+    }
+    assert not unknown
+
+
+def test_every_driver_drives_a_fixture() -> None:
+    driven = {driver for _, driver in CASES}
+    assert driven == set(RUNTIME_DRIVERS), sorted(set(RUNTIME_DRIVERS) - driven)
+
+
 @pytest.mark.parametrize(("fixture", "driver"), CASES, ids=_id)
 def test_unfixed_behaviour(fixture: Fixture, driver: str) -> None:
-    _, behaviour = _behaviour(fixture)
+    behaviour = _header(fixture).before
     BEFORE[behaviour](_run(fixture, fixture.text, str(fixture.path), driver))
 
 
 @pytest.mark.parametrize(("fixture", "driver"), FIXED_CASES, ids=_id)
 def test_fixed_behaviour(fixture: Fixture, driver: str) -> None:
-    _, behaviour = _behaviour(fixture)
+    behaviour = _header(fixture).before
     assert fixture.snapshot.exists(), f"{fixture.snapshot.name} missing"
     source = fixture.snapshot.read_text(encoding="utf-8")
     AFTER[behaviour](_run(fixture, source, str(fixture.snapshot), driver))

@@ -77,6 +77,10 @@ class Driver:
     requires_import: str = ""
     """Method registrations count only in modules importing this package (``provider.provide``
     means dishka only where dishka is imported)."""
+    swallowing_hides_error: bool = True
+    """A generator that catches the thrown-in exception and does not re-raise hides it from
+    the caller. Litestar raises the handler's exception again itself, whatever the
+    generator does."""
 
     @property
     def throws(self) -> bool:
@@ -132,6 +136,7 @@ LITESTAR = Driver(
     measured="litestar 2.25.0",
     calls=frozenset({"litestar.di.Provide", "litestar.Provide"}),
     keywords=frozenset({"dependency"}),
+    swallowing_hides_error=False,
 )
 FAST_DEPENDS = Driver(
     name="fast-depends",

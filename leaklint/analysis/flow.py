@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,12 +19,14 @@ from typing import Any, Optional, Union
 
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.resources import (
+    ASYNC_SESSION,
     CONVENTIONAL_SESSION_FACTORIES,
     DEFAULT_KNOWLEDGE,
     METHOD_FACTORIES,
     OWNER_RELEASE_METHODS,
     OWNERSHIP_TRANSFERS,
     POOL_CHECKOUTS,
+    SESSION,
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
     ResourceType,
@@ -209,6 +212,8 @@ class GeneratorFacts:
     """``except`` clauses of a ``try`` whose body yields: what is thrown in lands there."""
     extra_yield: Optional[ast.AST] = None
     """A ``yield`` that runs a second time on some path (in a loop, or after another)."""
+    noreturn: frozenset[str] = frozenset()
+    """Functions of the module declared never to return (``-> NoReturn``/``-> Never``)."""
 
     @property
     def is_async(self) -> bool:
@@ -270,6 +275,7 @@ def analyse_module(
     oracle: Optional[Oracle] = None,
     yield_rows: Optional[Iterable[int]] = None,
     module: ModuleName = (),
+    noreturn: frozenset[str] = frozenset(),
 ) -> Iterator[GeneratorFacts]:
     """The facts of every generator function in a module, nested ones included.
 
@@ -284,7 +290,20 @@ def analyse_module(
             function, imports, index, knowledge, oracle, module, classes.get(id(function))
         )
         if facts is not None:
+            facts.noreturn = noreturn
             yield facts
+
+
+_NORETURN = re.compile(
+    r"def\s+(\w+)\s*\((?:[^()]|\([^()]*\))*\)\s*->\s*[\"']?(?:[\w.]+\.)?(?:NoReturn|Never)\b"
+)
+
+
+def noreturn_functions(text: str) -> frozenset[str]:
+    """Names of the functions a module's text declares ``-> NoReturn`` or ``-> Never``."""
+    if "NoReturn" not in text and "Never" not in text:
+        return frozenset()
+    return frozenset(_NORETURN.findall(text))
 
 
 def _method_classes(tree: ast.Module) -> dict[int, ast.ClassDef]:
@@ -552,6 +571,10 @@ def _is_broad_handler(handler: ast.ExceptHandler) -> bool:
     return any(dotted_name(kind) in _BROAD_HANDLERS for kind in kinds)
 
 
+_SESSION_FACTORY_SUFFIXES = ("session", "sessionmaker", "session_factory", "sessionlocal")
+"""How projects name their SQLAlchemy session factories (``local_session``,
+``SessionLocal``, ``async_session_factory``)."""
+
 _RELEASE_HELPER_WORDS = (
     "close",
     "aclose",
@@ -794,6 +817,22 @@ class _ResourceCollector:
             return None
         return CONVENTIONAL_SESSION_FACTORIES.get(name)
 
+    def _named_session(
+        self, call: ast.Call, target: Optional[str], is_async: bool
+    ) -> Optional[tuple[Optional[ResourceType], Optional[str], Optional[str]]]:
+        """``with local_session() as session`` where ``local_session`` is imported from a file
+        not being linted: a factory named for sessions, bound to a name for sessions, is a
+        SQLAlchemy session factory."""
+        parts = dotted_parts(call.func)
+        if not parts or target is None or "session" not in target.lower():
+            return None
+        if not self.imports.is_imported(parts[0]) or call.args:
+            return None
+        name = parts[-1].lower()
+        if not name.endswith(_SESSION_FACTORY_SUFFIXES):
+            return None
+        return (ASYNC_SESSION if is_async else SESSION), None, None
+
     def _transfer_ownership(self, call: ast.Call) -> None:
         """``httpx.AsyncClient(transport=transport)``: the client closes its transport."""
         qualified = self.imports.qualified_name(call.func) or ""
@@ -898,8 +937,10 @@ class _ResourceCollector:
                         facts.registered = facts.registered or around_yield
                         facts.escapes = True
                     continue
-                typed = self._call_type(context, awaited=False)
                 target = dotted_name(item.optional_vars) if item.optional_vars else None
+                typed = self._call_type(context, awaited=False) or self._named_session(
+                    context, target, isinstance(node, ast.AsyncWith)
+                )
                 if typed is not None:
                     self._transfer_ownership(context)
                 if target is not None:

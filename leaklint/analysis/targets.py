@@ -272,6 +272,12 @@ class TargetKind:
         return any(driver.throws for driver in self.drivers)
 
     @property
+    def swallowing_hides_error(self) -> bool:
+        """Some driver throws in and loses the caller's error when the generator catches it
+        without re-raising (LL005)."""
+        return any(d.throws and d.swallowing_hides_error for d in self.drivers)
+
+    @property
     def context_manager(self) -> bool:
         """Entered with ``with`` through ``contextlib``."""
         return any(driver.role is Role.CONTEXT_MANAGER for driver in self.drivers)

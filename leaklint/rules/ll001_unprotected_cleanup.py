@@ -78,9 +78,11 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     unprotected = [
         (resource, site)
         for resource in facts.resources
-        if not resource.throw_path_protected and not resource.bound_only_after_yield
+        if not resource.throw_path_protected
+        and not resource.bound_only_after_yield
+        and resource.key not in ("self", "cls")  # the object's own lifetime is its owner's
         for site in resource.release_sites
-        if site.normal_path_only
+        if site.normal_path_only and not _before_raise(facts, site.statement)
     ]
     if not unprotected:
         return
@@ -228,6 +230,16 @@ def _names_bound_after(facts: GeneratorFacts, anchor: ast.stmt) -> set[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             (before if node.lineno < anchor.lineno else after).add(node.id)
     return after - before
+
+
+def _before_raise(facts: GeneratorFacts, statement: ast.stmt) -> bool:
+    """The release is part of failing: a ``raise`` follows it in its block (``conn.close();
+    raise error``), so it is not the generator's cleanup."""
+    block = facts.block_of(statement)
+    if block is None:
+        return False
+    position = next(i for i, item in enumerate(block) if item is statement)
+    return any(isinstance(later, ast.Raise) for later in block[position + 1 :])
 
 
 def _block_and_anchor(

@@ -35,8 +35,22 @@ Clauses that raise — a bare `raise`, or another exception such as
 is reported. In `@contextmanager` functions, where suppressing one named exception can be the
 point (`contextlib.suppress` is written that way), only clauses that catch everything (`except:`,
 `except Exception`, `except BaseException`) or that clean up (`rollback()`, `close()`...) and
-then fall through are reported. pytest fixtures are not checked: pytest does not throw the
-test's failure into them. `except GeneratorExit` alone is not reported.
+then fall through are reported, and not those that hand the exception on (to a call that records
+it, such as a test runner's `add_error(exc)`) or whose function is named for suppressing
+(`ignore_errors`, `suppress_...`).
+
+A clause does not swallow when it ends in a call that never returns (`sys.exit()`,
+`pytest.fail()`, or a function of the module declared `-> NoReturn`/`-> Never`), or when it
+keeps the exception in a variable that the generator raises later (`error = exc` ... `raise
+error`).
+
+Only drivers that throw the caller's exception in and lose it when it is swallowed are checked:
+FastAPI and FastDepends dependencies, and `contextmanager` functions entered by application
+code. pytest fixtures, lifespans and containers (dishka, dependency-injector, aiohttp cleanup
+contexts) resume the generator normally, so their `except` never sees the caller's error; Litestar
+throws the handler's exception in and then raises it again itself (measured with 2.25.0), so
+the caller's error is not lost there either.
+`except GeneratorExit` alone is not reported.
 
 ## Example
 ```python
@@ -78,13 +92,17 @@ never run.
 def check(facts: GeneratorFacts) -> Iterator[Finding]:
     """Report each handler around a yield that neither re-raises nor raises another error."""
     target = facts.target
-    if not target.throws:
+    if not target.swallowing_hides_error:
         return
     for handler in facts.handlers_around_yield:
         if _only_generator_exit(handler) or _contains(handler, (ast.Raise,)):
             continue
-        if not target.dependency and not (
-            _is_broad(handler) or _releases_something(facts, handler)
+        if _never_returns(handler, facts) or _raised_later(handler, facts):
+            continue
+        if not target.dependency and (
+            not (_is_broad(handler) or _releases_something(facts, handler))
+            or _hands_on(handler)
+            or _named_for_suppressing(facts)
         ):
             continue  # a context manager that suppresses one named error does it on purpose
         clause = f"except {ast.unparse(handler.type)}" if handler.type is not None else "except"
@@ -103,6 +121,84 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             " swallowed; re-raise it",
             plan,
         )
+
+
+_EXITS = frozenset(
+    {
+        "sys.exit",
+        "exit",
+        "quit",
+        "os._exit",
+        "os.abort",
+        "pytest.fail",
+        "pytest.skip",
+        "pytest.exit",
+        "pytest.xfail",
+    }
+)
+_LOGGING = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"}
+)
+_SUPPRESSING_WORDS = ("ignore", "suppress", "silence", "swallow", "tolerate")
+
+
+def _never_returns(handler: ast.ExceptHandler, facts: GeneratorFacts) -> bool:
+    """The clause ends in a call that does not return: ``sys.exit(1)``, ``crash_report()``
+    declared ``-> NoReturn``."""
+    last = handler.body[-1] if handler.body else None
+    if not isinstance(last, ast.Expr) or not isinstance(last.value, ast.Call):
+        return False
+    name = dotted_name(last.value.func) or ""
+    return name in _EXITS or name.rsplit(".", 1)[-1] in facts.noreturn
+
+
+def _raised_later(handler: ast.ExceptHandler, facts: GeneratorFacts) -> bool:
+    """``except BaseException as err: error = err`` and, later, ``raise error``."""
+    if handler.name is None:
+        return False
+    kept = {
+        target.id
+        for node in ast.walk(handler)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == handler.name
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    return bool(kept) and any(
+        isinstance(node, ast.Raise) and isinstance(node.exc, ast.Name) and node.exc.id in kept
+        for node in ast.walk(facts.node)
+    )
+
+
+def _hands_on(handler: ast.ExceptHandler) -> bool:
+    """The exception (or ``sys.exc_info()``) is passed to a call that is not logging: a
+    context manager that records errors for someone else (a test outcome, a report)."""
+    names = {handler.name} if handler.name else set()
+    for node in ast.walk(handler):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and dotted_name(node.value.func) == "sys.exc_info"
+        ):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if not names:
+        return False
+    for node in ast.walk(handler):
+        if not isinstance(node, ast.Call):
+            continue
+        called = dotted_name(node.func) or ""
+        if called.rsplit(".", 1)[-1] in _LOGGING:
+            continue
+        arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+        if any(isinstance(a, ast.Name) and a.id in names for a in arguments):
+            return True
+    return False
+
+
+def _named_for_suppressing(facts: GeneratorFacts) -> bool:
+    name = facts.node.name.lower()
+    return any(word in name for word in _SUPPRESSING_WORDS)
 
 
 def _only_generator_exit(handler: ast.ExceptHandler) -> bool:
