@@ -19,14 +19,14 @@ from typing import Any, Optional, Union
 
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.resources import (
-    ASYNC_SESSION,
     CONVENTIONAL_SESSION_FACTORIES,
     DEFAULT_KNOWLEDGE,
     METHOD_FACTORIES,
+    NAMED_ASYNC_SESSION,
+    NAMED_SESSION,
     OWNER_RELEASE_METHODS,
     OWNERSHIP_TRANSFERS,
     POOL_CHECKOUTS,
-    SESSION,
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
     ResourceType,
@@ -575,6 +575,10 @@ _SESSION_FACTORY_SUFFIXES = ("session", "sessionmaker", "session_factory", "sess
 """How projects name their SQLAlchemy session factories (``local_session``,
 ``SessionLocal``, ``async_session_factory``)."""
 
+_VERBS = frozenset(
+    {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
+)
+
 _RELEASE_HELPER_WORDS = (
     "close",
     "aclose",
@@ -829,9 +833,9 @@ class _ResourceCollector:
         if not self.imports.is_imported(parts[0]) or call.args:
             return None
         name = parts[-1].lower()
-        if not name.endswith(_SESSION_FACTORY_SUFFIXES):
-            return None
-        return (ASYNC_SESSION if is_async else SESSION), None, None
+        if not name.endswith(_SESSION_FACTORY_SUFFIXES) or name.split("_", 1)[0] in _VERBS:
+            return None  # get_session() is as often a context manager as a factory
+        return (NAMED_ASYNC_SESSION if is_async else NAMED_SESSION), None, None
 
     def _transfer_ownership(self, call: ast.Call) -> None:
         """``httpx.AsyncClient(transport=transport)``: the client closes its transport."""

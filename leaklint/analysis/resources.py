@@ -48,10 +48,17 @@ class ResourceType:
     inferred: bool = False
     """Known from type inference, not from the knowledge base: its class may be released by a
     method leaklint does not know, so only a resource nothing is done with counts as leaked."""
+    guessed: bool = False
+    """Known only from names (``with local_session() as session``): a fix that relies on the
+    type is unsafe."""
 
 
 SESSION = ResourceType("sqlalchemy.orm.Session")
 ASYNC_SESSION = ResourceType("sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True)
+NAMED_SESSION = ResourceType("sqlalchemy.orm.Session", guessed=True)
+NAMED_ASYNC_SESSION = ResourceType(
+    "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, guessed=True
+)
 CONNECTION = ResourceType("connection")
 ASYNC_CONNECTION = ResourceType("async connection", release_is_async=True)
 ENGINE = ResourceType("engine", release="dispose", exit_closes=False, exit_only_closes=False)

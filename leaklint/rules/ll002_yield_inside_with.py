@@ -40,8 +40,9 @@ Two cases, told apart in the message:
 
 The second case is reported only where the explicit form is an exact equivalent of the `with`
 (not for `TemporaryDirectory()`, whose `as` binds a path, nor for executors, whose exit waits),
-and never for pytest yield fixtures: pytest resumes a fixture with `next()`, so for them a closing
-`with` is simply correct.
+and only where the driver throws the caller's exception in. pytest fixtures, lifespans and
+containers (dishka, dependency-injector, aiohttp cleanup contexts) resume the generator
+normally, so for them a closing `with` is simply correct.
 
 ## Example
 ```python
@@ -69,6 +70,12 @@ all. For a manager whose exit does not close, the fix keeps the `with` (so the t
 commits or rolls back) and closes the resource in a `finally` around it; it is unsafe, because
 closing a connection that other code expected to stay open changes behaviour.
 
+A factory imported from a file that is not being linted is taken for a SQLAlchemy session
+factory when its name says so (`local_session`, `async_session_factory`, `SessionLocal`) and the
+`with` binds a name containing `session`; names that start with a verb (`get_session()`) are
+left alone, since they are as often context managers as factories. The rewrite is unsafe there:
+the type is a guess.
+
 ## References
 * SQLAlchemy: Session basics, opening and closing a session
 * psycopg2: `with` statement support (the connection is not closed)
@@ -87,7 +94,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
                 continue
             if resource_type.exit_closes:
                 # the explicit form is recommended only where it is an exact equivalent
-                if facts.target.pytest_fixture or not resource_type.exit_only_closes:
+                if not facts.throws_in or not resource_type.exit_only_closes:
                     continue
                 yield Finding(
                     managing.item.context_expr,
@@ -129,7 +136,7 @@ def _explicit_plan(
     return fix_plan(
         facts,
         FixKind.WITH_TO_TRY_FINALLY,
-        Applicability.SAFE,
+        Applicability.UNSAFE if resource_type.guessed else Applicability.SAFE,
         f"Bind `{resource.key}` before a `try` and release it in `finally`",
         statement.lineno,
         release_code=release_code,
