@@ -68,6 +68,9 @@ RELEASE_METHODS = frozenset(
         "terminate",
         "cleanup",
         "quit",
+        # a process or a task: stopped is released
+        "kill",
+        "cancel",
     }
 )
 RESOURCE_METHODS = frozenset({"connect", "getconn", "acquire", "raw_connection"})

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from test_cli import run
 
+from leaklint.analysis.inference import CACHE_VERSION
+
 OWN_RESOURCE = """\
 from fastapi import Depends
 
@@ -125,7 +127,7 @@ def test_results_for_installed_packages_are_cached_by_version(tmp_path: Path) ->
     assert (tmp_path / ".leaklint_cache" / ".gitignore").read_text().endswith("*\n")
     # a second run answers from the cache: make the stored answer say "not a resource"
     stored[key] = None
-    cache.write_text(json.dumps({"version": 1, "types": stored}))
+    cache.write_text(json.dumps({"version": CACHE_VERSION, "types": stored}))
     for results in cache.parent.glob("results-*.json"):
         results.unlink()  # the file is unchanged: without this its findings come back as they were
     assert run("transport.py", cwd=tmp_path).returncode == 0
@@ -139,3 +141,26 @@ def test_in_memory_streams_are_not_resources(tmp_path: Path) -> None:
     )
     (tmp_path / "buf.py").write_text(source)
     assert run("--no-cache", "buf.py", cwd=tmp_path).returncode == 0
+
+
+def test_what_holds_nothing_outside_is_not_a_resource(tmp_path: Path) -> None:
+    """An in-memory stream's subclass, and a TestClient never entered (no lifespan started)."""
+    (tmp_path / "streams.py").write_text(
+        "import io\n\n\nclass StreamWrapper(io.StringIO):\n    @classmethod\n"
+        "    def from_stream(cls, stream):\n        return cls()\n"
+    )
+    (tmp_path / "capture.py").write_text(
+        "from contextlib import contextmanager\n\nimport pytest\n"
+        "from fastapi import FastAPI\nfrom fastapi.testclient import TestClient\n\n"
+        "from streams import StreamWrapper\n\n\n@contextmanager\ndef captured():\n"
+        "    fake = StreamWrapper.from_stream(None)\n    yield fake\n\n\n@pytest.fixture\n"
+        "def client():\n    client = TestClient(FastAPI())\n    yield client\n"
+    )
+    result = run("--no-cache", "capture.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the same shape with a class that does hold something is still reported
+    (tmp_path / "streams.py").write_text(
+        "import socket\n\n\nclass StreamWrapper(socket.socket):\n    @classmethod\n"
+        "    def from_stream(cls, stream):\n        return cls()\n"
+    )
+    assert "capture.py:12:12: LL003" in run("--no-cache", "capture.py", cwd=tmp_path).stdout

@@ -575,6 +575,10 @@ _SESSION_FACTORY_SUFFIXES = ("session", "sessionmaker", "session_factory", "sess
 """How projects name their SQLAlchemy session factories (``local_session``,
 ``SessionLocal``, ``async_session_factory``)."""
 
+_STOP_METHODS = frozenset({"cancel", "kill"})
+"""Releases that stop something; on an attribute chain (``nursery.cancel_scope.cancel()``)
+they end what an enclosing ``with`` manages, and are not evidence of a resource."""
+
 _VERBS = frozenset(
     {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
 )
@@ -612,6 +616,25 @@ def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
     if isinstance(owner, (ast.If, ast.While, ast.IfExp, ast.Assert)):
         return getattr(owner, "test", None) is current
     return False
+
+
+def _creates(node: ast.AST) -> bool:
+    if isinstance(node, ast.withitem):
+        return True
+    value = getattr(node, "value", None)
+    if isinstance(value, ast.Await):
+        value = value.value
+    return isinstance(value, (ast.Call, ast.Dict, ast.List, ast.Set))
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return [node.target]
+    if isinstance(node, ast.withitem) and node.optional_vars is not None:
+        return [node.optional_vars]
+    return []
 
 
 def _ancestor_in(
@@ -700,6 +723,15 @@ class _ResourceCollector:
         }
         self._bindings: dict[str, list[ast.stmt]] = {}
         self._loads: dict[str, list[ast.Name]] = {}
+        self._bound_names = {
+            target.id
+            for node in ast.walk(function)
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.withitem)) and _creates(node)
+            for target in _targets(node)
+            if isinstance(target, ast.Name)
+        }
+        """Plain names the generator binds to something it creates (a call, a new container,
+        ``with ... as``), not to an alias of what it was given."""
         self._argless_releases: set[str] = set()
         """Receivers of ``release()`` with no argument: locks, not pools."""
 
@@ -984,6 +1016,8 @@ class _ResourceCollector:
             key = dotted_name(call.args[0])
         elif func.attr in self.knowledge.release_methods and not call.args:
             key = dotted_name(func.value)
+            if key is not None and "." in key and func.attr in _STOP_METHODS:
+                return  # tg.cancel_scope.cancel(): stopping what a `with` already manages
         if key is None:
             return
         statement = self._statement_of(call)
@@ -1013,19 +1047,29 @@ class _ResourceCollector:
             or func.attr in OWNER_RELEASE_METHODS
         ):
             return
+        last = dotted_parts(func)
+        named_release = bool(last) and is_release_helper(last[-1])  # type: ignore[index]
+        if not named_release and not any(
+            dotted_name(argument) in self.resources for argument in call.args
+        ):
+            return
+        guarding_try = self._guarding_try(call)
+        if not named_release and guarding_try is None:
+            return
+        # what a release helper is given is evidence of a resource, as `x.close()` is: a name
+        # the generator itself binds (not a parameter, an attribute or a loop variable)
         keys = [
             key
             for argument in call.args
             for key in [dotted_name(argument)]
-            if key is not None and key in self.resources
+            if key is not None
+            and not self._loop_variable(key, call)
+            and (key in self.resources or key in self._bound_names)
         ]
         if not keys:
             return
-        last = dotted_parts(func)
-        named_release = bool(last) and is_release_helper(last[-1])  # type: ignore[index]
-        guarding_try = self._guarding_try(call)
-        if not named_release and guarding_try is None:
-            return
+        for key in keys:
+            self._resource(key)
         statement = self._statement_of(call)
         for key in keys:
             self.resources[key].release_sites.append(
@@ -1041,6 +1085,18 @@ class _ResourceCollector:
                     helper=True,
                 )
             )
+
+    def _loop_variable(self, name: str, node: ast.AST) -> bool:
+        """``for fd in opened: os.close(fd)``: the name is the loop's, not a resource's."""
+        current = self.parent.get(node)
+        while current is not None and current is not self.function:
+            if isinstance(current, (ast.For, ast.AsyncFor)) and any(
+                isinstance(target, ast.Name) and target.id == name
+                for target in ast.walk(current.target)
+            ):
+                return True
+            current = self.parent.get(current)
+        return False
 
     def _method_reference(self, node: ast.Attribute) -> None:
         """``stack.callback(conn.close)``: a release method passed on, not called."""

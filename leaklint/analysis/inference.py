@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import json
 import os
 import sys
@@ -20,9 +21,19 @@ from typing import Any, Optional
 
 from leaklint.analysis.resources import ResourceType
 
-CACHE_VERSION = 1
-IN_MEMORY_STREAMS = frozenset({"_io.StringIO", "_io.BytesIO", "io.StringIO", "io.BytesIO"})
-"""Classes with ``close()`` and ``__exit__`` that hold no outside resource."""
+CACHE_VERSION = 2
+HOLDS_NOTHING = frozenset(
+    {
+        "_io.StringIO",
+        "_io.BytesIO",
+        "io.StringIO",
+        "io.BytesIO",
+        # in-process transport; only `with TestClient(app)` starts the app's lifespan
+        "starlette.testclient.TestClient",
+    }
+)
+"""Classes with ``close()`` and ``__exit__`` that hold no outside resource (nor do their
+subclasses: pip's ``StreamWrapper`` is a ``StringIO``)."""
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
@@ -114,7 +125,12 @@ def _describe(call: Any) -> Optional[dict[str, Any]]:
     if len(inferred) != 1:
         return None
     instance = inferred[0]
-    if instance.qname() in IN_MEMORY_STREAMS:
+    lineage = {instance.qname()}
+    klass = getattr(instance, "_proxied", None)
+    if klass is not None and hasattr(klass, "ancestors"):
+        with contextlib.suppress(astroid.AstroidError):
+            lineage |= {ancestor.qname() for ancestor in klass.ancestors()}
+    if lineage & HOLDS_NOTHING:
         return None
 
     def method(name: str) -> Optional[Any]:

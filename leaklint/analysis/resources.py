@@ -23,6 +23,9 @@ RELEASE_METHODS = frozenset(
         "logout",
         # too broad for a per-request generator, but it does release: another rule's concern
         "close_all",
+        # a process, a background task or timer: stopped is released
+        "kill",
+        "cancel",
     }
 )
 """Methods whose call on a name releases it: the evidence rule reads these."""
@@ -45,6 +48,9 @@ class ResourceType:
     exit_only_closes: bool = True
     """Whether ``__enter__`` returns the resource and ``__exit__`` does nothing but release it, so
     ``with`` can be rewritten to an explicit release without changing behaviour."""
+    exit_note: str = "ends a transaction but never closes"
+    """What leaving ``with`` does instead of releasing, for messages (when ``exit_closes`` is
+    false)."""
     inferred: bool = False
     """Known from type inference, not from the knowledge base: its class may be released by a
     method leaklint does not know, so only a resource nothing is done with counts as leaked."""
@@ -89,6 +95,14 @@ TEMPORARY_DIRECTORY = ResourceType(
     "tempfile.TemporaryDirectory", release="cleanup", exit_only_closes=False
 )
 EXECUTOR = ResourceType("executor", release="shutdown", exit_only_closes=False)
+# `with Popen(...)` waits for the process on exit; a server started this way must be stopped
+PROCESS = ResourceType(
+    "subprocess.Popen",
+    release="terminate",
+    exit_closes=False,
+    exit_only_closes=False,
+    exit_note="waits for the process but never stops",
+)
 POOLED_CONNECTION = ResourceType("pooled connection", release=None, exit_closes=False)
 ASYNC_POOLED_CONNECTION = ResourceType(
     "pooled connection", release=None, release_is_async=True, exit_closes=False
@@ -166,6 +180,7 @@ FACTORIES: dict[str, ResourceType] = {
     "dbm.open": FILE,
     "wave.open": FILE,
     "selectors.DefaultSelector": FILE,
+    "subprocess.Popen": PROCESS,
     # executors
     "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
     "concurrent.futures.ProcessPoolExecutor": EXECUTOR,

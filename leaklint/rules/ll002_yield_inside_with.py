@@ -105,8 +105,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             elif not resource.release_sites:
                 yield Finding(
                     managing.item.context_expr,
-                    f"`with` on `{short_code(managing.item.context_expr)}` ends a transaction but"
-                    f" never closes `{resource.key}`; close it in a `finally`",
+                    f"`with` on `{short_code(managing.item.context_expr)}`"
+                    f" {resource_type.exit_note} `{resource.key}`; release it in a `finally`",
                     _closing_plan(facts, resource, managing, resource_type),
                 )
 
