@@ -263,9 +263,11 @@ class KnowledgeBase:
         dependency overrides, session factories."""
         words = {"dependency_overrides", "sessionmaker", *self.dependency_markers}
         for driver in self.drivers.drivers:
-            words.update(name.rsplit(".", 1)[-1] for name in driver.calls)
-            words.update(driver.call_names)
-            words.update(driver.keywords - {"dependency", "source"})
+            if driver.positional:
+                words.update(name.rsplit(".", 1)[-1] for name in driver.calls)
+                words.update(driver.call_names)
+            else:  # FastAPI(lifespan=...): the keyword is rarer than the class name
+                words.update(driver.keywords)
             words.update(receiver for receiver, _ in driver.methods if receiver != "*")
             words.update(method for receiver, method in driver.methods if receiver == "*")
         return tuple(sorted(word.encode() for word in words))
