@@ -154,7 +154,7 @@ PYTEST = Driver(
     title="pytest / pytest-asyncio yield fixtures",
     finalization=Finalization.RESUME,
     role=Role.FIXTURE,
-    measured="pytest 8",
+    measured="pytest 9.0.3",
     decorators=frozenset(
         {
             "pytest.fixture",

@@ -22,7 +22,7 @@ the resource raises, the exception is thrown into the generator *at the `yield`*
 after it is skipped:
 
 * FastAPI (0.74.0 and later) throws the endpoint's exception, `HTTPException` included, into every
-  dependency with `yield`;
+  dependency with `yield`; so do Litestar (`Provide`) and FastDepends/FastStream (`Depends`);
 * `@contextmanager` and `@asynccontextmanager` throw the exception raised in the `with` body;
 * a generator that is abandoned is closed with `GeneratorExit` at the `yield`.
 
@@ -30,8 +30,11 @@ For a database session this leaks a pooled connection on every failing request: 
 PostgreSQL fills with sessions that are `idle in transaction`, and new requests wait for a
 connection until they time out ("QueuePool limit ... reached", "too many clients already").
 
-pytest yield fixtures are not reported: pytest resumes them with `next()` after a failing test, so
-their teardown runs anyway.
+Generators whose driver resumes them normally are not reported: pytest fixtures (`next()` after a
+failing test), Starlette/FastAPI lifespans (resumed at shutdown), dishka providers,
+dependency-injector `Resource`s and aiohttp cleanup contexts. Their cleanup after a bare `yield`
+runs. Releases of `self`, and releases followed by a `raise` (part of failing, not of cleaning
+up), are not reported either.
 
 ## Example
 ```python
@@ -52,14 +55,19 @@ def get_db():
 ```
 
 Other statements after the `yield`, such as `db.commit()`, stay after it inside `try`: they
-should still run only on success.
+should still run only on success. Cleanup that belongs with the release moves with it, in order:
+`task.cancel()` and the `gather` that waits for it, `wait_closed()`, release helpers such as
+`close_db()`, clearing `app.state`.
 
 ## Fix safety
-The fix wraps the `yield` and the statements after it in `try`/`finally` and moves the release
-calls into `finally`; in an `async def` generator a release that is a coroutine gains `await`.
-It is safe when the moved statements are plain release calls, one after another, on names bound
-before the `yield`. It is unsafe when other statements sit between two release calls, because
-they then run before the releases instead of between them. No fix is offered when a release is
+The fix wraps the `yield` and the statements after it in `try`/`finally` and moves the shutdown
+sequence into `finally`: the release calls and the cleanup around them (release helpers, task
+cancellation and the wait that follows it, `wait_closed()`, clearing attributes), in their order.
+In an `async def` generator a release method that is a coroutine gains `await`. It is safe when
+every moved statement is a release or recognised cleanup on names bound before the `yield`. It
+is unsafe when a success-only statement (`commit()`, `flush()`, `refresh()`) sits inside the
+sequence (it stays in `try`, so it now runs before the cleanup), or when a statement leaklint
+cannot classify does (it moves with the sequence, in place, and now runs on the error path too). No fix is offered when a release is
 nested in other code (a `try` of its own, a loop) or shares a line with other statements.
 
 ## References

@@ -13,7 +13,19 @@ DOCS = """\
 ## What it does
 Checks for resources (database sessions and connections, HTTP clients, files, sockets...)
 acquired in a context-manager generator before its `yield` and released on no path: no `close()`
-after the `yield`, no `finally`, no `with`. pytest yield fixtures are checked too.
+after the `yield`, no `finally`, no `with`. Every driver is checked: dependencies, context
+managers, pytest fixtures, lifespans, dishka and dependency-injector providers, aiohttp cleanup
+contexts. Also reported: a resource whose name is bound again before it was used or released
+(`db = SessionLocal()` then `with Session(engine) as db:`): the first one is lost.
+
+What counts as released: a release method called on it (even a too-broad one such as
+`close_all()`), a `with` that closes it, an `ExitStack`/`closing()`/finalizer it is handed to, a
+release helper it is passed to (`await close_db(engine)`), any call in a `finally` around the
+`yield` it is passed to (`finally: dispose_all(pool, client)`), or an owner that closes it with
+itself (an httpx transport passed to `httpx.AsyncClient(transport=...)`, an aiohttp connector
+passed to `ClientSession(connector=...)` without `connector_owner=False`). A resource passed to
+an ordinary call (`crud.create(db, item)`) is still the generator's to release. A lock's
+`acquire()` result is a bool, not a resource.
 
 ## Why is this bad?
 Every call of the generator acquires a resource that nothing gives back. In a FastAPI dependency
@@ -44,7 +56,9 @@ The fix wraps the `yield` and everything after it in `try`/`finally` and release
 `finally` with the method the knowledge base records for its type (`close()`, `await aclose()`,
 `pool.putconn(conn)`...). It is offered only for resources whose type leaklint knows, and is safe
 for them: the resource was never released before, and is now released after the caller is done
-with it. A resource yielded without a name (`yield SessionLocal()`) is reported without a fix.
+with it. A resource yielded without a name (`yield SessionLocal()`) and a resource lost to a
+rebinding are reported without a fix: whether to close the first one or drop it is the author's
+call.
 
 ## References
 * FastAPI: Dependencies with yield
