@@ -508,6 +508,27 @@ def _drive_lifespan(function: Any, caller_fails: bool) -> None:
         client.get("/fail")  # the server's exception is re-raised here, then the app shuts down
 
 
+def _drive_litestar_lifespan(function: Any, caller_fails: bool) -> None:
+    """A Litestar app whose lifespan is ``function``, started by Litestar's ``TestClient``; a
+    handler raises while the app runs, and leaving the client shuts the app down."""
+    from litestar import Litestar, get
+    from litestar.testing import TestClient
+
+    if inspect.isasyncgenfunction(function):
+        function = contextlib.asynccontextmanager(function)
+
+    async def fail() -> None:
+        if caller_fails:
+            raise Boom("a handler fails while the app runs")
+
+    with _module_of(function):
+        app = Litestar(
+            route_handlers=[get("/fail")(fail)], lifespan=[function], logging_config=None
+        )
+        with TestClient(app) as client:
+            client.get("/fail")  # Litestar answers 500; the app keeps running until shutdown
+
+
 def _drive_litestar(function: Any, caller_fails: bool) -> None:
     """A Litestar app with ``Provide(function)`` as the dependency of a handler that raises,
     called through Litestar's ``TestClient``. Litestar answers 500 to the client; the exception
@@ -679,6 +700,7 @@ RUNTIME_DRIVERS: dict[str, Driver] = {
     "fastapi": _drive_fastapi,
     "lifespan": _drive_lifespan,
     "litestar": _drive_litestar,
+    "litestar-lifespan": _drive_litestar_lifespan,
     "fast-depends": _drive_fast_depends,
     "pytest": _drive_pytest,
     "dishka": _drive_dishka,
@@ -691,6 +713,7 @@ DRIVER_LIBRARIES: dict[str, str] = {
     "fastapi": "fastapi",
     "lifespan": "fastapi",
     "litestar": "litestar",
+    "litestar-lifespan": "litestar",
     "fast-depends": "fast_depends",
     "dishka": "dishka",
     "dependency-injector": "dependency_injector",

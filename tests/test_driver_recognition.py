@@ -34,6 +34,10 @@ REGISTRATIONS = [
     ),
     ("lifespan", "from fastapi import APIRouter\n{gen}\nrouter = APIRouter(lifespan=resource)"),
     ("litestar", "from litestar.di import Provide\n{gen}\ndeps = {{'r': Provide(resource)}}"),
+    (
+        "litestar-lifespan",
+        "from litestar import Litestar\n{gen}\napp = Litestar(lifespan=[resource])",
+    ),
     ("litestar", "from litestar import Provide\n{gen}\ndeps = {{'r': Provide(resource)}}"),
     (
         "fast-depends",

@@ -170,6 +170,29 @@ def _litestar(tmp_path: Path) -> Measurement:
     return logs, _versions("litestar")
 
 
+def _litestar_lifespan(tmp_path: Path) -> Measurement:
+    pytest.importorskip("litestar")
+    from litestar import Litestar, get
+    from litestar.testing import TestClient
+
+    logs: dict[str, Log] = {"asynccontextmanager": []}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        logs["asynccontextmanager"].append("setup")
+        yield
+        logs["asynccontextmanager"].append("cleanup")
+
+    async def fail() -> None:
+        raise CallerFailed
+
+    app = Litestar(route_handlers=[get("/fail")(fail)], lifespan=[lifespan], logging_config=None)
+    with pytest.raises(CallerFailed), TestClient(app) as client:
+        assert client.get("/fail").status_code == 500
+        raise CallerFailed  # the `with` body fails too; leaving it shuts the app down
+    return logs, _versions("litestar")
+
+
 def _fast_depends(tmp_path: Path) -> Measurement:
     pytest.importorskip("fast_depends")
     from fast_depends import Depends, inject
@@ -334,6 +357,7 @@ PROBES: dict[str, Callable[[Path], Measurement]] = {
     "contextmanager": _contextmanager,
     "lifespan": _lifespan,
     "litestar": _litestar,
+    "litestar-lifespan": _litestar_lifespan,
     "fast-depends": _fast_depends,
     "pytest": _pytest,
     "dishka": _dishka,

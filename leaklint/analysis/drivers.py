@@ -128,6 +128,17 @@ LIFESPAN = Driver(
     positional=False,
     keywords=frozenset({"lifespan"}),
 )
+LITESTAR_LIFESPAN = Driver(
+    name="litestar-lifespan",
+    title="Litestar lifespan (`Litestar(lifespan=[...])`)",
+    finalization=Finalization.RESUME,
+    role=Role.LIFESPAN,
+    measured="litestar 2.25.0",
+    calls=frozenset({"litestar.Litestar", "litestar.app.Litestar"}),
+    positional=False,
+    keywords=frozenset({"lifespan"}),
+    list_arguments=True,
+)
 LITESTAR = Driver(
     name="litestar",
     title="Litestar `Provide(gen)`",
@@ -210,6 +221,7 @@ DRIVERS: tuple[Driver, ...] = (
     CONTEXTMANAGER,
     LIFESPAN,
     LITESTAR,
+    LITESTAR_LIFESPAN,
     FAST_DEPENDS,
     PYTEST,
     DISHKA,
