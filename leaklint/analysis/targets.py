@@ -94,17 +94,14 @@ class ProjectIndex:
             self.session_factories.setdefault(name, set()).update(factories)
 
     def drivers_of(self, name: str, module: ModuleName, top_level: bool) -> set[str]:
-        """The drivers a function ``name`` defined in ``module`` is handed to; a function that
-        is not at the top of its module can be reached only from its own module, or as a
-        method."""
-        found = {
+        """The drivers a function ``name`` defined in ``module`` is handed to by references
+        that resolve to it; a function that is not at the top of its module can be reached
+        only from its own module."""
+        return {
             reference.driver
             for reference in self.references.get(name, ())
             if reference.matches(module) and (top_level or reference.exact)
         }
-        if not top_level:
-            found |= self.method_references.get(name, set())
-        return found
 
     def session_factory(self, qualified: str, module: ModuleName) -> Optional[ResourceType]:
         """The session a call of ``qualified`` (as resolved in ``module``) makes, when it names
@@ -316,7 +313,13 @@ def classify(
         for driver in table.for_decorator(name):
             found.setdefault(driver.name, driver)
     top_level = function.col_offset == 0
-    for name in sorted(index.drivers_of(function.name, module, top_level)):
+    referenced = index.drivers_of(function.name, module, top_level)
+    decorated = set(found) - {CONTEXTMANAGER.name}
+    if not top_level and not decorated:
+        # `Depends(service.session)` names a method of some object: a guess, which a decorator
+        # that hands the method to another driver (dishka's @provide) overrides
+        referenced |= index.method_references.get(function.name, set())
+    for name in sorted(referenced):
         registered = table.get(name)
         if registered is not None:
             found.setdefault(registered.name, registered)

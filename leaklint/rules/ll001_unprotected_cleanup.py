@@ -67,8 +67,9 @@ In an `async def` generator a release method that is a coroutine gains `await`. 
 every moved statement is a release or recognised cleanup on names bound before the `yield`. It
 is unsafe when a success-only statement (`commit()`, `flush()`, `refresh()`) sits inside the
 sequence (it stays in `try`, so it now runs before the cleanup), or when a statement leaklint
-cannot classify does (it moves with the sequence, in place, and now runs on the error path too). No fix is offered when a release is
-nested in other code (a `try` of its own, a loop) or shares a line with other statements.
+cannot classify does (it moves with the sequence, in place, and now runs on the error path too).
+No fix is offered when a release is nested in other code (a `try` of its own, a loop) or shares
+a line with other statements.
 
 ## References
 * FastAPI: Dependencies with yield
