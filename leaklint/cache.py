@@ -126,7 +126,7 @@ def index_to_json(index: ProjectIndex) -> dict[str, Any]:
     """A file's contribution to the project index, as JSON."""
     return {
         "references": {
-            name: sorted([list(r.module), r.exact, r.driver] for r in references)
+            name: sorted([list(r.module), r.exact, r.driver, r.owner] for r in references)
             for name, references in index.references.items()
         },
         "method_references": {
@@ -149,7 +149,10 @@ def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
 
     return ProjectIndex(
         references={
-            name: {Reference(tuple(module), exact, driver) for module, exact, driver in items}
+            name: {
+                Reference(tuple(module), exact, driver, owner)
+                for module, exact, driver, owner in items
+            }
             for name, items in raw["references"].items()
         },
         method_references={

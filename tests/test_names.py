@@ -128,3 +128,44 @@ def test_a_factory_bound_inside_a_function_stays_there(tmp_path: Path) -> None:
         },
     )
     assert findings(tmp_path, ".") == set()
+
+
+METHODS = """\
+from fastapi import Depends
+
+
+class Database:
+    def session(self):
+        db = make_session()
+        if READ_ONLY:
+            yield db
+        else:
+            yield db
+        db.close()
+
+
+class Telemetry:
+    def session(self):
+        span = start_span()
+        if SAMPLED:
+            yield span
+        else:
+            yield span
+        span.close()
+
+
+database = Database()
+
+
+def route(db=Depends(database.session)): ...
+"""
+
+
+def test_a_method_reference_resolves_to_the_class_of_its_instance(tmp_path: Path) -> None:
+    write(tmp_path, {"api.py": METHODS, "other.py": METHODS.split("database = ")[0]})
+    # Database.session in api.py only: not Telemetry.session, not the copy in other.py
+    assert findings(tmp_path, ".") == {("api.py:11", "LL001")}
+    # an instance whose class cannot be told (made by a function) matches any method
+    unknown = METHODS.replace("database = Database()", "database = connect_database()")
+    write(tmp_path, {"api.py": unknown})
+    assert findings(tmp_path, "api.py") == {("api.py:11", "LL001"), ("api.py:21", "LL001")}

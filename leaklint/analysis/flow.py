@@ -399,7 +399,9 @@ def analyse_function(
     ]
     if not yields:
         return None
-    target = classify(function, imports, index, knowledge, module)
+    target = classify(
+        function, imports, index, knowledge, module, owner_class.name if owner_class else None
+    )
     # inference only where a finding can follow: generators with a known driver
     infer = oracle if oracle is not None and target.known else None
     builder = _ResourceCollector(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -49,6 +49,9 @@ class Reference:
     """``module`` is the defining module itself (a local name, a relative import); otherwise
     it is an absolute import's dotted name, which matches the tail of a module's path."""
     driver: str
+    owner: str = ""
+    """The class a referenced method belongs to (``db.session`` with ``db = Database()``);
+    empty for functions."""
 
     def matches(self, module: ModuleName) -> bool:
         """Whether a function defined in ``module`` is the one referred to."""
@@ -93,15 +96,26 @@ class ProjectIndex:
         for name, factories in other.session_factories.items():
             self.session_factories.setdefault(name, set()).update(factories)
 
-    def drivers_of(self, name: str, module: ModuleName, top_level: bool) -> set[str]:
+    def drivers_of(
+        self,
+        name: str,
+        module: ModuleName,
+        top_level: bool,
+        owner_class: Optional[str] = None,
+    ) -> set[str]:
         """The drivers a function ``name`` defined in ``module`` is handed to by references
-        that resolve to it; a function that is not at the top of its module can be reached
-        only from its own module."""
-        return {
-            reference.driver
-            for reference in self.references.get(name, ())
-            if reference.matches(module) and (top_level or reference.exact)
-        }
+        that resolve to it. A function that is not at the top of its module is reached from
+        its own module, or as a method of its class (``owner_class``, when known)."""
+        found = set()
+        for reference in self.references.get(name, ()):
+            if not reference.matches(module):
+                continue
+            if reference.owner:
+                if not top_level and owner_class in (None, reference.owner):
+                    found.add(reference.driver)
+            elif top_level or reference.exact:
+                found.add(reference.driver)
+        return found
 
     def session_factory(self, qualified: str, module: ModuleName) -> Optional[ResourceType]:
         """The session a call of ``qualified`` (as resolved in ``module``) makes, when it names
@@ -145,11 +159,12 @@ def index_module(
     index = ProjectIndex()
     drivers = knowledge.drivers
     imported_roots = imports.imported_roots()
+    instances = _module_instances(tree, imports)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            _index_call(node, imports, index, drivers, module, imported_roots)
+            _index_call(node, imports, index, drivers, module, imported_roots, instances)
         elif isinstance(node, ast.Assign):
-            _index_assignment(node, imports, index, module)
+            _index_assignment(node, imports, index, module, instances)
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
             maker = imports.qualified_name(statement.value.func)
@@ -170,6 +185,7 @@ def _index_call(
     drivers: DriverTable,
     module: ModuleName,
     imported_roots: frozenset[str],
+    instances: Mapping[str, str],
 ) -> None:
     func = call.func
     qualified = imports.qualified_name(func)
@@ -179,7 +195,7 @@ def _index_call(
             arguments = [call.args[0]] if driver.positional and call.args else []
             arguments += [k.value for k in call.keywords if k.arg in driver.keywords]
             for argument in arguments:
-                _add_reference(argument, driver, imports, index, module)
+                _add_reference(argument, driver, imports, index, module, instances)
             return
     if not isinstance(func, ast.Attribute):
         return
@@ -188,7 +204,7 @@ def _index_call(
         for argument in call.args:
             if isinstance(argument, ast.Dict):
                 for value in argument.values:
-                    _add_reference(value, FASTAPI, imports, index, module)
+                    _add_reference(value, FASTAPI, imports, index, module, instances)
         return
     receiver = func.value.attr if isinstance(func.value, ast.Attribute) else ""
     if isinstance(func.value, ast.Name):
@@ -196,16 +212,49 @@ def _index_call(
     registered = drivers.for_method(receiver, func.attr, imported_roots)
     if registered is not None:
         for argument in call.args[:1]:
-            _add_reference(argument, registered, imports, index, module)
+            _add_reference(argument, registered, imports, index, module, instances)
 
 
 def _index_assignment(
-    node: ast.Assign, imports: ImportMap, index: ProjectIndex, module: ModuleName
+    node: ast.Assign,
+    imports: ImportMap,
+    index: ProjectIndex,
+    module: ModuleName,
+    instances: Mapping[str, str],
 ) -> None:
     for target in node.targets:
         # app.dependency_overrides[get_db] = override_get_db
         if isinstance(target, ast.Subscript) and _is_overrides(target):
-            _add_reference(node.value, FASTAPI, imports, index, module)
+            _add_reference(node.value, FASTAPI, imports, index, module, instances)
+
+
+def _module_instances(tree: ast.Module, imports: ImportMap) -> dict[str, str]:
+    """``db = Database(URL)`` at the top of the module: ``db`` to the class's qualified name
+    (as written, resolved through the imports)."""
+    found: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            qualified = imports.qualified_name(statement.value.func)
+            if qualified is None:
+                continue
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = qualified
+    return found
+
+
+def _class_of(parts: list[str], imports: ImportMap, instances: Mapping[str, str]) -> Optional[str]:
+    """The class whose method ``parts.method`` names: a class of this module
+    (``Container.get_db``) or the class of a module-level instance (``db.session``)."""
+    if len(parts) != 1:
+        return None
+    head = parts[0]
+    if head in imports.module_classes:
+        return head
+    made_by = instances.get(head)
+    if made_by is None or not made_by.rsplit(".", 1)[-1][:1].isupper():
+        return None  # made by a function: its result's class is unknown
+    return made_by
 
 
 def _is_overrides(expr: ast.expr) -> bool:
@@ -222,20 +271,29 @@ def _add_reference(
     imports: ImportMap,
     index: ProjectIndex,
     module: ModuleName,
+    instances: Mapping[str, str],
 ) -> None:
     if expr is None:
         return
     if isinstance(expr, (ast.List, ast.Tuple)):
         for element in expr.elts:  # lifespan=[a, b], cleanup_ctx.extend([a, b])
-            _add_reference(element, driver, imports, index, module)
+            _add_reference(element, driver, imports, index, module, instances)
         return
     parts = dotted_parts(expr)
     if not parts:
         return
     name = parts[-1]
     if len(parts) > 1 and not imports.is_imported(parts[0]):
-        # service.get_db, self.get_db, Container.get_db: a method of some class
-        index.method_references.setdefault(name, set()).add(driver.name)
+        # Container.get_db, or service.get_db with `service = Service()` at the top of this
+        # module: a method of a known class; self.get_db, request.app.get_db: of some class
+        owner = _class_of(parts[:-1], imports, instances)
+        resolved_owner = resolve(owner, module) if owner is not None else None
+        if resolved_owner is None:
+            index.method_references.setdefault(name, set()).add(driver.name)
+            return
+        where, class_name = resolved_owner
+        reference = Reference(where.module, where.exact, driver.name, class_name)
+        index.references.setdefault(name, set()).add(reference)
         return
     qualified = imports.qualified_name(expr)
     resolved = resolve(qualified, module) if qualified is not None else None
@@ -301,8 +359,10 @@ def classify(
     index: ProjectIndex,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     module: ModuleName = (),
+    owner_class: Optional[str] = None,
 ) -> TargetKind:
-    """Read a function's decorators and the project index to tell how it is driven.
+    """Read a function's decorators and the project index to tell how it is driven
+    (``owner_class``: the class a method is defined in, when the parse shows it).
 
     A framework that takes the function over (a lifespan, a container) decides how it is
     finalized even when the function is also decorated with ``contextmanager``, which such
@@ -313,7 +373,7 @@ def classify(
         for driver in table.for_decorator(name):
             found.setdefault(driver.name, driver)
     top_level = function.col_offset == 0
-    referenced = index.drivers_of(function.name, module, top_level)
+    referenced = index.drivers_of(function.name, module, top_level, owner_class)
     decorated = set(found) - {CONTEXTMANAGER.name}
     if not top_level and not decorated:
         # `Depends(service.session)` names a method of some object: a guess, which a decorator
