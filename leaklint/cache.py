@@ -198,6 +198,7 @@ def _knowledge_fingerprint(settings: Settings) -> list[Any]:
                 *(sorted(group) for group in (driver.decorators, driver.decorator_names)),
                 *(sorted(group) for group in (driver.calls, driver.call_names, driver.keywords)),
                 sorted(driver.methods),
+                sorted(driver.markers),
                 driver.positional,
                 driver.requires_import,
             ]

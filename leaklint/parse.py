@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -35,7 +34,7 @@ def may_have_targets(data: bytes) -> bool:
     return b"yield" in data
 
 
-def may_feed_index(data: bytes, markers: Iterable[bytes]) -> bool:
+def may_feed_index(data: bytes, markers: tuple[bytes, ...]) -> bool:
     """A file that may hand a function to a driver or define a session factory for the index
     (``markers``: the knowledge base's ``index_markers``)."""
     return any(marker in data for marker in markers)

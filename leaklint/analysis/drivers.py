@@ -77,6 +77,9 @@ class Driver:
     requires_import: str = ""
     """Method registrations count only in modules importing this package (``provider.provide``
     means dishka only where dishka is imported)."""
+    markers: frozenset[str] = frozenset()
+    """Words a file must contain to register a function with this driver: only such files
+    are parsed whole for the project index (decorators need no index)."""
     swallowing_hides_error: bool = True
     """A generator that catches the thrown-in exception and does not re-raise hides it from
     the caller. Litestar raises the handler's exception again itself, whatever the
@@ -100,6 +103,7 @@ FASTAPI = Driver(
         for name in ("Depends", "Security")
     ),
     keywords=frozenset({"dependency"}),
+    markers=frozenset({"Depends", "Security"}),
 )
 CONTEXTMANAGER = Driver(
     name="contextmanager",
@@ -127,6 +131,7 @@ LIFESPAN = Driver(
     ),
     positional=False,
     keywords=frozenset({"lifespan"}),
+    markers=frozenset({"lifespan"}),
 )
 LITESTAR_LIFESPAN = Driver(
     name="litestar-lifespan",
@@ -138,6 +143,7 @@ LITESTAR_LIFESPAN = Driver(
     positional=False,
     keywords=frozenset({"lifespan"}),
     list_arguments=True,
+    markers=frozenset({"lifespan"}),
 )
 LITESTAR = Driver(
     name="litestar",
@@ -148,6 +154,7 @@ LITESTAR = Driver(
     calls=frozenset({"litestar.di.Provide", "litestar.Provide"}),
     keywords=frozenset({"dependency"}),
     swallowing_hides_error=False,
+    markers=frozenset({"litestar"}),
 )
 FAST_DEPENDS = Driver(
     name="fast-depends",
@@ -159,6 +166,7 @@ FAST_DEPENDS = Driver(
         {"fast_depends.Depends", "fast_depends.dependencies.Depends", "faststream.Depends"}
     ),
     keywords=frozenset({"dependency"}),
+    markers=frozenset({"Depends"}),
 )
 PYTEST = Driver(
     name="pytest",
@@ -188,6 +196,7 @@ DISHKA = Driver(
     keywords=frozenset({"source"}),
     methods=frozenset({("*", "provide")}),
     requires_import="dishka",
+    markers=frozenset({"dishka"}),
 )
 DEPENDENCY_INJECTOR = Driver(
     name="dependency-injector",
@@ -196,6 +205,7 @@ DEPENDENCY_INJECTOR = Driver(
     role=Role.PROVIDER,
     measured="dependency-injector 4.49.1",
     calls=frozenset({"dependency_injector.providers.Resource"}),
+    markers=frozenset({"dependency_injector"}),
 )
 AIOHTTP_CLEANUP_CTX = Driver(
     name="aiohttp-cleanup-ctx",
@@ -205,6 +215,7 @@ AIOHTTP_CLEANUP_CTX = Driver(
     measured="aiohttp 3.14.5",
     methods=frozenset({("cleanup_ctx", "append"), ("cleanup_ctx", "extend")}),
     list_arguments=True,
+    markers=frozenset({"cleanup_ctx"}),
 )
 DEPENDS_MARKER = Driver(
     name="depends",
@@ -214,6 +225,7 @@ DEPENDS_MARKER = Driver(
     measured="as FastAPI and FastDepends",
     call_names=frozenset({"Depends", "Security"}),
     keywords=frozenset({"dependency"}),
+    markers=frozenset({"Depends", "Security"}),
 )
 
 DRIVERS: tuple[Driver, ...] = (
@@ -268,6 +280,7 @@ class DriverTable:
             call_names=DEPENDS_MARKER.call_names | extra,
             decorator_names=extra,
             keywords=DEPENDS_MARKER.keywords,
+            markers=DEPENDS_MARKER.markers | extra,
         )
         return self.extended([marker])
 
@@ -351,4 +364,7 @@ def project_driver(
         calls=frozenset(calls),
         keywords=frozenset(keywords),
         methods=frozenset(pairs),
+        markers=frozenset(
+            [*(call.rsplit(".", 1)[-1] for call in calls), *(called for _, called in pairs)]
+        ),
     )

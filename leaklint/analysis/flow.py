@@ -704,7 +704,8 @@ class _ResourceCollector:
         self.knowledge = knowledge
         self.oracle = oracle
         self.module = module
-        self.class_factories = _class_factories(owner_class, imports) if owner_class else {}
+        self.owner_class = owner_class
+        self._class_factories: Optional[dict[str, ResourceType]] = None
         self.function = function
         self.imports = imports
         self.index = index
@@ -725,15 +726,7 @@ class _ResourceCollector:
         }
         self._bindings: dict[str, list[ast.stmt]] = {}
         self._loads: dict[str, list[ast.Name]] = {}
-        self._bound_names = {
-            target.id
-            for node in ast.walk(function)
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.withitem)) and _creates(node)
-            for target in _targets(node)
-            if isinstance(target, ast.Name)
-        }
-        """Plain names the generator binds to something it creates (a call, a new container,
-        ``with ... as``), not to an alias of what it was given."""
+        self._bound: Optional[set[str]] = None
         self._argless_releases: set[str] = set()
         """Receivers of ``release()`` with no argument: locks, not pools."""
 
@@ -816,9 +809,9 @@ class _ResourceCollector:
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
             and func.value.id in ("self", "cls")
-            and func.attr in self.class_factories
+            and func.attr in self.class_factories()
         ):
-            return self.class_factories[func.attr], None, None  # self.session_factory()
+            return self.class_factories()[func.attr], None, None  # self.session_factory()
         qualified = self.imports.qualified_name(func)
         if qualified is None:
             return None
@@ -1066,7 +1059,7 @@ class _ResourceCollector:
             for key in [dotted_name(argument)]
             if key is not None
             and not self._loop_variable(key, call)
-            and (key in self.resources or key in self._bound_names)
+            and (key in self.resources or key in self._bound_names())
         ]
         if not keys:
             return
@@ -1087,6 +1080,30 @@ class _ResourceCollector:
                     helper=True,
                 )
             )
+
+    def class_factories(self) -> dict[str, ResourceType]:
+        """The session factories the method's class keeps (read when a ``self.x()`` call is
+        first met: most methods make none)."""
+        if self._class_factories is None:
+            owner = self.owner_class
+            if owner is not None and self.imports.imports_any(SESSION_FACTORY_MAKERS):
+                self._class_factories = _class_factories(owner, self.imports)
+            else:
+                self._class_factories = {}
+        return self._class_factories
+
+    def _bound_names(self) -> set[str]:
+        """Plain names the generator binds to something it creates (a call, a new container,
+        ``with ... as``), not to an alias of what it was given; walked when first needed."""
+        if self._bound is None:
+            self._bound = {
+                target.id
+                for node in ast.walk(self.function)
+                if isinstance(node, (ast.Assign, ast.AnnAssign, ast.withitem)) and _creates(node)
+                for target in _targets(node)
+                if isinstance(target, ast.Name)
+            }
+        return self._bound
 
     def _loop_variable(self, name: str, node: ast.AST) -> bool:
         """``for fd in opened: os.close(fd)``: the name is the loop's, not a resource's."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Optional
 
 
@@ -57,6 +57,14 @@ class ImportMap:
         return frozenset(
             name.lstrip(".").split(".", 1)[0]
             for name in (*self._names.values(), *self.star_modules)
+        )
+
+    def imports_any(self, qualified: Iterable[str]) -> bool:
+        """Whether this module imports one of ``qualified`` (or the module holding it)."""
+        bound = set(self._names.values())
+        return any(
+            name in bound or name.rsplit(".", 1)[0] in bound or name.split(".", 1)[0] in bound
+            for name in qualified
         )
 
     def is_imported(self, name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional
@@ -257,19 +258,13 @@ class KnowledgeBase:
     drivers: DriverTable = DEFAULT_DRIVERS
     """Who resumes a generator and how: the built-in table and the project's own drivers."""
 
-    @property
+    @functools.cached_property
     def index_markers(self) -> tuple[bytes, ...]:
         """Words a file must contain to contribute to the project index: driver registrations,
         dependency overrides, session factories."""
         words = {"dependency_overrides", "sessionmaker", *self.dependency_markers}
         for driver in self.drivers.drivers:
-            if driver.positional:
-                words.update(name.rsplit(".", 1)[-1] for name in driver.calls)
-                words.update(driver.call_names)
-            else:  # FastAPI(lifespan=...): the keyword is rarer than the class name
-                words.update(driver.keywords)
-            words.update(receiver for receiver, _ in driver.methods if receiver != "*")
-            words.update(method for receiver, method in driver.methods if receiver == "*")
+            words.update(driver.markers)
         return tuple(sorted(word.encode() for word in words))
 
     def factory_type(self, qualified: str) -> Optional[ResourceType]:
