@@ -585,26 +585,17 @@ _VERBS = frozenset(
     {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
 )
 
-_RELEASE_HELPER_WORDS = (
-    "close",
-    "aclose",
-    "dispose",
-    "release",
-    "shutdown",
-    "disconnect",
-    "terminate",
-    "cleanup",
-    "teardown",
-    "stop",
-    "destroy",
-)
+_HELPER_ONLY_WORDS = frozenset({"teardown", "stop", "destroy"})
+"""Words that name a release helper (``teardown_db(engine)``) but not a release method: a
+``.stop()`` method is too common to be evidence of a resource on its own."""
 
 
-def is_release_helper(name: str) -> bool:
+def is_release_helper(name: str, release_methods: frozenset[str]) -> bool:
     """A function named for releasing what it is given: ``close_db``, ``shutdown``,
-    ``dispose_all``, ``release_connection``, ``_teardown``."""
+    ``dispose_all``, ``release_connection``, ``_teardown`` (its first word is a release
+    method's name, or teardown/stop/destroy)."""
     words = name.lower().strip("_").split("_")
-    return bool(words) and words[0] in _RELEASE_HELPER_WORDS
+    return bool(words) and (words[0] in release_methods or words[0] in _HELPER_ONLY_WORDS)
 
 
 def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
@@ -1043,7 +1034,10 @@ class _ResourceCollector:
         ):
             return
         last = dotted_parts(func)
-        named_release = bool(last) and is_release_helper(last[-1])  # type: ignore[index]
+        named_release = bool(last) and is_release_helper(
+            last[-1],  # type: ignore[index]
+            self.knowledge.release_methods,
+        )
         if not named_release and not any(
             dotted_name(argument) in self.resources for argument in call.args
         ):

@@ -223,7 +223,7 @@ def _is_cleanup(statement: ast.stmt, facts: GeneratorFacts) -> bool:
         name in facts.knowledge.release_methods
         or name in _CLEANUP_METHODS
         or name in _WAITS
-        or is_release_helper(name)
+        or is_release_helper(name, facts.knowledge.release_methods)
     )
 
 
