@@ -196,3 +196,35 @@ def test_fixed_behaviour(fixture: Fixture, driver: str) -> None:
     assert fixture.snapshot.exists(), f"{fixture.snapshot.name} missing"
     source = fixture.snapshot.read_text(encoding="utf-8")
     AFTER[behaviour](_run(fixture, source, str(fixture.snapshot), driver))
+
+
+def test_a_moved_shutdown_sequence_stops_the_task_before_closing_its_client() -> None:
+    """LL001's fix moves the whole sequence: on the error path the worker task is cancelled and
+    awaited, then its Redis client closed. Before the fix neither happens."""
+    import asyncio
+
+    [fixture] = [f for f in RUNTIME if f.path.name == "shutdown_task_cancel.py"]
+
+    def after_failure(source: str) -> tuple[bool, list[object]]:
+        function, tracker = load_function(source, str(fixture.path), "background_worker")
+        tracker.resources.clear()
+        tracker.recording = True
+        seen: list[asyncio.Task[None]] = []
+
+        async def run() -> bool:
+            try:
+                async with function() as task:
+                    seen.append(task)
+                    raise Boom("the body fails")
+            except Boom:
+                return seen[0].done()  # still in the loop: nothing else has stopped it
+            raise AssertionError("the body's error did not come back")
+
+        stopped = asyncio.run(run())
+        tracker.recording = False
+        return stopped, tracker.open_resources()
+
+    stopped, left_open = after_failure(fixture.text)
+    assert not stopped and left_open, "the unfixed worker should keep running on an open client"
+    stopped, left_open = after_failure(fixture.snapshot.read_text(encoding="utf-8"))
+    assert stopped and not left_open, left_open
