@@ -1,9 +1,11 @@
-"""Which generators are analysed: the project-wide index and per-function classification.
+"""Which generators are analysed, and who drives them: the project-wide index and
+per-function classification.
 
-A generator is a *target* when something drives it like a context manager: a ``contextmanager``
-decorator, FastAPI's ``Depends``/``Security``, or its own shape (one ``yield``, not in a loop,
-with a resource acquired before it). pytest yield fixtures are recognised so that rules which do
-not apply to them (pytest resumes a fixture with ``next()``) can leave them alone.
+A generator is a *target* when something drives it like a context manager: a driver of
+``drivers.py`` (a ``contextmanager`` decorator, FastAPI's ``Depends``, a lifespan, a pytest
+fixture, a container...), found from its decorators or from the references the project index
+holds, or its own shape (one ``yield``, not in a loop, with a resource acquired before it).
+References resolve through the referring module's imports to one definition.
 """
 
 from __future__ import annotations
