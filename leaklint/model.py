@@ -66,6 +66,7 @@ class FixKind(enum.Enum):
     HOIST_FROM_TRY = "hoist-from-try"
     APPEND_RAISE = "append-raise"
     ADD_AWAIT = "add-await"
+    HANDLER_RELEASE_TO_FINALLY = "handler-release-to-finally"
 
 
 class Severity(enum.Enum):

@@ -60,7 +60,8 @@ def _run(fixture: Fixture, source: str, filename: str, driver: str) -> DriveResu
         driver,
         tracker,
         fail_acquisition=behaviour == "unbound",
-        caller_fails=behaviour != "didnt-stop",  # a second yield shows when the caller succeeds
+        # a second yield, and a release only on error, show when the caller succeeds
+        caller_fails=behaviour not in ("didnt-stop", "leaks-on-success"),
     )
 
 
@@ -108,6 +109,7 @@ def _unawaited(result: DriveResult) -> None:
 Check = Callable[[DriveResult], None]
 BEFORE: dict[str, Check] = {
     "leaks": _leaks,
+    "leaks-on-success": _leaks,
     "released": _releases,
     "unbound": _unbound,
     "swallows": _swallows,
@@ -116,6 +118,7 @@ BEFORE: dict[str, Check] = {
 }
 AFTER: dict[str, Check] = {
     "leaks": _releases,
+    "leaks-on-success": _releases,
     "released": _releases,
     "unbound": _real_error,
     "swallows": _propagates,

@@ -252,6 +252,44 @@ class _PlanApplier(cst.CSTTransformer):
             suite = suite.with_changes(body=[*suite.body, cst.Raise()])
         return updated_node.with_changes(body=suite)
 
+    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try) -> cst.Try:
+        row = self._row(original_node)
+        plan = self.plans.get(row)
+        if (
+            plan is None
+            or plan.kind is not FixKind.HANDLER_RELEASE_TO_FINALLY
+            or row in self.applied
+        ):
+            return updated_node
+        if updated_node.finalbody is not None:
+            raise FixError(f"the `try` at line {row} already has a `finally`")
+        wanted = set(plan.release_rows)
+        moved: list[cst.BaseStatement] = []
+        handlers = []
+        for original, updated in zip(original_node.handlers, updated_node.handlers):
+            if not isinstance(original.body, cst.IndentedBlock) or not isinstance(
+                updated.body, cst.IndentedBlock
+            ):
+                handlers.append(updated)
+                continue
+            kept = []
+            for before, after in zip(original.body.body, updated.body.body):
+                if self._row(before) in wanted:
+                    if not moved:
+                        moved.append(_without_leading_blank_lines(after))
+                    wanted.discard(self._row(before))
+                else:
+                    kept.append(after)
+            if not kept:
+                raise FixError(f"the `except` at line {self._row(original)} would be empty")
+            handlers.append(updated.with_changes(body=updated.body.with_changes(body=kept)))
+        if wanted or not moved:
+            raise FixError(f"the releases of the `try` at line {row} were not found")
+        self.applied.add(row)
+        return updated_node.with_changes(
+            handlers=handlers, finalbody=cst.Finally(body=cst.IndentedBlock(body=moved))
+        )
+
     # the block rewrites ------------------------------------------------------------------
     def _move_to_finally(
         self, body: list[cst.BaseStatement], rows: list[int], anchor: int, plan: FixPlan

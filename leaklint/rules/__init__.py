@@ -10,6 +10,7 @@ from leaklint.rules import (
     ll005_swallowed_exception,
     ll006_multiple_yield,
     ll007_unawaited_async_close,
+    ll008_release_only_on_error,
 )
 from leaklint.rules.base import Finding, Rule
 
@@ -21,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     ll005_swallowed_exception.RULE,
     ll006_multiple_yield.RULE,
     ll007_unawaited_async_close.RULE,
+    ll008_release_only_on_error.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
