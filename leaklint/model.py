@@ -67,6 +67,7 @@ class FixKind(enum.Enum):
     APPEND_RAISE = "append-raise"
     ADD_AWAIT = "add-await"
     HANDLER_RELEASE_TO_FINALLY = "handler-release-to-finally"
+    COMMIT_TO_SUCCESS_PATH = "commit-to-success-path"
 
 
 class Severity(enum.Enum):

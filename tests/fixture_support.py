@@ -12,7 +12,16 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(LL\d{3}(?:\s*,\s*LL\d{3})*)")
 RUNTIME = re.compile(r"^#\s*runtime:\s*(\w+)((?:\s+[\w-]+=[\w-]+)*)\s*$")
 BEHAVIOURS = frozenset(
-    {"leaks", "leaks-on-success", "released", "unbound", "swallows", "didnt-stop", "unawaited"}
+    {
+        "leaks",
+        "leaks-on-success",
+        "released",
+        "unbound",
+        "swallows",
+        "didnt-stop",
+        "unawaited",
+        "commits-on-error",
+    }
 )
 RUNTIME_OPTIONS = frozenset({"before", "driver"})
 

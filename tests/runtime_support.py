@@ -106,6 +106,8 @@ class Tracker:
     fail_acquisition: bool = False
     """Every acquisition raises ``ConnectionRefusedError``, as a database that is down."""
     resources: list[FakeResource] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
+    """Every ``commit()`` made while driving (SQLAlchemy sessions, DB-API connections)."""
 
     def acquire(self) -> None:
         """Called before a fake resource is made: fails when the test asks for it."""
@@ -208,7 +210,14 @@ class FakeResource:
             )
         if name in TRANSACTIONS:
             return lambda *args, **kwargs: Inert(f"{self.origin}.{name}()")
+        if name == "commit":
+            return self._commit
         return Inert(f"{self.origin}.{name}")
+
+    def _commit(self, *args: Any, **kwargs: Any) -> Any:
+        if self._tracker.recording:
+            self._tracker.commits.append(self.origin)
+        return _Awaitable()  # awaited or not, as the code under test does
 
     def _release_method(self, name: str) -> Callable[..., Any]:
         if self.is_async or name == "aclose":
@@ -389,6 +398,8 @@ class DriveResult:
     """``coroutine ... was never awaited`` warnings."""
     made: int
     """How many fake resources were made (or tried to be)."""
+    commits: int = 0
+    """How many ``commit()`` calls were made."""
 
 
 def drive(
@@ -401,6 +412,7 @@ def drive(
     """Drive ``function`` once as ``driver`` does (the caller raising ``Boom``, unless
     ``caller_fails`` is false) and report the outcome."""
     tracker.resources.clear()
+    tracker.commits.clear()
     tracker.recording = True
     tracker.fail_acquisition = fail_acquisition
     escaped: Optional[BaseException] = None
@@ -416,7 +428,13 @@ def drive(
     never_awaited = [
         str(warning.message) for warning in caught if "was never awaited" in str(warning.message)
     ]
-    return DriveResult(tracker.open_resources(), escaped, never_awaited, len(tracker.resources))
+    return DriveResult(
+        tracker.open_resources(),
+        escaped,
+        never_awaited,
+        len(tracker.resources),
+        len(tracker.commits),
+    )
 
 
 def _drive_contextmanager(function: Any, caller_fails: bool) -> None:

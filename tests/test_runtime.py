@@ -101,6 +101,16 @@ def _didnt_stop(result: DriveResult) -> None:
     assert "didn't stop" in str(result.escaped) or "more than one" in str(result.escaped)
 
 
+def _commits(result: DriveResult) -> None:
+    _made_resources(result)
+    assert result.commits, "expected a commit after the caller failed, none was made"
+
+
+def _no_commit(result: DriveResult) -> None:
+    _made_resources(result)
+    assert not result.commits, f"{result.commits} commit(s) after the caller failed"
+
+
 def _unawaited(result: DriveResult) -> None:
     _leaks(result)
     assert result.never_awaited, "expected a 'coroutine ... was never awaited' warning"
@@ -115,6 +125,7 @@ BEFORE: dict[str, Check] = {
     "swallows": _swallows,
     "didnt-stop": _didnt_stop,
     "unawaited": _unawaited,
+    "commits-on-error": _commits,
 }
 AFTER: dict[str, Check] = {
     "leaks": _releases,
@@ -123,6 +134,7 @@ AFTER: dict[str, Check] = {
     "unbound": _real_error,
     "swallows": _propagates,
     "unawaited": _releases,
+    "commits-on-error": _no_commit,
 }
 
 

@@ -11,7 +11,7 @@ import io
 import tokenize
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Optional, TypeVar
+from typing import Optional, TypeVar, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -252,15 +252,57 @@ class _PlanApplier(cst.CSTTransformer):
             suite = suite.with_changes(body=[*suite.body, cst.Raise()])
         return updated_node.with_changes(body=suite)
 
-    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try) -> cst.Try:
+    def leave_Try(
+        self, original_node: cst.Try, updated_node: cst.Try
+    ) -> Union[cst.Try, cst.FlattenSentinel[cst.BaseStatement]]:
         row = self._row(original_node)
         plan = self.plans.get(row)
-        if (
-            plan is None
-            or plan.kind is not FixKind.HANDLER_RELEASE_TO_FINALLY
-            or row in self.applied
-        ):
+        if plan is None or row in self.applied:
             return updated_node
+        if plan.kind is FixKind.HANDLER_RELEASE_TO_FINALLY:
+            return self._handler_release_to_finally(original_node, updated_node, row, plan)
+        if plan.kind is FixKind.COMMIT_TO_SUCCESS_PATH:
+            return self._commit_to_success_path(original_node, updated_node, row, plan)
+        return updated_node
+
+    def _commit_to_success_path(
+        self, original_node: cst.Try, updated_node: cst.Try, row: int, plan: FixPlan
+    ) -> Union[cst.Try, cst.FlattenSentinel[cst.BaseStatement]]:
+        final = updated_node.finalbody
+        if (
+            final is None
+            or original_node.finalbody is None
+            or not isinstance(final.body, cst.IndentedBlock)
+            or not isinstance(original_node.finalbody.body, cst.IndentedBlock)
+            or not isinstance(updated_node.body, cst.IndentedBlock)
+        ):
+            raise FixError(f"no indented `finally` in the `try` at line {row}")
+        moved: list[cst.BaseStatement] = []
+        kept: list[cst.BaseStatement] = []
+        for before, after in zip(original_node.finalbody.body.body, final.body.body):
+            (moved if self._row(before) in plan.release_rows else kept).append(after)
+        if len(moved) != len(plan.release_rows):
+            raise FixError(f"the commit of the `try` at line {row} was not found")
+        body = [*updated_node.body.body, *(_without_leading_blank_lines(m) for m in moved)]
+        self.applied.add(row)
+        if kept:
+            new_final = final.with_changes(body=final.body.with_changes(body=kept))
+            return updated_node.with_changes(
+                body=updated_node.body.with_changes(body=body), finalbody=new_final
+            )
+        if updated_node.handlers:
+            return updated_node.with_changes(
+                body=updated_node.body.with_changes(body=body), finalbody=None
+            )
+        # `try: yield db finally: db.commit()`: nothing left to protect
+        first = body[0].with_changes(
+            leading_lines=[*updated_node.leading_lines, *_leading_lines(body[0])]
+        )
+        return cst.FlattenSentinel([first, *body[1:]])
+
+    def _handler_release_to_finally(
+        self, original_node: cst.Try, updated_node: cst.Try, row: int, plan: FixPlan
+    ) -> cst.Try:
         if updated_node.finalbody is not None:
             raise FixError(f"the `try` at line {row} already has a `finally`")
         wanted = set(plan.release_rows)

@@ -11,6 +11,7 @@ from leaklint.rules import (
     ll006_multiple_yield,
     ll007_unawaited_async_close,
     ll008_release_only_on_error,
+    ll009_commit_on_error,
 )
 from leaklint.rules.base import Finding, Rule
 
@@ -23,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     ll006_multiple_yield.RULE,
     ll007_unawaited_async_close.RULE,
     ll008_release_only_on_error.RULE,
+    ll009_commit_on_error.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
