@@ -68,6 +68,8 @@ class FixKind(enum.Enum):
     ADD_AWAIT = "add-await"
     HANDLER_RELEASE_TO_FINALLY = "handler-release-to-finally"
     COMMIT_TO_SUCCESS_PATH = "commit-to-success-path"
+    DROP_AWAIT = "drop-await"
+    CLOSE_ALL_TO_CLOSE = "close-all-to-close"
 
 
 class Severity(enum.Enum):

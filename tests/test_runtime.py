@@ -243,3 +243,31 @@ def test_a_moved_shutdown_sequence_stops_the_task_before_closing_its_client() ->
     assert not stopped and left_open, "the unfixed worker should keep running on an open client"
     stopped, left_open = after_failure(fixture.snapshot.read_text(encoding="utf-8"))
     assert stopped and not left_open, left_open
+
+
+def test_closing_every_session_reaches_other_units_of_work() -> None:
+    """LL012 on real SQLAlchemy (SQLite in memory): a unit of work that ends with
+    ``close_all_sessions()`` ends the transaction of another session still in use; closing its
+    own session leaves the other one alone."""
+    pytest.importorskip("sqlalchemy")
+    from sqlalchemy import text
+
+    [fixture] = [
+        f for f in all_fixtures() if f.path.name == "close_all_sessions_in_context_manager.py"
+    ]
+
+    def other_still_open(source: str) -> bool:
+        namespace: dict[str, object] = {"__name__": "unit_of_work_under_test"}
+        exec(compile(source, str(fixture.path), "exec"), namespace)
+        other = namespace["SessionLocal"]()  # type: ignore[operator]
+        other.execute(text("SELECT 1"))  # another request, in the middle of its transaction
+        assert other.in_transaction()
+        with namespace["unit_of_work"]() as session:  # type: ignore[operator]
+            session.execute(text("SELECT 2"))
+        still_open = bool(other.in_transaction())
+        other.close()
+        return still_open
+
+    assert not other_still_open(fixture.text), "close_all_sessions() left the other session"
+    own_close = fixture.text.replace("close_all_sessions()", "session.close()")
+    assert other_still_open(own_close)

@@ -718,6 +718,7 @@ class _ResourceCollector:
         self._bindings: dict[str, list[ast.stmt]] = {}
         self._loads: dict[str, list[ast.Name]] = {}
         self._bound: Optional[set[str]] = None
+        self._assigned: Optional[set[str]] = None
         self._argless_releases: set[str] = set()
         """Receivers of ``release()`` with no argument: locks, not pools."""
 
@@ -835,9 +836,20 @@ class _ResourceCollector:
         if not parts or parts[0] in ("self", "cls"):
             return None
         name = parts[-1]
-        if len(parts) == 1 and name in self.imports.module_classes:
-            return None
+        if len(parts) == 1 and (
+            name in self.imports.module_classes or name in self._assigned_names()
+        ):
+            return None  # this module's own class, or `SessionLocal = get_sessionmaker()` here
         return CONVENTIONAL_SESSION_FACTORIES.get(name)
+
+    def _assigned_names(self) -> set[str]:
+        if self._assigned is None:
+            self._assigned = {
+                node.id
+                for node in ast.walk(self.function)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+            }
+        return self._assigned
 
     def _named_session(
         self, call: ast.Call, target: Optional[str], is_async: bool
@@ -985,6 +997,7 @@ class _ResourceCollector:
     def _call(self, call: ast.Call) -> None:
         func = call.func
         self._helper_release(call)
+        self._closes_every_session(call)
         if not isinstance(func, ast.Attribute):
             return
         if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
@@ -1020,6 +1033,34 @@ class _ResourceCollector:
                 guarding_try=guarding_try,
                 discarded=isinstance(self.parent.get(call), ast.Expr),
             )
+        )
+
+    def _closes_every_session(self, call: ast.Call) -> None:
+        """``close_all_sessions()`` releases every session, this generator's included (too
+        broadly: LL012 says so)."""
+        parts = dotted_parts(call.func)
+        if not parts or parts[-1] != "close_all_sessions" or call.args:
+            return
+        for facts in self.resources.values():
+            acquired = facts.acquisition
+            if acquired is None or acquired.resource_type is None:
+                continue
+            if "Session" not in acquired.resource_type.name:
+                continue
+            facts.release_sites.append(self._site(call, helper=True))
+
+    def _site(self, call: ast.Call, helper: bool) -> ReleaseSite:
+        guarding_try = self._guarding_try(call)
+        return ReleaseSite(
+            call=call,
+            statement=self._statement_of(call),
+            awaited=isinstance(self.parent.get(call), ast.Await),
+            protects_throw_path=guarding_try is not None or self._after_swallow(call),
+            after_yield=any(_position(call) > _position(s.node) for s in self.yields),
+            in_handler=self._in_handler(call),
+            guarding_try=guarding_try,
+            discarded=isinstance(self.parent.get(call), ast.Expr),
+            helper=helper,
         )
 
     def _helper_release(self, call: ast.Call) -> None:

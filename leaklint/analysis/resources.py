@@ -215,14 +215,15 @@ SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
 """Calls whose *result*, when called, makes a session: ``SessionLocal = sessionmaker(...)``."""
 
 CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
-    "SessionLocal": SESSION,
-    "AsyncSessionLocal": ASYNC_SESSION,
-    "async_session": ASYNC_SESSION,
-    "async_session_maker": ASYNC_SESSION,
-    "async_session_factory": ASYNC_SESSION,
+    "SessionLocal": NAMED_SESSION,
+    "AsyncSessionLocal": NAMED_ASYNC_SESSION,
+    "async_session": NAMED_ASYNC_SESSION,
+    "async_session_maker": NAMED_ASYNC_SESSION,
+    "async_session_factory": NAMED_ASYNC_SESSION,
 }
 """Names that the FastAPI and SQLAlchemy documentation give session factories, for projects
-whose factory is defined in a file that is not being linted."""
+whose factory is defined in a file that is not being linted. Only a guess: projects name an
+``async_sessionmaker`` ``SessionLocal`` too, so whether the session is async is not known."""
 
 METHOD_FACTORIES: dict[str, ResourceType] = {
     "connect": CONNECTION,

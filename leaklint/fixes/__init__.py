@@ -160,8 +160,9 @@ def _text(data: bytes) -> str:
 def _verify(code: str, original: str) -> None:
     """Refuse rewritten code that either parser rejects, or that lost a statement.
 
-    The rewrites only move statements and add ``try``/``finally``, bindings, ``await`` and
-    ``raise``: every simple statement of the original must still be there.
+    The rewrites only move statements, add ``try``/``finally``, bindings and ``raise``, add or
+    drop ``await`` and narrow ``close_all()`` to ``close()``: every simple statement of the
+    original must still be there.
     """
     try:
         ast.parse(code)
@@ -174,12 +175,14 @@ def _verify(code: str, original: str) -> None:
 
 
 def _simple_statements(code: str) -> Counter[str]:
-    """Each simple statement's source, ``await`` aside (a fix may add it)."""
+    """Each simple statement's source, ``await`` aside (a fix may add or drop it), and
+    ``close_all()`` read as ``close()`` (a fix may narrow it)."""
     found: Counter[str] = Counter()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.stmt) and not hasattr(node, "body"):
             text = ast.unparse(node)
-            found[text[len("await ") :] if text.startswith("await ") else text] += 1
+            text = text[len("await ") :] if text.startswith("await ") else text
+            found[text.replace(".close_all()", ".close()")] += 1
     return found
 
 
@@ -230,12 +233,16 @@ class _PlanApplier(cst.CSTTransformer):
 
     def _awaited_if_planned(self, row: int, node: _SimpleStatements) -> _SimpleStatements:
         plan = self.plans.get(row)
-        if plan is None or plan.kind is not FixKind.ADD_AWAIT or row in self.applied:
+        if plan is None or plan.kind not in _CALL_REWRITES or row in self.applied:
             return node
         if len(node.body) != 1:
             raise FixError(f"line {row} holds more than the release call")
         self.applied.add(row)
-        return node.with_changes(body=[_awaited(node.body[0])])
+        if plan.kind is FixKind.ADD_AWAIT:
+            return node.with_changes(body=[_awaited(node.body[0])])
+        if plan.kind is FixKind.DROP_AWAIT:
+            return node.with_changes(body=[_not_awaited(node.body[0], row)])
+        return node.with_changes(body=[_closing_one(node.body[0], row)])
 
     def leave_ExceptHandler(
         self, original_node: cst.ExceptHandler, updated_node: cst.ExceptHandler
@@ -450,6 +457,33 @@ class _AwaitAdder(cst.CSTTransformer):
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
         return updated_node.with_changes(body=[_awaited(small) for small in updated_node.body])
+
+
+_CALL_REWRITES = frozenset({FixKind.ADD_AWAIT, FixKind.DROP_AWAIT, FixKind.CLOSE_ALL_TO_CLOSE})
+
+
+def _not_awaited(small: cst.BaseSmallStatement, row: int) -> cst.BaseSmallStatement:
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Await):
+        return small.with_changes(value=small.value.expression)
+    raise FixError(f"no awaited call at line {row}")
+
+
+def _closing_one(small: cst.BaseSmallStatement, row: int) -> cst.BaseSmallStatement:
+    """``session.close_all()`` (awaited or not) as ``session.close()``."""
+    if not isinstance(small, cst.Expr):
+        raise FixError(f"no `close_all()` call at line {row}")
+    value = small.value
+    awaited = isinstance(value, cst.Await)
+    call = value.expression if isinstance(value, cst.Await) else value
+    if not (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "close_all"
+    ):
+        raise FixError(f"no `close_all()` call at line {row}")
+    closed = call.with_changes(func=call.func.with_changes(attr=cst.Name("close")))
+    new_value = value.with_changes(expression=closed) if awaited else closed
+    return small.with_changes(value=new_value)
 
 
 def _awaited(small: cst.BaseSmallStatement) -> cst.BaseSmallStatement:
