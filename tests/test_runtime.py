@@ -271,3 +271,33 @@ def test_closing_every_session_reaches_other_units_of_work() -> None:
     assert not other_still_open(fixture.text), "close_all_sessions() left the other session"
     own_close = fixture.text.replace("close_all_sessions()", "session.close()")
     assert other_still_open(own_close)
+
+
+def test_closing_a_module_level_client_breaks_the_next_request() -> None:
+    """LL010 with the real httpx behind a FastAPI app: the first request closes the shared
+    client and the second fails; without the close both succeed."""
+    httpx = pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    [fixture] = [f for f in all_fixtures() if f.path.name == "module_client_closed_per_request.py"]
+
+    def statuses(source: str) -> list[object]:
+        namespace: dict[str, object] = {"__name__": "shared_client_under_test"}
+        exec(compile(source, str(fixture.path), "exec"), namespace)
+        namespace["rates_client"] = httpx.AsyncClient(
+            base_url="https://rates.example.com",
+            transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"rate": 1})),
+        )
+        outcomes: list[object] = []
+        with TestClient(namespace["app"]) as client:  # type: ignore[arg-type]
+            for _ in range(2):
+                try:
+                    outcomes.append(client.get("/rates/EUR").status_code)
+                except RuntimeError as error:  # re-raised from the server
+                    outcomes.append(str(error))
+        return outcomes
+
+    first, second = statuses(fixture.text)
+    assert first == 200 and "client has been closed" in str(second), (first, second)
+    owner_closes = fixture.text.replace("await rates_client.aclose()", "pass")
+    assert statuses(owner_closes) == [200, 200]

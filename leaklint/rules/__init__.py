@@ -12,6 +12,7 @@ from leaklint.rules import (
     ll007_unawaited_async_close,
     ll008_release_only_on_error,
     ll009_commit_on_error,
+    ll010_closes_shared_resource,
     ll012_wrong_release_call,
 )
 from leaklint.rules.base import Finding, Rule
@@ -26,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     ll007_unawaited_async_close.RULE,
     ll008_release_only_on_error.RULE,
     ll009_commit_on_error.RULE,
+    ll010_closes_shared_resource.RULE,
     ll012_wrong_release_call.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts, is_release_helper
+from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 
@@ -91,7 +92,9 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         and not resource.bound_only_after_yield
         and resource.key not in ("self", "cls")  # the object's own lifetime is its owner's
         for site in resource.release_sites
-        if site.normal_path_only and not _before_raise(facts, site.statement)
+        if site.normal_path_only
+        and not _before_raise(facts, site.statement)
+        and not closes_shared(facts, resource, site)  # LL010's finding: not a cleanup to move
     ]
     if not unprotected:
         return
