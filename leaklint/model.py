@@ -70,6 +70,7 @@ class FixKind(enum.Enum):
     COMMIT_TO_SUCCESS_PATH = "commit-to-success-path"
     DROP_AWAIT = "drop-await"
     CLOSE_ALL_TO_CLOSE = "close-all-to-close"
+    YIELD_FROM = "yield-from"
 
 
 class Severity(enum.Enum):

@@ -21,6 +21,7 @@ BEHAVIOURS = frozenset(
         "didnt-stop",
         "unawaited",
         "commits-on-error",
+        "skips-rollback",
     }
 )
 RUNTIME_OPTIONS = frozenset({"before", "driver"})

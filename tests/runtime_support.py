@@ -108,6 +108,8 @@ class Tracker:
     resources: list[FakeResource] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     """Every ``commit()`` made while driving (SQLAlchemy sessions, DB-API connections)."""
+    rollbacks: list[str] = field(default_factory=list)
+    """Every ``rollback()`` made while driving."""
 
     def acquire(self) -> None:
         """Called before a fake resource is made: fails when the test asks for it."""
@@ -212,12 +214,19 @@ class FakeResource:
             return lambda *args, **kwargs: Inert(f"{self.origin}.{name}()")
         if name == "commit":
             return self._commit
+        if name == "rollback":
+            return self._rollback
         return Inert(f"{self.origin}.{name}")
 
     def _commit(self, *args: Any, **kwargs: Any) -> Any:
         if self._tracker.recording:
             self._tracker.commits.append(self.origin)
         return _Awaitable()  # awaited or not, as the code under test does
+
+    def _rollback(self, *args: Any, **kwargs: Any) -> Any:
+        if self._tracker.recording:
+            self._tracker.rollbacks.append(self.origin)
+        return _Awaitable()
 
     def _release_method(self, name: str) -> Callable[..., Any]:
         if self.is_async or name == "aclose":
@@ -400,6 +409,8 @@ class DriveResult:
     """How many fake resources were made (or tried to be)."""
     commits: int = 0
     """How many ``commit()`` calls were made."""
+    rollbacks: int = 0
+    """How many ``rollback()`` calls were made."""
 
 
 def drive(
@@ -413,6 +424,7 @@ def drive(
     ``caller_fails`` is false) and report the outcome."""
     tracker.resources.clear()
     tracker.commits.clear()
+    tracker.rollbacks.clear()
     tracker.recording = True
     tracker.fail_acquisition = fail_acquisition
     escaped: Optional[BaseException] = None
@@ -434,6 +446,7 @@ def drive(
         never_awaited,
         len(tracker.resources),
         len(tracker.commits),
+        len(tracker.rollbacks),
     )
 
 

@@ -221,7 +221,7 @@ def test_an_invalid_transform_is_caught_before_writing(
 
     faults = (
         (invalid_code, "does not parse"),
-        (dropped_statements, "would drop `yield db`"),
+        (dropped_statements, "would drop `yield <name> | yield from <iterable>`"),
         (crashing, "the rewrite failed: CSTValidationError"),
     )
     for fault, symptom in faults:

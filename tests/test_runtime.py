@@ -111,6 +111,16 @@ def _no_commit(result: DriveResult) -> None:
     assert not result.commits, f"{result.commits} commit(s) after the caller failed"
 
 
+def _skips_rollback(result: DriveResult) -> None:
+    _made_resources(result)
+    assert not result.rollbacks, "the inner generator's rollback ran: its except saw the error"
+
+
+def _rolls_back(result: DriveResult) -> None:
+    _releases(result)
+    assert result.rollbacks, "the caller failed and nothing was rolled back"
+
+
 def _unawaited(result: DriveResult) -> None:
     _leaks(result)
     assert result.never_awaited, "expected a 'coroutine ... was never awaited' warning"
@@ -126,6 +136,7 @@ BEFORE: dict[str, Check] = {
     "didnt-stop": _didnt_stop,
     "unawaited": _unawaited,
     "commits-on-error": _commits,
+    "skips-rollback": _skips_rollback,
 }
 AFTER: dict[str, Check] = {
     "leaks": _releases,
@@ -135,6 +146,7 @@ AFTER: dict[str, Check] = {
     "swallows": _propagates,
     "unawaited": _releases,
     "commits-on-error": _no_commit,
+    "skips-rollback": _rolls_back,
 }
 
 

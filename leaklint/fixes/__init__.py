@@ -161,8 +161,8 @@ def _verify(code: str, original: str) -> None:
     """Refuse rewritten code that either parser rejects, or that lost a statement.
 
     The rewrites only move statements, add ``try``/``finally``, bindings and ``raise``, add or
-    drop ``await`` and narrow ``close_all()`` to ``close()``: every simple statement of the
-    original must still be there.
+    drop ``await``, narrow ``close_all()`` to ``close()`` and turn a re-yielding loop into
+    ``yield from``: every other simple statement of the original must still be there.
     """
     try:
         ast.parse(code)
@@ -179,6 +179,13 @@ def _simple_statements(code: str) -> Counter[str]:
     ``close_all()`` read as ``close()`` (a fix may narrow it)."""
     found: Counter[str] = Counter()
     for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Expr) and (
+            isinstance(node.value, ast.YieldFrom)
+            or (isinstance(node.value, ast.Yield) and isinstance(node.value.value, ast.Name))
+        ):
+            # `for x in g(): yield x` may become `yield from g()`: one stands for the other
+            found["yield <name> | yield from <iterable>"] += 1
+            continue
         if isinstance(node, ast.stmt) and not hasattr(node, "body"):
             text = ast.unparse(node)
             text = text[len("await ") :] if text.startswith("await ") else text
@@ -258,6 +265,26 @@ class _PlanApplier(cst.CSTTransformer):
         else:
             suite = suite.with_changes(body=[*suite.body, cst.Raise()])
         return updated_node.with_changes(body=suite)
+
+    def leave_For(
+        self, original_node: cst.For, updated_node: cst.For
+    ) -> Union[cst.For, cst.SimpleStatementLine]:
+        row = self._row(original_node)
+        plan = self.plans.get(row)
+        if plan is None or plan.kind is not FixKind.YIELD_FROM or row in self.applied:
+            return updated_node
+        if updated_node.asynchronous is not None or updated_node.orelse is not None:
+            raise FixError(f"the loop at line {row} cannot delegate with `yield from`")
+        self.applied.add(row)
+        delegate = cst.Expr(value=cst.Yield(value=cst.From(item=updated_node.iter)))
+        trailing = (
+            updated_node.body.header
+            if isinstance(updated_node.body, cst.IndentedBlock)
+            else cst.TrailingWhitespace()
+        )
+        return cst.SimpleStatementLine(
+            body=[delegate], leading_lines=updated_node.leading_lines, trailing_whitespace=trailing
+        )
 
     def leave_Try(
         self, original_node: cst.Try, updated_node: cst.Try

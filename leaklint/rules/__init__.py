@@ -13,6 +13,7 @@ from leaklint.rules import (
     ll008_release_only_on_error,
     ll009_commit_on_error,
     ll010_closes_shared_resource,
+    ll011_re_yielded_generator,
     ll012_wrong_release_call,
 )
 from leaklint.rules.base import Finding, Rule
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     ll008_release_only_on_error.RULE,
     ll009_commit_on_error.RULE,
     ll010_closes_shared_resource.RULE,
+    ll011_re_yielded_generator.RULE,
     ll012_wrong_release_call.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from leaklint.analysis.flow import GeneratorFacts
+from leaklint.analysis.shapes import reyielding_loops
 from leaklint.rules.base import Finding, Rule
 
 DOCS = """\
@@ -55,6 +56,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     extra = facts.extra_yield
     if extra is None:
         return
+    if any(extra is loop.body[0].value for loop in reyielding_loops(facts)):  # type: ignore[attr-defined]
+        return  # `for db in get_db(): yield db` yields once per inner yield: LL011's finding
     in_loop = any(site.node is extra and site.in_loop for site in facts.yields)
     where = "in a loop" if in_loop else "after another `yield` on the same path"
     yield Finding(
