@@ -257,6 +257,13 @@ class GeneratorFacts:
                 return block
         return None
 
+    def statement_of(self, node: ast.AST) -> Statement:
+        """The statement that holds ``node`` (a node of the generator's own body)."""
+        current = node
+        while not isinstance(current, ast.stmt):
+            current = self.parent[current]
+        return current
+
     def ancestor_in(self, node: ast.AST, block: list[Statement]) -> Optional[Statement]:
         """The statement of ``block`` that contains ``node``, if any."""
         current: Optional[ast.AST] = node

@@ -72,7 +72,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     for node in _own_calls(facts):
         if not _is_commit(node):
             continue
-        statement = _statement_of(facts, node)
+        statement = facts.statement_of(node)
         try_node, place = _around_yield(facts, statement)
         if try_node is None:
             continue
@@ -100,13 +100,6 @@ def _own_calls(facts: GeneratorFacts) -> Iterator[ast.Call]:
 def _is_commit(call: ast.Call) -> bool:
     func = call.func
     return isinstance(func, ast.Attribute) and func.attr == "commit" and not call.args
-
-
-def _statement_of(facts: GeneratorFacts, node: ast.AST) -> ast.stmt:
-    current = node
-    while not isinstance(current, ast.stmt):
-        current = facts.parent[current]
-    return current
 
 
 def _around_yield(facts: GeneratorFacts, statement: ast.stmt) -> tuple[Optional[ast.Try], str]:

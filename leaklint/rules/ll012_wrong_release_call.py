@@ -124,7 +124,7 @@ def _releases_of_everything(facts: GeneratorFacts) -> Iterator[Finding]:
             continue
         called = dotted_name(node.func) or ""
         last = called.rsplit(".", 1)[-1]
-        statement = _statement_of(facts, node)
+        statement = facts.statement_of(node)
         if last == "close_all" and isinstance(node.func, ast.Attribute) and not node.args:
             yield Finding(
                 statement,
@@ -138,13 +138,6 @@ def _releases_of_everything(facts: GeneratorFacts) -> Iterator[Finding]:
                 "`close_all_sessions()` closes every session in the process, other requests'"
                 " included; close the generator's own session instead",
             )
-
-
-def _statement_of(facts: GeneratorFacts, node: ast.AST) -> ast.stmt:
-    current = node
-    while not isinstance(current, ast.stmt):
-        current = facts.parent[current]
-    return current
 
 
 def _close_plan(facts: GeneratorFacts, call: ast.Call, statement: ast.stmt) -> Optional[FixPlan]:
