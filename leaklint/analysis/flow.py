@@ -248,14 +248,19 @@ class GeneratorFacts:
 
     def block_of(self, statement: Statement) -> Optional[list[Statement]]:
         """The statement list that holds ``statement`` directly."""
-        owner = self.parent.get(statement)
-        if owner is None:
-            return None
-        for name in ("body", "orelse", "finalbody", "handlers"):
-            block = getattr(owner, name, None)
-            if isinstance(block, list) and any(item is statement for item in block):
-                return block
-        return None
+        return _block_holding(statement, self.parent)
+
+    @functools.cached_property
+    def local_names(self) -> frozenset[str]:
+        """Names the function binds itself: parameters, assignments and other stores, and
+        names it declares ``global``/``nonlocal``."""
+        names = set(self.parameters)
+        for node in ast.walk(self.node):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                names.update(node.names)
+        return frozenset(names)
 
     def statement_of(self, node: ast.AST) -> Statement:
         """The statement that holds ``node`` (a node of the generator's own body)."""
@@ -266,12 +271,7 @@ class GeneratorFacts:
 
     def ancestor_in(self, node: ast.AST, block: list[Statement]) -> Optional[Statement]:
         """The statement of ``block`` that contains ``node``, if any."""
-        current: Optional[ast.AST] = node
-        while current is not None:
-            if isinstance(current, ast.stmt) and any(item is current for item in block):
-                return current
-            current = self.parent.get(current)
-        return None
+        return _ancestor_in(node, block, self.parent)
 
 
 def analyse_module(
@@ -648,6 +648,15 @@ def _ancestor_in(
     return None
 
 
+def _block_holding(statement: ast.stmt, parent: dict[ast.AST, ast.AST]) -> Optional[list[ast.stmt]]:
+    owner = parent.get(statement)
+    for name in ("body", "orelse", "finalbody", "handlers"):
+        block = getattr(owner, name, None)
+        if isinstance(block, list) and any(item is statement for item in block):
+            return block
+    return None
+
+
 def _index_of(block: list[ast.stmt], statement: ast.stmt) -> int:
     return next(position for position, item in enumerate(block) if item is statement)
 
@@ -902,7 +911,7 @@ class _ResourceCollector:
         first = facts.acquisition.statement
         if first is statement:
             return
-        block = self._block_of(first)
+        block = _block_holding(first, self.parent)
         holder = None if block is None else _ancestor_in(statement, block, self.parent)
         if block is None or holder is None or _index_of(block, holder) <= _index_of(block, first):
             return  # another branch, or not on the same path
@@ -916,14 +925,6 @@ class _ResourceCollector:
             return
         facts.lost_acquisitions.append(facts.acquisition)
         facts.acquisition = None
-
-    def _block_of(self, statement: ast.stmt) -> Optional[list[ast.stmt]]:
-        owner = self.parent.get(statement)
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(owner, name, None)
-            if isinstance(block, list) and any(item is statement for item in block):
-                return block
-        return None
 
     def _inferred_type(
         self, call: ast.Call
@@ -1026,21 +1027,7 @@ class _ResourceCollector:
                 return  # tg.cancel_scope.cancel(): stopping what a `with` already manages
         if key is None:
             return
-        statement = self._statement_of(call)
-        awaited = isinstance(self.parent.get(call), ast.Await)
-        guarding_try = self._guarding_try(call)
-        self._resource(key).release_sites.append(
-            ReleaseSite(
-                call=call,
-                statement=statement,
-                awaited=awaited,
-                protects_throw_path=guarding_try is not None or self._after_swallow(call),
-                after_yield=any(_position(call) > _position(site.node) for site in self.yields),
-                in_handler=self._in_handler(call),
-                guarding_try=guarding_try,
-                discarded=isinstance(self.parent.get(call), ast.Expr),
-            )
-        )
+        self._resource(key).release_sites.append(self._site(call, helper=False))
 
     def _closes_every_session(self, call: ast.Call) -> None:
         """``close_all_sessions()`` releases every session, this generator's included (too
@@ -1081,17 +1068,14 @@ class _ResourceCollector:
             or func.attr in OWNER_RELEASE_METHODS
         ):
             return
-        last = dotted_parts(func)
-        named_release = bool(last) and is_release_helper(
-            last[-1],  # type: ignore[index]
-            self.knowledge.release_methods,
+        parts = dotted_parts(func)
+        named_release = parts is not None and is_release_helper(
+            parts[-1], self.knowledge.release_methods
         )
-        if not named_release and not any(
-            dotted_name(argument) in self.resources for argument in call.args
+        if not named_release and (
+            not any(dotted_name(argument) in self.resources for argument in call.args)
+            or self._guarding_try(call) is None
         ):
-            return
-        guarding_try = self._guarding_try(call)
-        if not named_release and guarding_try is None:
             return
         # what a release helper is given is evidence of a resource, as `x.close()` is: a name
         # the generator itself binds (not a parameter, an attribute or a loop variable)
@@ -1103,25 +1087,10 @@ class _ResourceCollector:
             and not self._loop_variable(key, call)
             and (key in self.resources or key in self._bound_names())
         ]
-        if not keys:
-            return
-        for key in keys:
-            self._resource(key)
-        statement = self._statement_of(call)
-        for key in keys:
-            self.resources[key].release_sites.append(
-                ReleaseSite(
-                    call=call,
-                    statement=statement,
-                    awaited=isinstance(self.parent.get(call), ast.Await),
-                    protects_throw_path=guarding_try is not None or self._after_swallow(call),
-                    after_yield=any(_position(call) > _position(s.node) for s in self.yields),
-                    in_handler=self._in_handler(call),
-                    guarding_try=guarding_try,
-                    discarded=isinstance(self.parent.get(call), ast.Expr),
-                    helper=True,
-                )
-            )
+        if keys:
+            site = self._site(call, helper=True)
+            for key in keys:
+                self._resource(key).release_sites.append(site)
 
     def class_factories(self) -> dict[str, ResourceType]:
         """The session factories the method's class keeps (read when a ``self.x()`` call is

@@ -39,7 +39,7 @@ def shared_owner(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[str
         if root in ("request", "websocket") and ".state." in f".{resource.key}.":
             return "application state, shared by every request"
         return None
-    if root in _locally_bound(facts):
+    if root in facts.local_names:
         return None
     if "." in resource.key and root in _SHARED_ROOTS:
         return "application state, shared by every request"
@@ -73,17 +73,6 @@ def _depends_default(facts: GeneratorFacts, name: str) -> bool:
                 if called in facts.knowledge.dependency_markers:
                     return True
     return False
-
-
-def _locally_bound(facts: GeneratorFacts) -> set[str]:
-    """Names the generator binds itself (assignments, ``with ... as``, loops, ``global``)."""
-    names: set[str] = set()
-    for node in ast.walk(facts.node):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names.update(node.names)
-    return names
 
 
 def closes_shared(facts: GeneratorFacts, resource: ResourceFacts, site: ReleaseSite) -> bool:

@@ -125,7 +125,7 @@ def _fix_plan(
         index = _index(block, holder)
         if index <= anchor_index or not _is_pure_release(holder, facts, block):
             return None
-        if not resource.bound_before_yield and resource.key.split(".")[0] in _local_names(facts):
+        if not resource.bound_before_yield and resource.key.split(".")[0] in facts.local_names:
             return None
         if any(_inside(binding, block[anchor_index]) for binding in resource.bindings):
             return None  # bound inside the new `try`: `finally` would meet an unbound name
@@ -298,14 +298,6 @@ def _is_pure_release(statement: ast.stmt, facts: GeneratorFacts, block: list[ast
 def _inside(node: ast.stmt, container: ast.stmt) -> bool:
     end = container.end_lineno or container.lineno
     return container.lineno <= node.lineno <= end
-
-
-def _local_names(facts: GeneratorFacts) -> set[str]:
-    names = set(facts.parameters)
-    for node in ast.walk(facts.node):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return names
 
 
 def _needs_await(facts: GeneratorFacts, resource: ResourceFacts, site: ReleaseSite) -> bool:
