@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from leaklint.analysis.flow import Oracle, analyse_module, noreturn_functions
+from leaklint.analysis.collector import Oracle
+from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module, module_name

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import Union
 
-from leaklint.analysis.flow import GeneratorFacts
+from leaklint.analysis.facts import GeneratorFacts
 
 Loop = Union[ast.For, ast.AsyncFor]
 

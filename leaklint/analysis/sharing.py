@@ -7,7 +7,7 @@ import ast
 from typing import Optional
 
 from leaklint.analysis.drivers import Role
-from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.imports import dotted_name
 
 PER_CALL_ROLES = frozenset({Role.DEPENDENCY, Role.CONTEXT_MANAGER})

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from leaklint.analysis.flow import GeneratorFacts
+from leaklint.analysis.facts import GeneratorFacts
 from leaklint.model import Applicability, FixKind, FixPlan
 
 

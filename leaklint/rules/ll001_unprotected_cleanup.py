@@ -6,7 +6,8 @@ import ast
 from collections.abc import Iterator
 from typing import Optional
 
-from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts, is_release_helper
+from leaklint.analysis.collector import is_release_helper
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code

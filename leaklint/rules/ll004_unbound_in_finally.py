@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import Optional
 
-from leaklint.analysis.flow import GeneratorFacts, ResourceFacts
+from leaklint.analysis.facts import GeneratorFacts, ResourceFacts
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 

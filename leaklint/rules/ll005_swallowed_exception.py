@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from leaklint.analysis.flow import GeneratorFacts
+from leaklint.analysis.facts import GeneratorFacts
 from leaklint.analysis.imports import dotted_name
 from leaklint.model import Applicability, FixKind
 from leaklint.rules.base import Finding, Rule, fix_plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from leaklint.analysis.flow import GeneratorFacts
+from leaklint.analysis.facts import GeneratorFacts
 from leaklint.analysis.shapes import reyielding_loops
 from leaklint.rules.base import Finding, Rule
 

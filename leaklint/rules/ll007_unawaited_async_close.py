@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.model import Applicability, FixKind
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from leaklint.analysis.flow import GeneratorFacts
+from leaklint.analysis.facts import GeneratorFacts
 from leaklint.analysis.sharing import closes_shared, runs_per_call, shared_owner
 from leaklint.rules.base import Finding, Rule, short_code
 

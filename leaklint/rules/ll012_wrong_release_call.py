@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from leaklint.analysis.drivers import Role
-from leaklint.analysis.flow import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.imports import dotted_name
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code

@@ -1,0 +1,721 @@
+"""Builds a generator's facts: one walk over its own nodes that files every acquisition,
+release, managing ``with``, hand-over and escape under the resource it concerns."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Optional, Union
+
+from leaklint.analysis.facts import (
+    Acquisition,
+    ManagingWith,
+    ReleaseSite,
+    ResourceFacts,
+    YieldSite,
+)
+from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
+from leaklint.analysis.resources import (
+    CONVENTIONAL_SESSION_FACTORIES,
+    METHOD_FACTORIES,
+    NAMED_ASYNC_SESSION,
+    NAMED_SESSION,
+    OWNER_RELEASE_METHODS,
+    OWNERSHIP_TRANSFERS,
+    POOL_CHECKOUTS,
+    SESSION_FACTORY_MAKERS,
+    KnowledgeBase,
+    ResourceType,
+)
+from leaklint.analysis.syntax import (
+    SCOPES,
+    TRY_NODE_NAMES,
+    YieldNode,
+    ancestor_in,
+    block_holding,
+    contains,
+    in_any,
+    index_of,
+    is_broad_handler,
+    leaves,
+    position,
+)
+from leaklint.analysis.targets import FunctionNode, ModuleName, ProjectIndex
+
+Oracle = Callable[[str, ast.Call, bool], Optional[ResourceType]]
+"""Type inference for a call the knowledge base does not know: (qualified callee, call,
+callee imported) to a resource type."""
+
+_REGISTRATION_CALLS = frozenset(
+    {
+        "enter_context",
+        "enter_async_context",
+        "push",
+        "push_async_exit",
+        "callback",
+        "push_async_callback",
+        "closing",
+        "aclosing",
+        "addfinalizer",
+        "add_task",
+        "register",
+        "finalize",
+    }
+)
+"""Calls that take over a resource or its release: ExitStack, ``closing``, finalizers."""
+_CONTAINER_STORES = frozenset({"append", "add", "put", "put_nowait", "extend", "setdefault"})
+
+
+_SESSION_FACTORY_SUFFIXES = ("session", "sessionmaker", "session_factory", "sessionlocal")
+"""How projects name their SQLAlchemy session factories (``local_session``,
+``SessionLocal``, ``async_session_factory``)."""
+
+_STOP_METHODS = frozenset({"cancel", "kill"})
+"""Releases that stop something; on an attribute chain (``nursery.cancel_scope.cancel()``)
+they end what an enclosing ``with`` manages, and are not evidence of a resource."""
+
+_VERBS = frozenset(
+    {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
+)
+
+_HELPER_ONLY_WORDS = frozenset({"teardown", "stop", "destroy"})
+"""Words that name a release helper (``teardown_db(engine)``) but not a release method: a
+``.stop()`` method is too common to be evidence of a resource on its own."""
+
+
+def is_release_helper(name: str, release_methods: frozenset[str]) -> bool:
+    """A function named for releasing what it is given: ``close_db``, ``shutdown``,
+    ``dispose_all``, ``release_connection``, ``_teardown`` (its first word is a release
+    method's name, or teardown/stop/destroy)."""
+    words = name.lower().strip("_").split("_")
+    return bool(words) and (words[0] in release_methods or words[0] in _HELPER_ONLY_WORDS)
+
+
+def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
+    """The value is only tested: ``if acquired``, ``if not acquired``, ``assert acquired``."""
+    current: ast.AST = load
+    owner = parent.get(current)
+    while isinstance(owner, (ast.UnaryOp, ast.BoolOp)) and (
+        not isinstance(owner, ast.UnaryOp) or isinstance(owner.op, ast.Not)
+    ):
+        current, owner = owner, parent.get(owner)
+    if isinstance(owner, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        return getattr(owner, "test", None) is current
+    return False
+
+
+def _creates(node: ast.AST) -> bool:
+    if isinstance(node, ast.withitem):
+        return True
+    value = getattr(node, "value", None)
+    if isinstance(value, ast.Await):
+        value = value.value
+    return isinstance(value, (ast.Call, ast.Dict, ast.List, ast.Set))
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return [node.target]
+    if isinstance(node, ast.withitem) and node.optional_vars is not None:
+        return [node.optional_vars]
+    return []
+
+
+@functools.cache
+def standard_library() -> frozenset[str]:
+    """Top-level module names of the running interpreter's standard library."""
+    names = getattr(sys, "stdlib_module_names", None)  # from Python 3.10
+    if names is None:
+        import pkgutil
+        import sysconfig
+
+        library = sysconfig.get_paths()["stdlib"]
+        folders = [library, os.path.join(library, "lib-dynload")]
+        names = {module.name for module in pkgutil.iter_modules(folders)}
+        names |= set(sys.builtin_module_names)
+    # `test` is the standard library's own test package, not listed in stdlib_module_names
+    return frozenset(names) | {"builtins", "test"}
+
+
+def factories_of_class(definition: ast.ClassDef, imports: ImportMap) -> dict[str, ResourceType]:
+    """Session factories a class keeps: ``Session = sessionmaker(...)`` in its body,
+    ``self.session_factory = async_sessionmaker(engine)`` in its methods."""
+    found: dict[str, ResourceType] = {}
+    for item in definition.body:
+        candidates: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(item, ast.Assign):
+            candidates += [(target, item.value) for target in item.targets]
+        elif isinstance(item, ast.AnnAssign) and item.value is not None:
+            candidates.append((item.target, item.value))
+        elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(item):
+                if isinstance(node, ast.Assign):
+                    candidates += [
+                        (target, node.value)
+                        for target in node.targets
+                        if isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id in ("self", "cls")
+                    ]
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    candidates.append((node.target, node.value))
+        for target, value in candidates:
+            if not isinstance(value, ast.Call):
+                continue
+            made = SESSION_FACTORY_MAKERS.get(imports.qualified_name(value.func) or "")
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if made is not None and name:
+                found[name] = made
+    return found
+
+
+class ResourceCollector:
+    """Walks one generator's own nodes once and files each fact under its resource."""
+
+    def __init__(
+        self,
+        function: FunctionNode,
+        imports: ImportMap,
+        index: ProjectIndex,
+        parent: dict[ast.AST, ast.AST],
+        yields: list[YieldSite],
+        knowledge: KnowledgeBase,
+        oracle: Optional[Oracle] = None,
+        module: ModuleName = (),
+        owner_class: Optional[ast.ClassDef] = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.oracle = oracle
+        self.module = module
+        self.owner_class = owner_class
+        self._class_factories: Optional[dict[str, ResourceType]] = None
+        self.function = function
+        self.imports = imports
+        self.index = index
+        self.parent = parent
+        self.yields = yields
+        self.first_yield = min(position(site.node) for site in yields)
+        self.resources: dict[str, ResourceFacts] = {}
+        self.anonymous: list[tuple[YieldNode, ast.Call, ResourceType]] = []
+        arguments = function.args
+        self.parameters = {
+            argument.arg
+            for argument in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                *filter(None, [arguments.vararg, arguments.kwarg]),
+            ]
+        }
+        self._bindings: dict[str, list[ast.stmt]] = {}
+        self._loads: dict[str, list[ast.Name]] = {}
+        self._bound: Optional[set[str]] = None
+        self._assigned: Optional[set[str]] = None
+        self._argless_releases: set[str] = set()
+        """Receivers of ``release()`` with no argument: locks, not pools."""
+
+    def _resource(self, key: str) -> ResourceFacts:
+        if key not in self.resources:
+            self.resources[key] = ResourceFacts(key)
+        return self.resources[key]
+
+    def collect(self, nodes: list[ast.AST]) -> None:
+        """File every acquisition, release, managing ``with`` and escape under its resource."""
+        for node in sorted(nodes, key=position):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                self._assignment(node)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                self._with(node)
+            elif isinstance(node, ast.Call):
+                self._call(node)
+            elif isinstance(node, ast.Attribute):
+                self._method_reference(node)
+            elif isinstance(node, ast.Return) and node.value is not None:
+                self._escape(node.value)
+            elif isinstance(node, SCOPES):
+                self._captured(node)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                for name in node.names:
+                    self._resource(name).escapes = True
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self._loads.setdefault(node.id, []).append(node)
+            elif isinstance(node, ast.Yield) and isinstance(node.value, ast.Call):
+                resource_type = self._call_type(node.value, awaited=False)
+                if resource_type is not None and resource_type[0] is not None:
+                    self.anonymous.append((node, node.value, resource_type[0]))
+        self._settle_flags()
+        self._settle_bindings()
+
+    # acquisitions -------------------------------------------------------------------------
+    def _assignment(self, node: Union[ast.Assign, ast.AnnAssign]) -> None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        value = node.value
+        if value is None:
+            return
+        for target in targets:
+            key = dotted_name(target)
+            if key is None:
+                if isinstance(target, (ast.Subscript, ast.Attribute)):
+                    self._escape(value)
+                continue
+            self._bindings.setdefault(key, []).append(node)
+            if "." in key:
+                self._escape(value)  # self.conn = conn: kept on purpose
+            awaited = isinstance(value, ast.Await)
+            call = value.value if isinstance(value, ast.Await) else value
+            if not isinstance(call, ast.Call):
+                if dotted_name(value) in self.resources:
+                    self._escape(value)  # aliasing: other = conn
+                continue
+            self._rebind(key, node, value)
+            if position(node) > self.first_yield:
+                continue
+            typed = self._call_type(call, awaited) or self._inferred_type(call)
+            if typed is None:
+                continue
+            resource_type, owner, owner_release = typed
+            self._transfer_ownership(call)
+            self._resource(key).acquisition = Acquisition(
+                node, call, awaited, resource_type, owner, owner_release
+            )
+
+    def _call_type(
+        self, call: ast.Call, awaited: bool
+    ) -> Optional[tuple[Optional[ResourceType], Optional[str], Optional[str]]]:
+        """The resource a call acquires: its type, and the pool it came from, if any."""
+        func = call.func
+        if isinstance(func, ast.Call):
+            # sessionmaker(bind=engine)() makes a session straight away
+            maker = self.imports.qualified_name(func.func)
+            made = SESSION_FACTORY_MAKERS.get(maker or "")
+            return (made, None, None) if made is not None else None
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+            and func.attr in self.class_factories()
+        ):
+            return self.class_factories()[func.attr], None, None  # self.session_factory()
+        qualified = self.imports.qualified_name(func)
+        if qualified is None:
+            return None
+        known = self.knowledge.factory_type(qualified)
+        if known is not None:
+            return known, None, None
+        session = self.index.session_factory(qualified, self.module) or self._conventional(func)
+        if session is not None:
+            return session, None, None
+        if not isinstance(func, ast.Attribute):
+            return None
+        receiver = dotted_name(func.value)
+        if func.attr in POOL_CHECKOUTS and receiver is not None:
+            if func.attr == "acquire" and not awaited:
+                return None  # lock.acquire() returns a bool, not a connection
+            owner_release, pooled = POOL_CHECKOUTS[func.attr]
+            return pooled, receiver, owner_release
+        if func.attr in METHOD_FACTORIES:
+            method_type = METHOD_FACTORIES[func.attr]
+            if awaited:
+                return ResourceType(method_type.name, release_is_async=True), None, None
+            return method_type, None, None
+        return None
+
+    def _conventional(self, func: ast.expr) -> Optional[ResourceType]:
+        """``SessionLocal()`` where the factory is defined in a file not being linted: the
+        names the FastAPI and SQLAlchemy documentation use, unless this module defines the
+        name itself (its own class wins)."""
+        parts = dotted_parts(func)
+        if not parts or parts[0] in ("self", "cls"):
+            return None
+        name = parts[-1]
+        if len(parts) == 1 and (
+            name in self.imports.module_classes or name in self._assigned_names()
+        ):
+            return None  # this module's own class, or `SessionLocal = get_sessionmaker()` here
+        return CONVENTIONAL_SESSION_FACTORIES.get(name)
+
+    def _assigned_names(self) -> set[str]:
+        if self._assigned is None:
+            self._assigned = {
+                node.id
+                for node in ast.walk(self.function)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+            }
+        return self._assigned
+
+    def _named_session(
+        self, call: ast.Call, target: Optional[str], is_async: bool
+    ) -> Optional[tuple[Optional[ResourceType], Optional[str], Optional[str]]]:
+        """``with local_session() as session`` where ``local_session`` is imported from a file
+        not being linted: a factory named for sessions, bound to a name for sessions, is a
+        SQLAlchemy session factory."""
+        parts = dotted_parts(call.func)
+        if not parts or target is None or "session" not in target.lower():
+            return None
+        if not self.imports.is_imported(parts[0]) or call.args:
+            return None
+        name = parts[-1].lower()
+        if not name.endswith(_SESSION_FACTORY_SUFFIXES) or name.split("_", 1)[0] in _VERBS:
+            return None  # get_session() is as often a context manager as a factory
+        return (NAMED_ASYNC_SESSION if is_async else NAMED_SESSION), None, None
+
+    def _transfer_ownership(self, call: ast.Call) -> None:
+        """``httpx.AsyncClient(transport=transport)``: the client closes its transport."""
+        qualified = self.imports.qualified_name(call.func) or ""
+        for keyword in call.keywords:
+            condition = OWNERSHIP_TRANSFERS.get((qualified, keyword.arg or ""))
+            if condition is None:
+                continue
+            owned = dotted_name(keyword.value)
+            if owned is None or owned not in self.resources:
+                continue
+            if any(
+                other.arg == condition.keyword
+                and isinstance(other.value, ast.Constant)
+                and other.value.value == condition.refused_by
+                for other in call.keywords
+            ):
+                continue  # ClientSession(connector=..., connector_owner=False)
+            self.resources[owned].handed_to_owner = True
+
+    def _rebind(self, key: str, statement: ast.stmt, value: Optional[ast.expr]) -> None:
+        """``db = SessionLocal()`` then ``db = ...`` or ``with ... as db`` before ``db`` was
+        used or released: the first resource is lost."""
+        facts = self.resources.get(key)
+        if facts is None or facts.acquisition is None:
+            return
+        first = facts.acquisition.statement
+        if first is statement:
+            return
+        block = block_holding(first, self.parent)
+        holder = None if block is None else ancestor_in(statement, block, self.parent)
+        if block is None or holder is None or index_of(block, holder) <= index_of(block, first):
+            return  # another branch, or not on the same path
+        since = position(first)
+        used = any(position(load) > since for load in self._loads.get(key.split(".")[0], ()))
+        if value is not None and any(
+            isinstance(node, ast.Name) and node.id == key for node in ast.walk(value)
+        ):
+            used = True  # db = wrap(db)
+        if used or facts.release_sites or facts.escapes or facts.registered:
+            return
+        facts.lost_acquisitions.append(facts.acquisition)
+        facts.acquisition = None
+
+    def _inferred_type(
+        self, call: ast.Call
+    ) -> Optional[tuple[Optional[ResourceType], Optional[str], Optional[str]]]:
+        if self.oracle is None:
+            return None
+        qualified = self.imports.qualified_name(call.func)
+        parts = dotted_parts(call.func)
+        if qualified is None or parts is None:
+            return None
+        imported = self.imports.is_imported(parts[0])
+        top = qualified.lstrip(".").split(".", 1)[0]
+        # The knowledge base covers the standard library. Local variables, `self.x()` and this
+        # module's functions are seldom resources and costly to follow (astroid must infer a
+        # return value): ask only about imported names and classes defined in this module.
+        if top in standard_library():
+            return None
+        if not imported and not (len(parts) == 1 and self._may_be_resource_class(parts[0])):
+            return None
+        inferred = self.oracle(qualified, call, imported)
+        return (inferred, None, None) if inferred is not None else None
+
+    def _may_be_resource_class(self, name: str) -> bool:
+        """A class of this module that defines a release or exit method, or inherits from
+        outside the standard library (where one may come from)."""
+        definition = self.imports.module_classes.get(name)
+        if definition is None:
+            return False
+        own = {
+            item.name
+            for item in definition.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        if own & {"close", "aclose", "__exit__", "__aexit__"}:
+            return True
+        bases = [self.imports.qualified_name(base) or "object" for base in definition.bases]
+        return any(
+            base != "object" and base.lstrip(".").split(".", 1)[0] not in standard_library()
+            for base in bases
+        )
+
+    def _with(self, node: Union[ast.With, ast.AsyncWith]) -> None:
+        around_yield = any(contains(node, site.node, self.parent) for site in self.yields)
+        for item in node.items:
+            context = item.context_expr
+            if isinstance(context, ast.Call):
+                qualified = self.imports.qualified_name(context.func) or ""
+                if qualified.rsplit(".", 1)[-1] in ("closing", "aclosing") and context.args:
+                    key = dotted_name(context.args[0])
+                    if key is not None:
+                        facts = self._resource(key)
+                        facts.registered = facts.registered or around_yield
+                        facts.escapes = True
+                    continue
+                target = dotted_name(item.optional_vars) if item.optional_vars else None
+                typed = self._call_type(context, awaited=False) or self._named_session(
+                    context, target, isinstance(node, ast.AsyncWith)
+                )
+                if typed is not None:
+                    self._transfer_ownership(context)
+                if target is not None:
+                    self._rebind(target, node, context)
+                if typed is None or typed[0] is None or target is None or not around_yield:
+                    continue
+                facts = self._resource(target)
+                facts.managing_withs.append(ManagingWith(node, item, typed[0]))
+                self._bindings.setdefault(target, []).append(node)
+            else:
+                key = dotted_name(context)
+                if key is None:
+                    continue
+                if around_yield:
+                    self._resource(key).managing_withs.append(ManagingWith(node, item, None))
+                else:
+                    self._resource(key).escapes = True  # used and released elsewhere
+
+    # releases ------------------------------------------------------------------------------
+    def _call(self, call: ast.Call) -> None:
+        func = call.func
+        self._helper_release(call)
+        self._closes_every_session(call)
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
+            for argument in call.args:
+                self._escape(argument, registered=func.attr in _REGISTRATION_CALLS)
+            if func.attr in _REGISTRATION_CALLS:
+                return
+        receiver = dotted_name(func.value)
+        if receiver in self.resources and position(call) > self.first_yield:
+            self.resources[receiver].used_after_yield = True
+        key: Optional[str] = None
+        if func.attr == "release" and not call.args and receiver is not None:
+            self._argless_releases.add(receiver)
+        if func.attr in OWNER_RELEASE_METHODS and call.args:
+            key = dotted_name(call.args[0])
+        elif func.attr in self.knowledge.release_methods and not call.args:
+            key = dotted_name(func.value)
+            if key is not None and "." in key and func.attr in _STOP_METHODS:
+                return  # tg.cancel_scope.cancel(): stopping what a `with` already manages
+        if key is None:
+            return
+        self._resource(key).release_sites.append(self._site(call, helper=False))
+
+    def _closes_every_session(self, call: ast.Call) -> None:
+        """``close_all_sessions()`` releases every session, this generator's included (too
+        broadly: LL012 says so)."""
+        parts = dotted_parts(call.func)
+        if not parts or parts[-1] != "close_all_sessions" or call.args:
+            return
+        for facts in self.resources.values():
+            acquired = facts.acquisition
+            if acquired is None or acquired.resource_type is None:
+                continue
+            if "Session" not in acquired.resource_type.name:
+                continue
+            facts.release_sites.append(self._site(call, helper=True))
+
+    def _site(self, call: ast.Call, helper: bool) -> ReleaseSite:
+        guarding_try = self._guarding_try(call)
+        return ReleaseSite(
+            call=call,
+            statement=self._statement_of(call),
+            awaited=isinstance(self.parent.get(call), ast.Await),
+            protects_throw_path=guarding_try is not None or self._after_swallow(call),
+            after_yield=any(position(call) > position(s.node) for s in self.yields),
+            in_handler=self._in_handler(call),
+            guarding_try=guarding_try,
+            discarded=isinstance(self.parent.get(call), ast.Expr),
+            helper=helper,
+        )
+
+    def _helper_release(self, call: ast.Call) -> None:
+        """A resource passed to a call that releases it: a release helper anywhere
+        (``await close_db(engine)``), or any call in a ``finally`` around the ``yield``
+        (``dispose_all(pool, client)``): the resource is handed over on every path."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and (
+            func.attr in _REGISTRATION_CALLS
+            or func.attr in _CONTAINER_STORES
+            or func.attr in OWNER_RELEASE_METHODS
+        ):
+            return
+        parts = dotted_parts(func)
+        named_release = parts is not None and is_release_helper(
+            parts[-1], self.knowledge.release_methods
+        )
+        if not named_release and (
+            not any(dotted_name(argument) in self.resources for argument in call.args)
+            or self._guarding_try(call) is None
+        ):
+            return
+        # what a release helper is given is evidence of a resource, as `x.close()` is: a name
+        # the generator itself binds (not a parameter, an attribute or a loop variable)
+        keys = [
+            key
+            for argument in call.args
+            for key in [dotted_name(argument)]
+            if key is not None
+            and not self._loop_variable(key, call)
+            and (key in self.resources or key in self._bound_names())
+        ]
+        if keys:
+            site = self._site(call, helper=True)
+            for key in keys:
+                self._resource(key).release_sites.append(site)
+
+    def class_factories(self) -> dict[str, ResourceType]:
+        """The session factories the method's class keeps (read when a ``self.x()`` call is
+        first met: most methods make none)."""
+        if self._class_factories is None:
+            owner = self.owner_class
+            if owner is not None and self.imports.imports_any(SESSION_FACTORY_MAKERS):
+                self._class_factories = factories_of_class(owner, self.imports)
+            else:
+                self._class_factories = {}
+        return self._class_factories
+
+    def _bound_names(self) -> set[str]:
+        """Plain names the generator binds to something it creates (a call, a new container,
+        ``with ... as``), not to an alias of what it was given; walked when first needed."""
+        if self._bound is None:
+            self._bound = {
+                target.id
+                for node in ast.walk(self.function)
+                if isinstance(node, (ast.Assign, ast.AnnAssign, ast.withitem)) and _creates(node)
+                for target in _targets(node)
+                if isinstance(target, ast.Name)
+            }
+        return self._bound
+
+    def _loop_variable(self, name: str, node: ast.AST) -> bool:
+        """``for fd in opened: os.close(fd)``: the name is the loop's, not a resource's."""
+        current = self.parent.get(node)
+        while current is not None and current is not self.function:
+            if isinstance(current, (ast.For, ast.AsyncFor)) and any(
+                isinstance(target, ast.Name) and target.id == name
+                for target in ast.walk(current.target)
+            ):
+                return True
+            current = self.parent.get(current)
+        return False
+
+    def _method_reference(self, node: ast.Attribute) -> None:
+        """``stack.callback(conn.close)``: a release method passed on, not called."""
+        if node.attr not in self.knowledge.release_methods:
+            return
+        owner = self.parent.get(node)
+        if isinstance(owner, ast.Call) and owner.func is node:
+            return
+        key = dotted_name(node.value)
+        if key is not None:
+            facts = self._resource(key)
+            facts.registered = True
+            facts.escapes = True
+
+    def _captured(self, scope: ast.AST) -> None:
+        """A nested function or lambda that uses a resource may release it, or keep it alive."""
+        for inner in ast.walk(scope):
+            if isinstance(inner, ast.Name) and inner.id in self.resources:
+                self.resources[inner.id].escapes = True
+
+    def _escape(self, value: ast.expr, registered: bool = False) -> None:
+        key = dotted_name(value)
+        if key is None and isinstance(value, ast.Call) and value.args:
+            # closing(conn) passed to enter_context
+            key = dotted_name(value.args[0])
+        if key is None or key not in self.resources:
+            return
+        facts = self.resources[key]
+        facts.escapes = True
+        facts.registered = facts.registered or registered
+
+    # paths ---------------------------------------------------------------------------------
+    def _statement_of(self, node: ast.AST) -> ast.stmt:
+        current: ast.AST = node
+        while not isinstance(current, ast.stmt):
+            current = self.parent[current]
+        return current
+
+    def _guarding_try(self, call: ast.Call) -> Optional[ast.stmt]:
+        """The ``try`` around a ``yield`` whose ``finally`` or catching handler holds ``call``."""
+        child: ast.AST = call
+        current = self.parent.get(call)
+        while current is not None and current is not self.function:
+            if type(current).__name__ in TRY_NODE_NAMES:
+                finalbody: list[ast.stmt] = getattr(current, "finalbody", [])
+                guarded = [getattr(current, "body", []), getattr(current, "orelse", [])]
+                guarded += [handler.body for handler in getattr(current, "handlers", [])]
+                protected = any(in_any(guarded, site.node, self.parent) for site in self.yields)
+                if protected and any(item is child for item in finalbody):
+                    return current  # type: ignore[return-value]
+            if isinstance(current, ast.ExceptHandler) and is_broad_handler(current):
+                try_node = self.parent.get(current)
+                if isinstance(try_node, ast.Try) and any(
+                    in_any([try_node.body], site.node, self.parent) for site in self.yields
+                ):
+                    return try_node
+            child = current
+            current = self.parent.get(current)
+        return None
+
+    def _after_swallow(self, call: ast.Call) -> bool:
+        """After a ``try`` around the ``yield`` whose catch-all clause falls through: what is
+        thrown in is caught there, and the code after the ``try`` runs on that path too."""
+        for node in self.parent:
+            if (
+                isinstance(node, ast.Try)
+                and (node.end_lineno or node.lineno) < call.lineno
+                and any(in_any([node.body], site.node, self.parent) for site in self.yields)
+                and any(
+                    is_broad_handler(handler) and not leaves(handler) for handler in node.handlers
+                )
+            ):
+                return True
+        return False
+
+    def _in_handler(self, node: ast.AST) -> bool:
+        current = self.parent.get(node)
+        while current is not None and current is not self.function:
+            if isinstance(current, ast.ExceptHandler):
+                return True
+            current = self.parent.get(current)
+        return False
+
+    def _settle_flags(self) -> None:
+        """``acquired = await lock.acquire()`` holds a bool: the lock is released with
+        ``lock.release()``, and the value is only tested for truth. A pool checkout is given
+        back with ``pool.release(conn)``."""
+        for facts in self.resources.values():
+            acquisition = facts.acquisition
+            if acquisition is None or acquisition.owner is None:
+                continue
+            if acquisition.owner_release != "release":
+                continue
+            loads = self._loads.get(facts.key, [])
+            truth_only = bool(loads) and all(_is_truth_test(load, self.parent) for load in loads)
+            if acquisition.owner in self._argless_releases or truth_only:
+                facts.acquisition = None
+
+    def _settle_bindings(self) -> None:
+        for key, facts in self.resources.items():
+            root = key.split(".", 1)[0]
+            bound = self._bindings.get(key, [])
+            facts.bindings = bound
+            facts.bound_before_yield = (
+                facts.acquisition is not None
+                or any(position(statement) < self.first_yield for statement in bound)
+                or (root in self.parameters and root not in ("self", "cls"))
+            )
+            facts.bound_only_after_yield = (
+                bool(bound) and not facts.bound_before_yield and root not in self.parameters
+            )
