@@ -197,12 +197,12 @@ def test_an_invalid_transform_is_caught_before_writing(
 ) -> None:
     import libcst as cst
 
-    import leaklint.fixes
+    import leaklint.fixes.move_to_finally
 
     path = tmp_path / "deps.py"
     path.write_text(SESSIONLOCAL)
 
-    real_try_finally = leaklint.fixes._try_finally
+    real_try_finally = leaklint.fixes.move_to_finally.try_finally
 
     def invalid_code(protected: list[cst.BaseStatement], released: object) -> cst.Try:
         # a deliberate fault: a statement LibCST prints but Python cannot parse
@@ -225,7 +225,7 @@ def test_an_invalid_transform_is_caught_before_writing(
         (crashing, "the rewrite failed: CSTValidationError"),
     )
     for fault, symptom in faults:
-        monkeypatch.setattr(leaklint.fixes, "_try_finally", fault)
+        monkeypatch.setattr(leaklint.fixes.move_to_finally, "try_finally", fault)
         report = runner.run([str(tmp_path)], FIX)
         assert path.read_text() == SESSIONLOCAL
         [error] = report.errors
