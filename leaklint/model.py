@@ -71,6 +71,7 @@ class FixKind(enum.Enum):
     DROP_AWAIT = "drop-await"
     CLOSE_ALL_TO_CLOSE = "close-all-to-close"
     YIELD_FROM = "yield-from"
+    NEST_TRY_FINALLY = "nest-try-finally"
 
 
 class Severity(enum.Enum):

@@ -22,6 +22,7 @@ BEHAVIOURS = frozenset(
         "unawaited",
         "commits-on-error",
         "skips-rollback",
+        "setup-leaks",
     }
 )
 RUNTIME_OPTIONS = frozenset({"before", "driver"})

@@ -98,6 +98,11 @@ class Boom(Exception):
     """The error the caller raises while it holds the resource."""
 
 
+class SetupFailed(Exception):
+    """The error a set-up step raises before the ``yield``: the second acquisition, or work on
+    a resource (``conn.cursor()``, ``await conn.execute(...)``)."""
+
+
 @dataclass
 class Tracker:
     """Every fake resource made while a function is being driven."""
@@ -105,6 +110,10 @@ class Tracker:
     recording: bool = False
     fail_acquisition: bool = False
     """Every acquisition raises ``ConnectionRefusedError``, as a database that is down."""
+    fail_setup: bool = False
+    """The first acquisition succeeds; every later one, and every call of a resource's method
+    other than its release, raises ``SetupFailed``."""
+    acquisitions: int = 0
     resources: list[FakeResource] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     """Every ``commit()`` made while driving (SQLAlchemy sessions, DB-API connections)."""
@@ -115,6 +124,21 @@ class Tracker:
         """Called before a fake resource is made: fails when the test asks for it."""
         if self.recording and self.fail_acquisition:
             raise ConnectionRefusedError("[Errno 111] Connection refused (fake database)")
+        if self.recording:
+            self.acquisitions += 1
+            if self.fail_setup and self.acquisitions > 1:
+                raise SetupFailed("the second acquisition fails (fake)")
+
+    def work(self, origin: str) -> Any:
+        """What a method of a fake resource that is not a release returns: an inert value, or a
+        call that fails while a failing set-up is driven."""
+        if self.recording and self.fail_setup:
+
+            def fail(*args: Any, **kwargs: Any) -> Any:
+                raise SetupFailed(f"{origin}() fails (fake)")
+
+            return fail
+        return Inert(origin)
 
     def open_resources(self) -> list[FakeResource]:
         """The resources nothing released."""
@@ -216,7 +240,7 @@ class FakeResource:
             return self._commit
         if name == "rollback":
             return self._rollback
-        return Inert(f"{self.origin}.{name}")
+        return self._tracker.work(f"{self.origin}.{name}")
 
     def _commit(self, *args: Any, **kwargs: Any) -> Any:
         if self._tracker.recording:
@@ -419,14 +443,18 @@ def drive(
     tracker: Tracker,
     fail_acquisition: bool = False,
     caller_fails: bool = True,
+    fail_setup: bool = False,
 ) -> DriveResult:
     """Drive ``function`` once as ``driver`` does (the caller raising ``Boom``, unless
-    ``caller_fails`` is false) and report the outcome."""
+    ``caller_fails`` is false; the set-up failing with ``fail_setup``) and report the
+    outcome."""
     tracker.resources.clear()
     tracker.commits.clear()
     tracker.rollbacks.clear()
     tracker.recording = True
     tracker.fail_acquisition = fail_acquisition
+    tracker.fail_setup = fail_setup
+    tracker.acquisitions = 0
     escaped: Optional[BaseException] = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

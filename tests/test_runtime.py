@@ -17,6 +17,7 @@ from runtime_support import (
     RUNTIME_DRIVERS,
     Boom,
     DriveResult,
+    SetupFailed,
     drive,
     drivers_for,
     load_function,
@@ -60,6 +61,7 @@ def _run(fixture: Fixture, source: str, filename: str, driver: str) -> DriveResu
         driver,
         tracker,
         fail_acquisition=behaviour == "unbound",
+        fail_setup=behaviour == "setup-leaks",
         # a second yield, and a release only on error, show when the caller succeeds
         caller_fails=behaviour not in ("didnt-stop", "leaks-on-success"),
     )
@@ -121,6 +123,16 @@ def _rolls_back(result: DriveResult) -> None:
     assert result.rollbacks, "the caller failed and nothing was rolled back"
 
 
+def _setup_leaks(result: DriveResult) -> None:
+    _leaks(result)
+    assert isinstance(result.escaped, SetupFailed), repr(result.escaped)
+
+
+def _setup_releases(result: DriveResult) -> None:
+    _releases(result)
+    assert isinstance(result.escaped, SetupFailed), repr(result.escaped)
+
+
 def _unawaited(result: DriveResult) -> None:
     _leaks(result)
     assert result.never_awaited, "expected a 'coroutine ... was never awaited' warning"
@@ -137,6 +149,7 @@ BEFORE: dict[str, Check] = {
     "unawaited": _unawaited,
     "commits-on-error": _commits,
     "skips-rollback": _skips_rollback,
+    "setup-leaks": _setup_leaks,
 }
 AFTER: dict[str, Check] = {
     "leaks": _releases,
@@ -147,6 +160,7 @@ AFTER: dict[str, Check] = {
     "unawaited": _releases,
     "commits-on-error": _no_commit,
     "skips-rollback": _rolls_back,
+    "setup-leaks": _setup_releases,
 }
 
 

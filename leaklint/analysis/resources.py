@@ -58,23 +58,33 @@ class ResourceType:
     guessed: bool = False
     """Known only from names (``with local_session() as session``): a fix that relies on the
     type is unsafe."""
+    lazy: bool = False
+    """Holds nothing outside the process until a method of it is used: a SQLAlchemy session
+    checks a connection out on its first query, an HTTP or Redis client connects on its first
+    request. Handing it to a function (``track_session(session)``) before its ``try`` leaks
+    nothing if that fails (LL013)."""
 
 
-SESSION = ResourceType("sqlalchemy.orm.Session")
-ASYNC_SESSION = ResourceType("sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True)
-NAMED_SESSION = ResourceType("sqlalchemy.orm.Session", guessed=True)
+SESSION = ResourceType("sqlalchemy.orm.Session", lazy=True)
+ASYNC_SESSION = ResourceType(
+    "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, lazy=True
+)
+NAMED_SESSION = ResourceType("sqlalchemy.orm.Session", guessed=True, lazy=True)
 NAMED_ASYNC_SESSION = ResourceType(
-    "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, guessed=True
+    "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, guessed=True, lazy=True
 )
 CONNECTION = ResourceType("connection")
 ASYNC_CONNECTION = ResourceType("async connection", release_is_async=True)
-ENGINE = ResourceType("engine", release="dispose", exit_closes=False, exit_only_closes=False)
+ENGINE = ResourceType(
+    "engine", release="dispose", exit_closes=False, exit_only_closes=False, lazy=True
+)
 ASYNC_ENGINE = ResourceType(
     "async engine",
     release="dispose",
     release_is_async=True,
     exit_closes=False,
     exit_only_closes=False,
+    lazy=True,
 )
 # psycopg2 and sqlite3: `with conn:` commits or rolls back and leaves the connection open.
 TRANSACTION_SCOPED_CONNECTION = ResourceType(
@@ -82,15 +92,19 @@ TRANSACTION_SCOPED_CONNECTION = ResourceType(
 )
 FILE = ResourceType("file")
 SOCKET = ResourceType("socket")
-HTTP_CLIENT = ResourceType("httpx.Client")
-ASYNC_HTTP_CLIENT = ResourceType("httpx.AsyncClient", release="aclose", release_is_async=True)
-AIOHTTP_SESSION = ResourceType("aiohttp.ClientSession", release_is_async=True)
+HTTP_CLIENT = ResourceType("httpx.Client", lazy=True)
+ASYNC_HTTP_CLIENT = ResourceType(
+    "httpx.AsyncClient", release="aclose", release_is_async=True, lazy=True
+)
+AIOHTTP_SESSION = ResourceType("aiohttp.ClientSession", release_is_async=True, lazy=True)
 AIOHTTP_CONNECTOR = ResourceType("aiohttp.TCPConnector", release_is_async=True)
 ASYNC_HTTP_TRANSPORT = ResourceType(
     "httpx async transport", release="aclose", release_is_async=True
 )
-REDIS = ResourceType("redis.Redis")
-ASYNC_REDIS = ResourceType("redis.asyncio.Redis", release="aclose", release_is_async=True)
+REDIS = ResourceType("redis.Redis", lazy=True)
+ASYNC_REDIS = ResourceType(
+    "redis.asyncio.Redis", release="aclose", release_is_async=True, lazy=True
+)
 # `with TemporaryDirectory() as path` binds the path string, not the directory object.
 TEMPORARY_DIRECTORY = ResourceType(
     "tempfile.TemporaryDirectory", release="cleanup", exit_only_closes=False

@@ -21,6 +21,7 @@ from leaklint.fixes import (
     handler_release_to_finally,
     hoist_from_try,
     move_to_finally,
+    nest_try_finally,
     with_to_try,
     yield_from,
 )
@@ -42,6 +43,7 @@ BLOCK_REWRITES: dict[FixKind, BlockRewrite] = {
     FixKind.ADD_FINALLY: add_finally.rewrite,
     FixKind.HOIST_FROM_TRY: hoist_from_try.rewrite,
     FixKind.WITH_TO_TRY_FINALLY: with_to_try.rewrite,
+    FixKind.NEST_TRY_FINALLY: nest_try_finally.rewrite,
 }
 """Kinds that rewrite the block holding the anchor statement."""
 CALL_REWRITES: dict[FixKind, CallRewrite] = {

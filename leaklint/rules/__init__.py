@@ -15,6 +15,7 @@ from leaklint.rules import (
     ll010_closes_shared_resource,
     ll011_re_yielded_generator,
     ll012_wrong_release_call,
+    ll013_setup_leak,
 )
 from leaklint.rules.base import Finding, Rule
 
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     ll010_closes_shared_resource.RULE,
     ll011_re_yielded_generator.RULE,
     ll012_wrong_release_call.RULE,
+    ll013_setup_leak.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 

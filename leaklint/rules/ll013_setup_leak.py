@@ -1,0 +1,249 @@
+"""LL013 setup-leak: a step that can fail runs between an acquisition and the ``try`` that
+releases it."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Optional
+
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.analysis.imports import dotted_parts
+from leaklint.analysis.syntax import SCOPES
+from leaklint.model import Applicability, FixKind, FixPlan
+from leaklint.rules.base import Finding, Rule, fix_plan, short_code
+
+DOCS = """\
+## What it does
+Checks for a statement that can fail between a resource's acquisition and the `try` whose
+`finally` releases it, when that statement acquires another resource or works on the first:
+
+```python
+conn = pool.getconn()
+cur = conn.cursor()          # or conn.execute("SET search_path TO shop")
+try:
+    yield cur
+finally:
+    cur.close()
+    pool.putconn(conn)
+```
+
+## Why is this bad?
+If the step raises, the generator stops before the `try` exists: its `finally` never runs and
+the first resource is never released. What that costs depends on the resource, and nothing gives
+a pool checkout back:
+
+* **psycopg_pool** 3.3.3 (`ConnectionPool(max_size=2, timeout=2)`): two set-up failures
+  (`psycopg.errors.DivisionByZero`) leave the pool at size 2 with none available; every later
+  checkout raises `psycopg_pool.PoolTimeout: couldn't get a connection after 2.00 sec`.
+  `gc.collect()` changes nothing: the connections' sessions are gone, but the pool still
+  counts them as in use.
+* **asyncpg** 0.32.0 (`create_pool(max_size=2)`): after two failures `pool.acquire()` waits
+  forever, and `pool.acquire(timeout=2)` raises `TimeoutError`; `gc.collect()` changes nothing,
+  and `pool.close()` hangs.
+* **SQLAlchemy** 2.1.9 (`pool_size=2, max_overflow=0, pool_timeout=2`): `engine.connect()`
+  then a failing `conn.execute(...)`: both connections stay checked out after the caller's
+  `except` clause ends, and the next `engine.connect()` raises `sqlalchemy.exc.TimeoutError:
+  QueuePool limit of size 2 overflow 0 reached, connection timed out, timeout 2.00`, until the
+  cyclic garbage collector happens to run (or for as long as an error reporter keeps the
+  exception).
+* A plain **psycopg** 3.3.9 connection stays open on the server for as long as the exception's
+  traceback is alive, and is then deleted open (`ResourceWarning: ... was deleted while still
+  open`).
+
+All measured with PostgreSQL 15 and `SELECT 1/0` as the failing step. This happens whatever
+drives the generator: the step runs before the first `yield`.
+
+A step that does not mention the resource and acquires nothing (reading settings, building a
+query) is not reported, nor is one that releases the resource itself when it fails (a `try` of
+its own). A resource that connects only when it is first used holds nothing before that: a
+SQLAlchemy session or engine checks a connection out on its first query, an HTTP or Redis
+client connects on its first request. For those, only a method call on the resource
+(`session.execute(...)`) is reported, not handing it to a function (`track_session(session)`)
+nor acquiring something else.
+
+## Example
+```python
+@contextmanager
+def get_cursor():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+        pool.putconn(conn)
+```
+
+## Use instead
+One `try`/`finally` per resource, outermost first:
+
+```python
+@contextmanager
+def get_cursor():
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+    finally:
+        pool.putconn(conn)
+```
+
+## Fix safety
+The fix opens a `try` right after the acquisition around the steps and the existing `try`, and
+moves the first resource's releases from the existing `finally` into the new one. When nothing
+else is left in the existing `finally` (and it has no `except`), its body joins the new `try`.
+It is unsafe: the steps now run inside the `try`, so their failure releases the resource (the
+point), and the first resource is released after the others where it was released before them.
+No fix is offered when the releases are not statements of their own in the `finally`, or when
+the `try` sits inside another statement (a `with`).
+
+## References
+* Python: the `try` statement
+* psycopg_pool: `ConnectionPool.getconn()` and `putconn()`
+"""
+
+_NOT_WORK = frozenset({"print", "logger", "log", "logging", "LOGGER", "_logger", "_log"})
+"""Calls that mention a resource without working on it."""
+
+
+def check(facts: GeneratorFacts) -> Iterator[Finding]:
+    """Report the first failing step before the protecting ``try`` of each resource."""
+    for resource in facts.resources:
+        found = _setup_steps(facts, resource)
+        if found is None:
+            continue
+        acquisition, guard, steps = found
+        for statement in steps:
+            step = _failing_step(facts, statement, resource)
+            if step is None:
+                continue
+            yield Finding(
+                statement,
+                f"if `{short_code(step)}` raises, `{resource.key}` (acquired at line"
+                f" {acquisition.lineno}) is never released: the `try` that releases it starts"
+                f" at line {guard.lineno}",
+                _fix_plan(facts, resource, acquisition, guard),
+            )
+            break
+
+
+def _setup_steps(
+    facts: GeneratorFacts, resource: ResourceFacts
+) -> Optional[tuple[ast.stmt, ast.stmt, list[ast.stmt]]]:
+    """The acquisition, the ``try`` whose ``finally`` releases the resource, and the
+    statements between them in the acquisition's block."""
+    acquisition = resource.acquisition
+    if (
+        acquisition is None
+        or not resource.is_local_name
+        or resource.registered
+        or resource.escapes
+        or resource.handed_to_owner
+    ):
+        return None
+    guards = {
+        id(site.guarding_try): site.guarding_try for site in _finally_releases(facts, resource)
+    }
+    if len(guards) != 1:
+        return None
+    [guard] = guards.values()
+    block = facts.block_of(acquisition.statement)
+    if guard is None or block is None:
+        return None
+    holder = facts.ancestor_in(guard, block)
+    if holder is None:
+        return None
+    start = next(i for i, statement in enumerate(block) if statement is acquisition.statement)
+    end = next(i for i, statement in enumerate(block) if statement is holder)
+    return acquisition.statement, guard, block[start + 1 : end]
+
+
+def _finally_releases(facts: GeneratorFacts, resource: ResourceFacts) -> list[ReleaseSite]:
+    """The resource's releases in the ``finally`` of a ``try`` around the ``yield``."""
+    return [
+        site
+        for site in resource.release_sites
+        if isinstance(site.guarding_try, ast.Try)
+        and facts.ancestor_in(site.statement, site.guarding_try.finalbody) is not None
+    ]
+
+
+def _failing_step(
+    facts: GeneratorFacts, statement: ast.stmt, resource: ResourceFacts
+) -> Optional[ast.AST]:
+    """The call in ``statement`` that acquires another resource or works on this one."""
+    if any(facts.ancestor_in(site.statement, [statement]) for site in resource.release_sites):
+        return None  # it releases the resource itself (a `try` of its own)
+    # a session or client that has not connected yet holds nothing: only using it counts
+    lazy = resource.resource_type is not None and resource.resource_type.lazy
+    for other in facts.resources:
+        if other.acquisition is not None and other.acquisition.statement is statement and not lazy:
+            return other.acquisition.call
+    stack: list[ast.AST] = [statement]
+    calls: list[ast.Call] = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        if not isinstance(node, SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+    for call in sorted(calls, key=lambda call: (call.lineno, call.col_offset)):
+        parts = dotted_parts(call.func)
+        if parts and parts[0] in _NOT_WORK:
+            continue
+        on_it = isinstance(call.func, ast.Attribute) and _root(call.func.value) == resource.key
+        given_it = any(
+            isinstance(argument, ast.Name) and argument.id == resource.key
+            for argument in [*call.args, *(keyword.value for keyword in call.keywords)]
+        )
+        if on_it or (given_it and not lazy):
+            return call
+    return None
+
+
+def _root(node: ast.expr) -> Optional[str]:
+    """The name a chain of attributes, calls and subscripts starts from."""
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _fix_plan(
+    facts: GeneratorFacts, resource: ResourceFacts, acquisition: ast.stmt, guard: ast.stmt
+) -> Optional[FixPlan]:
+    block = facts.block_of(acquisition)
+    if not isinstance(guard, ast.Try) or block is None or not any(s is guard for s in block):
+        return None  # the `try` is inside another statement
+    rows = []
+    for site in _finally_releases(facts, resource):
+        statement = site.statement
+        if not any(item is statement for item in guard.finalbody):
+            return None
+        if any(
+            other is not statement and other.lineno == statement.lineno for other in guard.finalbody
+        ):
+            return None
+        rows.append(statement.lineno)
+    if any(other is not acquisition and other.lineno == acquisition.lineno for other in block):
+        return None
+    return fix_plan(
+        facts,
+        FixKind.NEST_TRY_FINALLY,
+        Applicability.UNSAFE,
+        f"Release `{resource.key}` in a `try` that starts right after it is acquired",
+        acquisition.lineno,
+        release_rows=tuple(sorted(rows)),
+    )
+
+
+RULE = Rule(
+    code="LL013",
+    name="setup-leak",
+    summary="A step that can fail runs between an acquisition and the `try` that releases it",
+    docs=DOCS,
+    check=check,
+)
