@@ -55,6 +55,11 @@ class FixPlan:
     """Last row of the function: the fix rewrites rows ``function_row..function_end_row``."""
     keep_with: bool = False
     """LL002 on a manager that does not close: keep ``with name:`` inside the new ``try``."""
+    callee: str = ""
+    """The callable the rewrite wraps the inner generator in (LL011:
+    ``contextlib.asynccontextmanager``)."""
+    import_code: str = ""
+    """An import the rewrite needs, added at the top of the module (``import contextlib``)."""
 
 
 class FixKind(enum.Enum):
@@ -72,6 +77,7 @@ class FixKind(enum.Enum):
     CLOSE_ALL_TO_CLOSE = "close-all-to-close"
     YIELD_FROM = "yield-from"
     NEST_TRY_FINALLY = "nest-try-finally"
+    ENTER_AS_MANAGER = "enter-as-manager"
 
 
 class Severity(enum.Enum):

@@ -97,6 +97,17 @@ def test_fix_is_sound(fixture: Fixture) -> None:
         )
     ]
     old_lines = original.splitlines(keepends=True)
+    # the only change allowed outside those functions: an import a fix needs, on its own line
+    imports = {
+        d.fix.import_code.encode() + b"\n"
+        for d in check_fixture(fixture)
+        if d.fix is not None and d.fix.import_code
+    }
+    new_lines = fixed.splitlines(keepends=True)
+    for line in imports - set(old_lines):
+        assert new_lines.count(line) == 1, f"{line!r} should be added once"
+        new_lines.remove(line)
+    fixed = b"".join(new_lines)
     outside, previous_end = [], 0
     for low, high in sorted(spans):
         outside.append(b"".join(old_lines[previous_end : low - 1]))

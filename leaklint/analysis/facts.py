@@ -163,6 +163,8 @@ class GeneratorFacts:
     """A ``yield`` that runs a second time on some path (in a loop, or after another)."""
     noreturn: frozenset[str] = frozenset()
     """Functions of the module declared never to return (``-> NoReturn``/``-> Never``)."""
+    module_tree: Optional[ast.Module] = None
+    """The whole module, for fixes that need to know its top-level imports."""
 
     @property
     def is_async(self) -> bool:

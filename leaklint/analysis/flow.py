@@ -49,6 +49,7 @@ def analyse_module(
         )
         if facts is not None:
             facts.noreturn = noreturn
+            facts.module_tree = tree
             yield facts
 
 

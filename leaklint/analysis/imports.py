@@ -104,3 +104,20 @@ def dotted_name(expr: ast.expr) -> Optional[str]:
     """``a.b.c`` as written, or ``None`` when ``expr`` is not a name or attribute chain."""
     parts = dotted_parts(expr)
     return ".".join(parts) if parts is not None else None
+
+
+def top_level_spelling(tree: ast.Module, qualified: str) -> Optional[str]:
+    """How module-level code can name ``qualified`` through the module's top-level imports:
+    ``asynccontextmanager``, ``contextlib.asynccontextmanager``, ``cl.asynccontextmanager``;
+    ``None`` when nothing imported at the top of the module reaches it."""
+    module, _, attribute = qualified.rpartition(".")
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == module:
+            for alias in node.names:
+                if alias.name == attribute:
+                    return alias.asname or alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == module:
+                    return f"{alias.asname or alias.name}.{attribute}"
+    return None

@@ -20,6 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.fixes.base import FixError
+from leaklint.fixes.imports import with_imports
 from leaklint.fixes.transform import transform
 from leaklint.model import Edit, FixPlan, Location
 from leaklint.parse import source_lines
@@ -44,13 +45,24 @@ def apply_plans(data: bytes, plans: Iterable[FixPlan]) -> bytes:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
         raise FixError(f"cannot decode the file: {error}") from error
+    applied = [plan for group in chosen.values() for plan in group]
     lines = source_lines(text, keepends=True)
     for (start, end), group in sorted(chosen.items(), reverse=True):
         rewritten = _rewrite_segment(lines[start - 1 : end], group, start)
         if rewritten is None:
-            return _apply_to_module(data, [plan for group in chosen.values() for plan in group])
+            fixed = _apply_to_module(data, applied).decode(encoding)
+            return with_imports(fixed, applied, _newline(text)).encode(encoding)
         lines[start - 1 : end] = rewritten
-    return "".join(lines).encode(encoding)
+    return with_imports("".join(lines), applied, _newline(text)).encode(encoding)
+
+
+def _newline(text: str) -> str:
+    """The file's line ending, from its first line."""
+    for line in source_lines(text, keepends=True):
+        ending = line[len(line.rstrip("\r\n")) :]
+        if ending:
+            return ending
+    return "\n"
 
 
 def _non_overlapping(plans: Iterable[FixPlan]) -> dict[tuple[int, int], list[FixPlan]]:
@@ -149,8 +161,9 @@ def _verify(code: str, original: str) -> None:
     """Refuse rewritten code that either parser rejects, or that lost a statement.
 
     The rewrites only move statements, add ``try``/``finally``, bindings and ``raise``, add or
-    drop ``await``, narrow ``close_all()`` to ``close()`` and turn a re-yielding loop into
-    ``yield from``: every other simple statement of the original must still be there.
+    drop ``await``, narrow ``close_all()`` to ``close()``, turn a re-yielding loop into ``yield
+    from`` or an ``async with``, and add imports: every other simple statement of the original
+    must still be there.
     """
     try:
         ast.parse(code)

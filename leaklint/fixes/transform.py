@@ -18,6 +18,7 @@ from leaklint.fixes import (
     close_all_to_close,
     commit_to_success_path,
     drop_await,
+    enter_as_manager,
     handler_release_to_finally,
     hoist_from_try,
     move_to_finally,
@@ -146,8 +147,12 @@ class PlanApplier(cst.CSTTransformer):
         self, original_node: cst.For, updated_node: cst.For
     ) -> Union[cst.For, cst.BaseStatement]:
         row = self.row(original_node)
-        plan = self._take(row, {FixKind.YIELD_FROM})
-        return updated_node if plan is None else yield_from.rewrite(self, updated_node, row, plan)
+        plan = self._take(row, {FixKind.YIELD_FROM, FixKind.ENTER_AS_MANAGER})
+        if plan is None:
+            return updated_node
+        if plan.kind is FixKind.ENTER_AS_MANAGER:
+            return enter_as_manager.rewrite(self, updated_node, row, plan)
+        return yield_from.rewrite(self, updated_node, row, plan)
 
     def leave_Try(
         self, original_node: cst.Try, updated_node: cst.Try

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from leaklint.analysis.facts import GeneratorFacts
+from leaklint.analysis.imports import dotted_name, top_level_spelling
 from leaklint.analysis.shapes import Loop, reyielding_loops
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
@@ -50,8 +51,14 @@ as a sub-dependency (`db = Depends(get_session)`) and let FastAPI drive it.
 
 ## Fix safety
 In a sync generator the loop whose body is exactly `yield <loop variable>` becomes `yield from
-<call>`; this is safe when the loop variable is not used after the loop. The async form gets no
-fix: the rewrite needs an import and changes how the inner is driven.
+<call>`; this is safe when the loop variable is not used after the loop.
+
+In an async generator the loop becomes `async with asynccontextmanager(get_session)() as db:
+yield db`, with the call's arguments kept and `asynccontextmanager` spelled as the module
+imports it (`import contextlib` is added at the top of the module when it imports neither). The
+fix is unsafe: the inner is now driven as a context manager, which raises `RuntimeError:
+generator didn't stop` if it yields twice where the loop would have gone on, and closes it at
+the end of the `async with` rather than whenever the event loop finalizes it.
 
 ## References
 * PEP 380: `yield from` (exceptions thrown into the delegating generator)
@@ -80,7 +87,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
 
 
 def _fix_plan(facts: GeneratorFacts, loop: Loop) -> Optional[FixPlan]:
-    if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Name):
+    if not isinstance(loop.target, ast.Name):
         return None
     name = loop.target.id
     end = loop.end_lineno or loop.lineno
@@ -89,13 +96,45 @@ def _fix_plan(facts: GeneratorFacts, loop: Loop) -> Optional[FixPlan]:
         for node in ast.walk(facts.node)
     ):
         return None  # the loop variable is read after the loop
+    if isinstance(loop, ast.For):
+        return fix_plan(
+            facts,
+            FixKind.YIELD_FROM,
+            Applicability.SAFE,
+            "Delegate with `yield from`",
+            loop.lineno,
+        )
+    return _async_fix_plan(facts, loop)
+
+
+def _async_fix_plan(facts: GeneratorFacts, loop: ast.AsyncFor) -> Optional[FixPlan]:
+    """``async with asynccontextmanager(inner)(<arguments>) as name: yield name``, spelled
+    through the module's own imports, or with ``import contextlib`` added."""
+    call = loop.iter
+    if (
+        facts.module_tree is None
+        or not isinstance(call, ast.Call)
+        or dotted_name(call.func) is None
+    ):
+        return None
+    callee = top_level_spelling(facts.module_tree, _MANAGER)
+    import_code = ""
+    if callee is None:
+        callee, import_code = _MANAGER, "import contextlib"
+    if callee.split(".", 1)[0] in facts.local_names:
+        return None  # the function binds that name itself
     return fix_plan(
         facts,
-        FixKind.YIELD_FROM,
-        Applicability.SAFE,
-        "Delegate with `yield from`",
+        FixKind.ENTER_AS_MANAGER,
+        Applicability.UNSAFE,
+        f"Enter `{short_code(call.func)}` with `asynccontextmanager`",
         loop.lineno,
+        callee=callee,
+        import_code=import_code,
     )
+
+
+_MANAGER = "contextlib.asynccontextmanager"
 
 
 RULE = Rule(
