@@ -36,6 +36,7 @@ def with_imports(text: str, plans: Iterable[FixPlan], newline: str) -> str:
 def _insertion_row(tree: ast.Module) -> int:
     """The row of the first statement that is neither the docstring nor a ``__future__``
     import (its decorators included); past the end when there is none."""
+    skipped_to = 0
     for index, node in enumerate(tree.body):
         docstring = (
             index == 0
@@ -46,6 +47,10 @@ def _insertion_row(tree: ast.Module) -> int:
         future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
         if not (docstring or future):
             decorators: list[ast.expr] = getattr(node, "decorator_list", [])
-            return min([node.lineno, *(decorator.lineno for decorator in decorators)])
+            row = min([node.lineno, *(decorator.lineno for decorator in decorators)])
+            if row <= skipped_to:
+                raise FixError(f"line {row} holds more than one statement: no room for an import")
+            return row
+        skipped_to = node.end_lineno or node.lineno
     last = tree.body[-1] if tree.body else None
     return (last.end_lineno or last.lineno) + 1 if last is not None else 1
