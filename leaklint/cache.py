@@ -159,7 +159,13 @@ def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
             name: set(drivers) for name, drivers in raw["method_references"].items()
         },
         session_factories={
-            name: {Factory(tuple(module), ResourceType(**kind)) for module, kind in items}
+            name: {
+                Factory(
+                    tuple(module),
+                    ResourceType(**{**kind, "ends_with": tuple(kind.get("ends_with", ()))}),
+                )
+                for module, kind in items
+            }
             for name, items in raw["session_factories"].items()
         },
     )

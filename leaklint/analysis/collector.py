@@ -273,7 +273,7 @@ class ResourceCollector:
                     self._escape(value)  # aliasing: other = conn
                 continue
             self._rebind(key, node, value)
-            if position(node) > self.first_yield:
+            if position(node) > self.first_yield and not self._yield_follows(node):
                 continue
             typed = self._call_type(call, awaited) or self._inferred_type(call)
             if typed is None:
@@ -382,6 +382,19 @@ class ResourceCollector:
             ):
                 continue  # ClientSession(connector=..., connector_owner=False)
             self.resources[owned].handed_to_owner = True
+
+    def _yield_follows(self, statement: ast.stmt) -> bool:
+        """A ``yield`` comes after ``statement`` on its path: in a later statement of its block
+        or of a block around it (``if ...: yield ... else: conn = acquire(); yield conn``)."""
+        current: ast.AST = statement
+        while current is not self.function:
+            block = block_holding(current, self.parent)  # type: ignore[arg-type]
+            if block is not None:
+                later = block[index_of(block, current) + 1 :]  # type: ignore[arg-type]
+                if any(in_any([later], site.node, self.parent) for site in self.yields):
+                    return True
+            current = self.parent[current]
+        return False
 
     def _rebind(self, key: str, statement: ast.stmt, value: Optional[ast.expr]) -> None:
         """``db = SessionLocal()`` then ``db = ...`` or ``with ... as db`` before ``db`` was
@@ -506,6 +519,10 @@ class ResourceCollector:
             key = dotted_name(func.value)
             if key is not None and "." in key and func.attr in _STOP_METHODS:
                 return  # tg.cancel_scope.cancel(): stopping what a `with` already manages
+        elif receiver in self.resources:
+            kind = self.resources[receiver].resource_type
+            if kind is not None and func.attr in kind.ends_with:
+                key = receiver  # proc.wait(): the process has exited
         if key is None:
             return
         self._resource(key).release_sites.append(self._site(call, helper=False))

@@ -58,6 +58,9 @@ class ResourceType:
     guessed: bool = False
     """Known only from names (``with local_session() as session``): a fix that relies on the
     type is unsafe."""
+    ends_with: tuple[str, ...] = ()
+    """Methods besides the release that end its life on that path: a process that was waited
+    for (``proc.wait()``, ``proc.communicate()``) has exited and been reaped."""
     lazy: bool = False
     """Holds nothing outside the process until a method of it is used: a SQLAlchemy session
     checks a connection out on its first query, an HTTP or Redis client connects on its first
@@ -117,6 +120,7 @@ PROCESS = ResourceType(
     exit_closes=False,
     exit_only_closes=False,
     exit_note="waits for the process but never stops",
+    ends_with=("wait", "communicate"),
 )
 POOLED_CONNECTION = ResourceType("pooled connection", release=None, exit_closes=False)
 ASYNC_POOLED_CONNECTION = ResourceType(

@@ -100,7 +100,11 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     if not unprotected:
         return
     plan = _fix_plan(facts, unprotected)
+    reported: set[str] = set()
     for resource, site in unprotected:
+        if resource.key in reported:
+            continue  # `proc.kill(); proc.wait()`: one finding, the fix moves both
+        reported.add(resource.key)
         yield Finding(
             site.statement,
             f"`{short_code(site.call)}` is skipped when an exception is thrown in at the `yield`;"
