@@ -16,7 +16,7 @@ import click
 from leaklint import __version__
 from leaklint.output import FORMATS, TEXT_FORMATS
 from leaklint.rules import RULES, RULES_BY_CODE
-from leaklint.settings import Settings, selected_codes, unknown_selectors
+from leaklint.settings import Settings
 
 if TYPE_CHECKING:
     from leaklint.config import Config
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from leaklint.runner import RunReport
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-CACHE_DIR = ".leaklint_cache"
 
 
 class _DefaultCheckGroup(click.Group):
@@ -166,35 +165,16 @@ def _settings(
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    *,
-    fix: bool,
-    unsafe_fixes: bool,
-    type_inference: bool,
-    cache: bool,
-    force_exclude: bool = False,
+    **options: bool,
 ) -> Settings:
     """The run's settings: the file's, with the flags on top (--extend-select and --ignore
     add to the file's lists, --select replaces it)."""
-    chosen = {
-        "select": _codes(select) or list(config.select),
-        "extend_select": [*config.extend_select, *_codes(extend_select)],
-        "ignore": [*config.ignore, *_codes(ignore)],
-    }
-    all_codes = [rule.code for rule in RULES]
-    unknown = unknown_selectors(all_codes, [code for codes in chosen.values() for code in codes])
-    if unknown:
-        _fail(f"unknown rule selector: {', '.join(unknown)}")
-    return Settings(
-        select=selected_codes(all_codes, **chosen),
-        fix=fix,
-        unsafe_fixes=unsafe_fixes,
-        knowledge=config.knowledge(),
-        type_inference=config.type_inference and type_inference,
-        cache_dir=_project_root(config) / CACHE_DIR if cache else None,
-        exclusions=dataclasses.replace(config.exclusions(), force=force_exclude),
-        per_file_ignores=config.per_file_ignores,
-        rule_url=config.rule_url,
-    )
+    from leaklint.config import ConfigError
+
+    try:
+        return config.settings(_codes(select), _codes(extend_select), _codes(ignore), **options)
+    except ConfigError as error:
+        _fail(str(error))
 
 
 def _print_errors(report: RunReport) -> None:
@@ -309,10 +289,6 @@ def _errors(count: int) -> str:
 def _use_color() -> bool:
     """Colour on a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def _project_root(config: Config) -> Path:
-    return config.path.parent if config.path is not None else Path.cwd()
 
 
 def _load_config(config_path: Optional[str], start: Optional[str]) -> Config:

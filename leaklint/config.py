@@ -5,8 +5,9 @@ A bad key or value is a clear error naming the file and the key; the CLI exits 2
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -14,11 +15,16 @@ from typing import Any, Optional
 from leaklint.analysis.drivers import Driver, project_driver
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 from leaklint.discover import Exclusions
+from leaklint.settings import Settings, selected_codes, unknown_selectors
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
     import tomli as tomllib
+
+
+CACHE_DIR = ".leaklint_cache"
+"""Where a project's cache lives, under its root."""
 
 
 class ConfigError(Exception):
@@ -52,6 +58,52 @@ class Config:
             respect_gitignore=self.respect_gitignore,
             skip_defaults=self.exclude is None,
         )
+
+    def settings(
+        self,
+        select: Sequence[str] = (),
+        extend_select: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        *,
+        fix: bool = False,
+        unsafe_fixes: bool = False,
+        type_inference: bool = True,
+        cache: bool = False,
+        force_exclude: bool = False,
+    ) -> Settings:
+        """The settings of a run on this project: the file's, with the caller's on top
+        (``extend_select`` and ``ignore`` add to the file's lists, ``select`` replaces it).
+
+        Raises ``ConfigError`` naming the selectors that match no rule."""
+        from leaklint.rules import RULES
+
+        chosen = {
+            "select": list(select) or list(self.select),
+            "extend_select": [*self.extend_select, *extend_select],
+            "ignore": [*self.ignore, *ignore],
+        }
+        all_codes = [rule.code for rule in RULES]
+        unknown = unknown_selectors(
+            all_codes, [code for codes in chosen.values() for code in codes]
+        )
+        if unknown:
+            raise ConfigError(f"unknown rule selector: {', '.join(unknown)}")
+        return Settings(
+            select=selected_codes(all_codes, **chosen),
+            fix=fix,
+            unsafe_fixes=unsafe_fixes,
+            knowledge=self.knowledge(),
+            type_inference=self.type_inference and type_inference,
+            cache_dir=self.root / CACHE_DIR if cache else None,
+            exclusions=dataclasses.replace(self.exclusions(), force=force_exclude),
+            per_file_ignores=self.per_file_ignores,
+            rule_url=self.rule_url,
+        )
+
+    @property
+    def root(self) -> Path:
+        """The project's folder: the configuration file's, or the working directory."""
+        return self.path.parent if self.path is not None else Path.cwd()
 
     def knowledge(self) -> KnowledgeBase:
         """The default knowledge base extended with this project's resources and markers."""
