@@ -303,6 +303,20 @@ def _load_config(config_path: Optional[str], start: Optional[str]) -> Config:
         _fail(str(error))
 
 
+@main.command("server")
+def server_command() -> None:
+    """Run the language server over standard input and output (needs the ``server`` extra)."""
+    from leaklint.server import missing_dependency
+
+    problem = missing_dependency()
+    if problem is not None:
+        click.echo(problem, err=True)
+        sys.exit(2)
+    from leaklint.server.protocol import run
+
+    run()
+
+
 @main.command("rule")
 @click.argument("code")
 def rule_command(code: str) -> None:

@@ -25,7 +25,7 @@ from leaklint.fixes.transform import transform
 from leaklint.model import Edit, FixPlan, Location
 from leaklint.parse import source_lines
 
-__all__ = ["FixError", "apply_plans", "edits_for"]
+__all__ = ["FixError", "apply_plans", "edits_for", "line_edit"]
 
 
 def apply_plans(data: bytes, plans: Iterable[FixPlan]) -> bytes:
@@ -128,10 +128,17 @@ def _apply_to_module(data: bytes, plans: list[FixPlan]) -> bytes:
 
 def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
     """The fix as text edits (for JSON output): the changed lines, replaced whole."""
-    old_text = _text(data)
-    new_text = _text(apply_plans(data, [plan]))
-    old_lines = source_lines(old_text, keepends=True)
-    new_lines = source_lines(new_text, keepends=True)
+    edit = line_edit(_text(data), _text(apply_plans(data, [plan])))
+    return [] if edit is None else [edit]
+
+
+def line_edit(old: str, new: str) -> Optional[Edit]:
+    """The change from ``old`` to ``new`` as one replacement of whole lines; ``None`` when they
+    are equal."""
+    if old == new:
+        return None
+    old_lines = source_lines(old, keepends=True)
+    new_lines = source_lines(new, keepends=True)
     prefix = 0
     while prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]:
         prefix += 1
@@ -141,14 +148,11 @@ def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
         and old_lines[-1 - suffix] == new_lines[-1 - suffix]
     ):
         suffix += 1
-    content = "".join(new_lines[prefix : len(new_lines) - suffix])
-    return [
-        Edit(
-            content=content,
-            location=Location(prefix + 1, 1),
-            end_location=Location(len(old_lines) - suffix + 1, 1),
-        )
-    ]
+    return Edit(
+        content="".join(new_lines[prefix : len(new_lines) - suffix]),
+        location=Location(prefix + 1, 1),
+        end_location=Location(len(old_lines) - suffix + 1, 1),
+    )
 
 
 def _text(data: bytes) -> str:
