@@ -14,11 +14,11 @@ import pytest
 
 pytest.importorskip("pytest_lsp", reason="pytest-lsp needs Python 3.10 or newer")
 
-import pytest_lsp  # noqa: E402
-from lsprotocol import types  # noqa: E402
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from leaklint import fix_source  # noqa: E402
+from leaklint import fix_source
 
 DEPS = textwrap.dedent(
     """\
@@ -101,7 +101,9 @@ def _uri(workspace: Path, name: str) -> str:
 async def _open(client: LanguageClient, uri: str, text: str) -> list[types.Diagnostic]:
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=text
+            )
         )
     )
     return await _published(client, uri)
