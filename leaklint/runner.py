@@ -173,7 +173,9 @@ def fix_module(
         if isinstance(reparsed, ParseFailure):
             raise FixError(f"the fix for {codes}: {reparsed.message}")
         current = reparsed
-        diagnostics = check_module(current, index, settings, types)
+        # the whole fixed file was parsed to prove it parses; the rules need its generators only
+        rows = [row for row, line in enumerate(current.lines, start=1) if "yield" in line]
+        diagnostics = check_module(current, index, settings, types, rows)
     fixed = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
     return current, diagnostics, fixed
 

@@ -3,12 +3,14 @@ language client (pytest-lsp), on a workspace written for each test."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -64,6 +66,8 @@ ROUTES = textwrap.dedent(
         return []
     """
 )
+WAIT = 60.0
+"""Seconds to wait for the server's next diagnostics before the test fails."""
 UNREGISTERED = ROUTES.replace("Depends(get_report_db)", "None")
 CACHE_CLOSE_ROW = DEPS.splitlines().index("    cache.close()") + 1
 
@@ -112,7 +116,9 @@ async def _open(client: LanguageClient, uri: str, text: str) -> list[types.Diagn
 async def _published(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
     """The next diagnostics published for ``uri``."""
     while True:
-        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        params = await asyncio.wait_for(
+            client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), WAIT
+        )
         if params.uri == uri:
             return list(params.diagnostics)
 
@@ -208,6 +214,11 @@ async def test_the_fixes_are_the_clis(client: LanguageClient, workspace: Path) -
     [fix_all] = await _actions(client, uri, 1, only=["source.fixAll.leaklint"])
     assert fix_all.kind == "source.fixAll.leaklint"
     assert _apply(DEPS, fix_all.edit) == fix_source(DEPS)
+    # in a menu the edit is made when the action is chosen
+    [in_menu] = [a for a in actions if a.kind == "source.fixAll.leaklint"]
+    assert in_menu.edit is None
+    resolved = await client.code_action_resolve_async(in_menu)
+    assert _apply(DEPS, resolved.edit) == fix_source(DEPS)
 
     noqa = next(a for a in actions if a.title == "leaklint: Disable LL001 for this line")
     suppressed = _apply(DEPS, noqa.edit)
@@ -245,9 +256,13 @@ async def test_hover_shows_the_rule_docs(client: LanguageClient, workspace: Path
 async def test_a_syntax_error_and_a_closed_buffer(client: LanguageClient, workspace: Path) -> None:
     uri = _uri(workspace, "deps.py")
     await _open(client, uri, DEPS)
-    _replace(client, uri, DEPS + "\ndef broken(:\n", 2)
-    assert await _published(client, uri) == []  # no stale findings while it cannot parse
-    _replace(client, uri, DEPS, 3)
+    # broken inside the generator: nothing can be said of it, and no stale finding stays
+    _replace(client, uri, DEPS.replace("    cache.close()\n", "    cache.close(\n"), 2)
+    assert await _published(client, uri) == []
+    # broken elsewhere: as in the CLI, the generators that parse are still checked
+    _replace(client, uri, DEPS + "\ndef broken(:\n", 3)
+    assert _codes(await _published(client, uri)) == [(CACHE_CLOSE_ROW, "LL001")]
+    _replace(client, uri, DEPS, 4)
     assert _codes(await _published(client, uri)) == [(CACHE_CLOSE_ROW, "LL001")]
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
@@ -265,3 +280,172 @@ def test_without_the_extra_it_says_how_to_install_it() -> None:
     )
     assert result.returncode == 2
     assert "pip install 'leaklint[server]'" in result.stderr
+
+
+@pytest.mark.asyncio
+async def test_files_changed_on_disk_and_the_configuration(
+    client: LanguageClient, workspace: Path
+) -> None:
+    deps = _uri(workspace, "deps.py")
+    assert "LL011" not in [code for _, code in _codes(await _open(client, deps, DEPS))]
+    # another program registers the dependency in a file that is not open
+    (workspace / "app" / "routes.py").write_text(ROUTES)
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=_uri(workspace, "routes.py"), type=types.FileChangeType.Changed)
+            ]
+        )
+    )
+    while "LL011" not in [code for _, code in _codes(await _published(client, deps))]:
+        pass
+    # the project stops checking LL001 and LL011
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text('[tool.leaklint]\nignore = ["LL001", "LL011"]\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    while await _published(client, deps) != []:
+        pass
+    # the project's file is restored
+    pyproject.write_text("[tool.leaklint]\n")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    while sorted(code for _, code in _codes(await _published(client, deps))) != [
+        "LL001",
+        "LL011",
+    ]:
+        pass
+    # the editor's settings add to the project's: it ignores LL011
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"leaklint": {"ignore": ["LL011"]}})
+    )
+    while _codes(await _published(client, deps)) != [(CACHE_CLOSE_ROW, "LL001")]:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_unsafe_fixes_are_offered_only_when_enabled(
+    client: LanguageClient, workspace: Path
+) -> None:
+    text = textwrap.dedent(
+        """\
+        def get_db():
+            db = SessionLocal()
+            try:
+                yield db
+            except Exception:
+                db.rollback()
+                db.close()
+                log.error("rolled back")
+                raise
+        """
+    )
+    uri = _uri(workspace, "session.py")
+    [finding] = await _open(client, uri, text)
+    assert finding.code == "LL008"
+    titles = [a.title for a in await _actions(client, uri, finding.range.start.line + 1)]
+    assert not any(title.startswith("leaklint (LL008)") for title in titles), titles
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"unsafeFixes": True})
+    )
+    await _published(client, uri)
+    titles = [a.title for a in await _actions(client, uri, finding.range.start.line + 1)]
+    assert any(t.startswith("leaklint (LL008)") and t.endswith("(unsafe)") for t in titles)
+
+
+@pytest.mark.asyncio
+async def test_a_file_outside_the_workspace(
+    client: LanguageClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "pyproject.toml").write_text('[tool.leaklint]\nignore = ["LL001"]\n')
+    uri = (elsewhere / "deps.py").as_uri()
+    assert await _open(client, uri, DEPS) == []  # its own folder's configuration
+
+
+@pytest.mark.asyncio
+async def test_an_edit_storm_ends_on_the_newest_text(
+    client: LanguageClient, workspace: Path
+) -> None:
+    uri = _uri(workspace, "deps.py")
+    await _open(client, uri, DEPS)
+    fixed = fix_source(DEPS)
+    changes = 300
+    for version in range(2, changes + 2):
+        _replace(client, uri, fixed if version % 2 else DEPS, version)
+    published = 0
+    while True:
+        params = await asyncio.wait_for(
+            client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), WAIT
+        )
+        if params.uri != uri:
+            continue
+        published += 1
+        if params.version == changes + 1:
+            break
+    assert list(params.diagnostics) == []  # the last text is the fixed one
+    assert published < changes, f"{published} checks for {changes} changes"
+
+
+def test_a_20_mb_buffer_and_a_client_that_goes_away(workspace: Path) -> None:
+    """Over raw JSON-RPC: a client that takes no progress reports, opens a 20 MB buffer, reads
+    its diagnostics and disconnects without a word."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leaklint", "server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    stdin, stdout = server.stdin, server.stdout
+
+    def send(message: dict[str, object]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        stdin.flush()
+
+    def receive() -> dict[str, Any]:
+        length = 0
+        while (line := stdout.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return dict(json.loads(stdout.read(length)))
+
+    try:
+        root = workspace.as_uri()
+        send(
+            {
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "processId": None,
+                    "rootUri": root,
+                    "capabilities": {},
+                    "workspaceFolders": [{"uri": root, "name": "app"}],
+                },
+            }
+        )
+        while receive().get("id") != 1:
+            pass
+        send({"method": "initialized", "params": {}})
+        text = "x = 1\n" * 3_400_000 + DEPS
+        assert len(text) > 20_000_000
+        uri = _uri(workspace, "generated.py")
+        document = {"uri": uri, "languageId": "python", "version": 1, "text": text}
+        send({"method": "textDocument/didOpen", "params": {"textDocument": document}})
+        while True:
+            message = receive()
+            params = message.get("params") or {}
+            if message.get("method") == "textDocument/publishDiagnostics" and params["uri"] == uri:
+                break
+        assert [d["code"] for d in message["params"]["diagnostics"]] == ["LL001"]
+    finally:
+        stdin.close()  # the client goes away
+    assert server.wait(timeout=30) is not None

@@ -5,6 +5,7 @@ code actions and hovers out. The server never writes a file: every change is a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from leaklint import __version__
-from leaklint.model import Diagnostic, Edit
+from leaklint.model import Applicability, Diagnostic, Edit
 from leaklint.noqa import LINE_NOQA
 from leaklint.rules import RULES_BY_CODE
 from leaklint.server.workspace import Checked, Options, Project
@@ -41,6 +42,8 @@ class LeaklintServer(LanguageServer):
         self.pending: set[str] = set()
         self.draining: Optional[asyncio.Task[None]] = None
         self.indexed: Optional[asyncio.Event] = None
+        self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        """Where checks run, so that the event loop keeps reading messages."""
         """Set once the workspace folders are indexed: checks wait for it."""
 
     # projects ---------------------------------------------------------------------------
@@ -78,17 +81,33 @@ class LeaklintServer(LanguageServer):
             self.draining = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
+        """Check pending documents one at a time, off the event loop, so that messages keep
+        arriving meanwhile; a document changed during its check is checked again, and the
+        result for the older text is dropped."""
         if self.indexed is not None:
             await self.indexed.wait()
         await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
         while self.pending:
             uri = self.pending.pop()
+            document = self.workspace.text_documents.get(uri)
+            path = _path(uri)
+            if document is None or path is None:
+                continue
+            project = self.project_for(path)
+            version, text, index = document.version, document.source, project.index
             try:
-                self.publish(uri)
+                checked = await loop.run_in_executor(
+                    self.worker, project.check, str(path), text, index
+                )
             except Exception as error:  # a bug must cost one check, never the server
                 logger.exception("checking %s failed", uri)
                 self.log(types.MessageType.Error, f"leaklint: checking {uri} failed: {error}")
-            await asyncio.sleep(0)
+                continue
+            current = self.workspace.text_documents.get(uri)
+            if uri in self.pending or current is None or current.version != version:
+                continue  # superseded: the newer text is checked next
+            self._publish_checked(uri, current, project, checked)
 
     def publish(self, uri: str) -> None:
         """Check the open document ``uri`` now and publish its diagnostics."""
@@ -99,7 +118,12 @@ class LeaklintServer(LanguageServer):
         if path is None:
             return
         project = self.project_for(path)
-        checked = project.check(str(path), document.source)
+        self._publish_checked(uri, document, project, project.check(str(path), document.source))
+
+    def _publish_checked(
+        self, uri: str, document: TextDocument, project: Project, checked: Checked
+    ) -> None:
+        path = _path(uri)
         self.checked[uri] = checked
         if checked.error is not None:
             self.log(types.MessageType.Info, f"leaklint: {path}: {checked.error}")
@@ -204,11 +228,13 @@ async def _index_workspace(ls: LeaklintServer) -> None:
     opened meanwhile keep their unsaved text in the index."""
     roots = list(ls.projects)
     token = "leaklint-index"
-    try:
-        await ls.work_done_progress.create_async(token)
-        progress = True
-    except Exception:  # the client does not take progress reports
-        progress = False
+    window = ls.client_capabilities.window
+    progress = bool(window and window.work_done_progress)
+    if progress:
+        try:  # a client that never answers must not hold the server up
+            await asyncio.wait_for(ls.work_done_progress.create_async(token), 5)
+        except Exception:
+            progress = False
     if progress:
         ls.work_done_progress.begin(
             token, types.WorkDoneProgressBegin(title="leaklint: indexing", percentage=0)
@@ -344,7 +370,7 @@ def did_change_configuration(
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(
         code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL],
-        resolve_provider=False,
+        resolve_provider=True,
     ),
 )
 def code_action(
@@ -398,17 +424,42 @@ def code_action(
                     edit=_workspace_edit(document, noqa),
                 )
             )
-    if only is None or any(FIX_ALL.startswith(kind) for kind in only):
-        edit = project.fix_all(checked)
-        if edit is not None:
-            actions.append(
-                types.CodeAction(
-                    title="leaklint: Fix all leaklint problems",
-                    kind=FIX_ALL,
-                    edit=_workspace_edit(document, edit),
-                )
-            )
+    asked = only is not None and any(FIX_ALL.startswith(kind) for kind in only)
+    fixable = any(
+        d.fix is not None and d.fix.applicability is Applicability.SAFE for d in checked.diagnostics
+    )
+    if (only is None or asked) and fixable:
+        action = types.CodeAction(title=FIX_ALL_TITLE, kind=FIX_ALL)
+        if asked:  # on save, say: the edit now
+            action.edit = _fix_all_edit(ls, uri)
+        else:  # in a menu: the edit when it is chosen (codeAction/resolve)
+            action.data = {"uri": uri, "version": document.version}
+        actions.append(action)
     return actions
+
+
+FIX_ALL_TITLE = "leaklint: Fix all leaklint problems"
+
+
+def _fix_all_edit(ls: LeaklintServer, uri: str) -> Optional[types.WorkspaceEdit]:
+    document = ls.workspace.text_documents.get(uri)
+    checked = ls.checked.get(uri)
+    path = _path(uri)
+    if document is None or checked is None or path is None:
+        return None
+    edit = ls.project_for(path).fix_all(checked)
+    return None if edit is None else _workspace_edit(document, edit)
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+def resolve_code_action(ls: LeaklintServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    uri = data.get("uri")
+    document = ls.workspace.text_documents.get(uri) if isinstance(uri, str) else None
+    current = document is not None and data.get("version") == document.version
+    if action.kind == FIX_ALL and current and isinstance(uri, str):
+        action.edit = _fix_all_edit(ls, uri)
+    return action
 
 
 def _server_range(diagnostic: Diagnostic) -> ServerTextRange:

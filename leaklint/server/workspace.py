@@ -19,9 +19,13 @@ from leaklint.discover import MissingPath, discover
 from leaklint.fixes import apply_plans, line_edit
 from leaklint.model import Diagnostic, Edit
 from leaklint.noqa import with_noqa_comments
-from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, parse
+from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
 from leaklint.runner import check_module, fix_module
 from leaklint.settings import Settings
+
+MAX_INDEXED_BYTES = 2_000_000
+"""A file or buffer larger than this is left out of the project index (a 20 MB module takes a
+minute and gigabytes to parse whole); it is still checked."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ class Project:
         whether the index changed."""
         if isinstance(data, str):
             data = data.encode("utf-8")
+        if data is not None and len(data) > MAX_INDEXED_BYTES:
+            return False  # too large to parse whole in an editor's time
         contribution: Optional[ProjectIndex] = None
         if data is not None and may_feed_index(data, self.settings.knowledge.index_markers):
             parsed = parse(filename, data)
@@ -167,12 +173,19 @@ class Project:
         return self._index
 
     # checks and fixes of a buffer ------------------------------------------------------------
-    def check(self, filename: str, text: str) -> Checked:
-        """The findings in ``text``, the buffer of ``filename``, under the project's index."""
-        parsed = parse(filename, text.encode("utf-8"))
+    def check(self, filename: str, text: str, index: Optional[ProjectIndex] = None) -> Checked:
+        """The findings in ``text``, the buffer of ``filename``, under the project's index.
+
+        As the CLI does, a buffer without ``yield`` is not parsed at all, and only the functions
+        that yield (and the imports) are parsed in the others."""
+        data = text.encode("utf-8")
+        if not may_have_targets(data):
+            return Checked(text)
+        parsed = parse(filename, data, whole=False)
         if isinstance(parsed, ParseFailure):
             return Checked(text, error=parsed.message)
-        return Checked(text, check_module(parsed, self.index, self.settings), parsed=parsed)
+        index = self.index if index is None else index
+        return Checked(text, check_module(parsed, index, self.settings), parsed=parsed)
 
     def fix_all(self, checked: Checked) -> Optional[Edit]:
         """``leaklint --fix`` on the buffer (safe fixes), as one edit; ``None``: nothing."""
