@@ -9,7 +9,7 @@ import concurrent.futures
 import logging
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -74,8 +74,8 @@ class LeaklintServer(LanguageServer):
 
     # checking ------------------------------------------------------------------------------
     def schedule(self, uri: str) -> None:
-        """Check ``uri`` once the messages already received are handled: a burst of changes
-        costs one check, of the newest text."""
+        """Check ``uri`` once the messages already received are handled: changes that arrive
+        together cost one check, of the newest text."""
         self.pending.add(uri)
         if self.draining is None or self.draining.done():
             self.draining = asyncio.get_running_loop().create_task(self._drain())
@@ -508,6 +508,6 @@ def _noqa_code_at(document: TextDocument, position: ServerTextPosition) -> Optio
     return None
 
 
-def run(args: Any = None) -> None:
+def run() -> None:
     """Serve over standard input and output until the client exits."""
     server.start_io()
