@@ -84,8 +84,10 @@ def check_module(
     yield_rows: Optional[Iterable[int]] = None,
 ) -> list[Diagnostic]:
     """Run the selected rules over every generator of one parsed module; ``types`` answers for
-    the calls the knowledge base does not know; ``yield_rows`` (rows holding ``yield``) spares
-    a walk over the whole tree."""
+    the calls the knowledge base does not know; ``yield_rows`` (rows holding ``yield``, found
+    in the text when not given) spares a walk over the whole tree."""
+    if yield_rows is None:
+        yield_rows = [row for row, line in enumerate(parsed.lines, start=1) if "yield" in line]
     codes = settings.codes_for(parsed.filename)
     rules = [rule for rule in RULES if rule.code in codes]
     found: dict[tuple[str, int, int], Diagnostic] = {}
@@ -187,7 +189,13 @@ def build_index(
     index = ProjectIndex()
     for module in modules:
         index.merge(
-            index_module(module.tree, module.imports, knowledge, module_name(module.filename))
+            index_module(
+                module.tree,
+                module.imports,
+                knowledge,
+                module_name(module.filename),
+                module.text,
+            )
         )
     return index
 
@@ -343,7 +351,7 @@ def _read(
             cache.store(path, len(data), Entry(has_targets=True, error=outcome.error))
         return None
     contribution = index_module(
-        parsed.tree, parsed.imports, settings.knowledge, module_name(parsed.filename)
+        parsed.tree, parsed.imports, settings.knowledge, module_name(parsed.filename), parsed.text
     )
     if not has_targets and cache is not None:
         cache.store(path, len(data), Entry(index=index_to_json(contribution)))

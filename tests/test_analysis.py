@@ -242,6 +242,35 @@ def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -
     assert compared > 12
 
 
+def test_finding_generators_by_the_rows_that_spell_yield_misses_none() -> None:
+    """``check_module`` looks only at the functions around rows that spell ``yield``; handed
+    every row, it considers every function: the findings must be the same."""
+    from fixture_support import all_fixtures
+
+    from leaklint.parse import ParsedModule, parse
+    from leaklint.rules import RULES
+    from leaklint.runner import build_index, check_module
+    from leaklint.settings import Settings
+
+    settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
+    compared = 0
+    for fixture in all_fixtures():
+        parsed = parse(str(fixture.path), fixture.path.read_bytes())
+        assert isinstance(parsed, ParsedModule)
+        index = build_index([parsed])
+        every_row = range(1, len(parsed.lines) + 1)
+        by_text, by_walk = (
+            [
+                (d.location, d.code, d.message)
+                for d in check_module(parsed, index, settings, None, rows)
+            ]
+            for rows in (None, every_row)
+        )
+        assert by_text == by_walk, fixture.path
+        compared += bool(by_text)
+    assert compared > 80
+
+
 def test_code_inside_docstrings_is_not_read_as_code() -> None:
     from leaklint.parse import ParsedModule, parse
 

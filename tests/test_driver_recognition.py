@@ -72,11 +72,13 @@ REGISTRATIONS = [
 GENERATOR = "def resource(app=None):\n    conn = make()\n    yield conn\n    conn.close()\n"
 
 
-def _drivers(source: str, filename: str = "module.py") -> tuple[str, ...]:
+def _drivers(source: str, filename: str = "module.py", *, text: bool = False) -> tuple[str, ...]:
+    """The drivers of ``resource``; with ``text``, as the runner indexes (reading only the
+    statements whose rows spell a registration)."""
     tree = ast.parse(source)
     imports = ImportMap(tree)
     module = module_name(filename)
-    index = index_module(tree, imports, DEFAULT_KNOWLEDGE, module)
+    index = index_module(tree, imports, DEFAULT_KNOWLEDGE, module, source if text else None)
     [function] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "resource"]
     return classify(function, imports, index, DEFAULT_KNOWLEDGE, module).names
 
@@ -85,6 +87,52 @@ def _drivers(source: str, filename: str = "module.py") -> tuple[str, ...]:
 def test_each_registration_names_its_driver(driver: str, template: str) -> None:
     source = template.format(gen=GENERATOR)
     assert _drivers(source) == (driver,)
+
+
+@pytest.mark.parametrize(
+    ("driver", "template"),
+    [
+        *REGISTRATIONS,
+        ("fastapi", "from fastapi import Depends as D\n{gen}\ndef route(r=D(resource)): ..."),
+        (
+            "fastapi",
+            "from fastapi import APIRouter, Depends\nrouter = APIRouter()\n{gen}\n"
+            '@router.get(\n    "/",\n    dependencies=[\n        Depends(resource),\n    ],\n)\n'
+            "def route(): ...",
+        ),
+        (
+            "fastapi",
+            "from fastapi import Depends\r\n{gen}\r\ndef route(r=Depends(resource)): ...",
+        ),
+    ],
+)
+def test_reading_only_the_registering_statements_loses_no_registration(
+    driver: str, template: str
+) -> None:
+    source = template.format(gen=GENERATOR)
+    assert _drivers(source, text=True) == _drivers(source) == (driver,)
+
+
+def test_reading_only_the_registering_statements_of_every_fixture_loses_nothing() -> None:
+    from fixture_support import FIXTURES
+
+    from leaklint.parse import ParsedModule, may_feed_index, parse
+
+    trees = [*FIXTURES.rglob("*.py"), *(FIXTURES.parent / "examples").rglob("*.py")]
+    compared = 0
+    for path in trees:
+        data = path.read_bytes()
+        if not may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers):
+            continue
+        parsed = parse(str(path), data)
+        assert isinstance(parsed, ParsedModule), path
+        module = module_name(str(path))
+        everything = index_module(parsed.tree, parsed.imports, DEFAULT_KNOWLEDGE, module)
+        assert everything == index_module(
+            parsed.tree, parsed.imports, DEFAULT_KNOWLEDGE, module, parsed.text
+        ), path
+        compared += everything != type(everything)()
+    assert compared > 40
 
 
 @pytest.mark.parametrize(("driver", "template"), REGISTRATIONS)

@@ -67,6 +67,16 @@ class ImportMap:
             for name in qualified
         )
 
+    def aliases_of(self, names: Iterable[str]) -> set[str]:
+        """The local names bound by imports to a qualified name (or module) whose last part
+        is one of ``names``: ``D`` for ``from fastapi import Depends as D``."""
+        wanted = set(names)
+        return {
+            local
+            for local, qualified in self._names.items()
+            if qualified.rsplit(".", 1)[-1] in wanted
+        }
+
     def is_imported(self, name: str) -> bool:
         """Whether ``name`` is bound by an import in this module."""
         return name in self._names

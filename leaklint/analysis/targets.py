@@ -11,7 +11,9 @@ References resolve through the referring module's imports to one definition.
 from __future__ import annotations
 
 import ast
+import bisect
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -156,17 +158,23 @@ def index_module(
     imports: ImportMap,
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     module: ModuleName = (),
+    text: Optional[str] = None,
 ) -> ProjectIndex:
-    """The facts one module contributes to the project index."""
+    """The facts one module contributes to the project index.
+
+    With the module's ``text``, only the top-level statements whose rows name a registering
+    call or method are walked (see ``_registering_statements``): in a route module that is a
+    few lines of each route, not every expression of the file."""
     index = ProjectIndex()
     drivers = knowledge.drivers
     imported_roots = imports.imported_roots()
     instances = _module_instances(tree, imports)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            _index_call(node, imports, index, drivers, module, imported_roots, instances)
-        elif isinstance(node, ast.Assign):
-            _index_assignment(node, imports, index, module, instances)
+    for statement in _registering_statements(tree, imports, drivers, text):
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                _index_call(node, imports, index, drivers, module, imported_roots, instances)
+            elif isinstance(node, ast.Assign):
+                _index_assignment(node, imports, index, module, instances)
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
             maker = imports.qualified_name(statement.value.func)
@@ -178,6 +186,57 @@ def index_module(
                     factory = Factory(module, produced)
                     index.session_factories.setdefault(target.id, set()).add(factory)
     return index
+
+
+def _registering_statements(
+    tree: ast.Module, imports: ImportMap, drivers: DriverTable, text: Optional[str]
+) -> Iterable[ast.stmt]:
+    """The top-level statements that may register a function with a driver or override a
+    dependency: those whose rows hold one of the words such code must spell.
+
+    A call registers only when its callee resolves to a driver's call (so the callee's last
+    name, or a local alias of it, is written there), or when it is a driver's method
+    (``cleanup_ctx.append``); an override spells ``dependency_overrides``. Without ``text``
+    (or with carriage returns in it), every statement."""
+    if text is None or "\r" in text:  # rows counted by "\n" alone would drift
+        return tree.body
+    words = _registration_words(imports, drivers)
+    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
+    rows: list[int] = []
+    row, position = 1, 0
+    for match in pattern.finditer(text):
+        row += text.count("\n", position, match.start())
+        position = match.start()
+        if not rows or rows[-1] != row:
+            rows.append(row)
+    if not rows:
+        return []
+    chosen = []
+    for statement in tree.body:
+        first = min(
+            [statement.lineno]
+            + [decorator.lineno for decorator in getattr(statement, "decorator_list", ())]
+        )
+        last = statement.end_lineno or statement.lineno
+        at = bisect.bisect_left(rows, first)
+        if at < len(rows) and rows[at] <= last:
+            chosen.append(statement)
+    return chosen
+
+
+def _registration_words(imports: ImportMap, drivers: DriverTable) -> frozenset[str]:
+    """Every word a registering call, method or override must spell in this module."""
+    names = {"dependency_overrides"}
+    for driver in drivers.drivers:
+        names.update(qualified.rsplit(".", 1)[-1] for qualified in driver.calls)
+        names.update(driver.call_names)
+        if driver.requires_import and driver.requires_import not in imports.imported_roots():
+            continue
+        # the receiver is spelled where it is named (``cleanup_ctx.append``), else the method
+        names.update(method if receiver == "*" else receiver for receiver, method in driver.methods)
+    # ``from fastapi import Depends as D``: the call spells only the alias
+    names.update(imports.aliases_of(names))
+    return frozenset(names)
 
 
 def _index_call(
