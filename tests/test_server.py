@@ -454,3 +454,67 @@ def test_a_20_mb_buffer_and_a_client_that_goes_away(workspace: Path) -> None:
     finally:
         stdin.close()  # the client goes away
     assert server.wait(timeout=30) is not None
+
+
+@pytest.mark.asyncio
+async def test_indexing_reports_progress(client: LanguageClient, workspace: Path) -> None:
+    await _open(client, _uri(workspace, "deps.py"), DEPS)  # checks wait for the index
+    reports = client.progress_reports["leaklint-index"]
+    begin, *middle, end = reports
+    assert isinstance(begin, types.WorkDoneProgressBegin)
+    assert begin.title == "leaklint: indexing"
+    assert isinstance(end, types.WorkDoneProgressEnd)
+    assert [type(report) for report in middle] == [types.WorkDoneProgressReport]
+    assert middle[0].percentage == 100
+    assert middle[0].message == str(workspace)
+
+
+@pytest.fixture
+def two_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """Two workspace folders with the same package path: one ignores LL001 and registers
+    ``get_report_db``, the other neither."""
+    folders = []
+    for name, routes, configuration in (
+        ("one", ROUTES, '[tool.leaklint]\nignore = ["LL001"]\n'),
+        ("two", UNREGISTERED, "[tool.leaklint]\n"),
+    ):
+        root = tmp_path / name
+        (root / "app").mkdir(parents=True)
+        (root / "app" / "__init__.py").write_text("")
+        (root / "app" / "deps.py").write_text(DEPS)
+        (root / "app" / "routes.py").write_text(routes)
+        (root / "pyproject.toml").write_text(configuration)
+        folders.append(root)
+    return folders[0], folders[1]
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "leaklint", "server"])
+)
+async def two_folder_client(
+    lsp_client: LanguageClient, two_folders: tuple[Path, Path]
+) -> AsyncIterator[None]:
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("neovim"),
+            root_uri=two_folders[0].as_uri(),
+            workspace_folders=[
+                types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)
+                for folder in two_folders
+            ],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_workspace_folders_are_separate_projects(
+    two_folder_client: LanguageClient, two_folders: tuple[Path, Path]
+) -> None:
+    client = two_folder_client
+    one, two = (_uri(folder, "deps.py") for folder in two_folders)
+    # each folder's own configuration and index: `one` registers get_report_db (LL011) and
+    # ignores LL001; `two` registers nothing, so the same module there has only LL001
+    assert [code for _, code in _codes(await _open(client, one, DEPS))] == ["LL011"]
+    assert _codes(await _open(client, two, DEPS)) == [(CACHE_CLOSE_ROW, "LL001")]

@@ -95,15 +95,17 @@ class LeaklintServer(LanguageServer):
             if document is None or path is None:
                 continue
             project = self.project_for(path)
-            version, text, index = document.version, document.source, project.index
+            version, text = document.version, document.source
             try:
-                checked = await loop.run_in_executor(
-                    self.worker, project.check, str(path), text, index
+                checked, index_changed = await loop.run_in_executor(
+                    self.worker, project.refresh, str(path), text
                 )
             except Exception as error:  # a bug must cost one check, never the server
                 logger.exception("checking %s failed", uri)
                 self.log(types.MessageType.Error, f"leaklint: checking {uri} failed: {error}")
                 continue
+            if index_changed:  # what this buffer registers changed: its neighbours too
+                self.recheck_open(project, but=uri)
             current = self.workspace.text_documents.get(uri)
             if uri in self.pending or current is None or current.version != version:
                 continue  # superseded: the newer text is checked next
@@ -118,7 +120,10 @@ class LeaklintServer(LanguageServer):
         if path is None:
             return
         project = self.project_for(path)
-        self._publish_checked(uri, document, project, project.check(str(path), document.source))
+        checked, index_changed = project.refresh(str(path), document.source)
+        if index_changed:
+            self.recheck_open(project, but=uri)
+        self._publish_checked(uri, document, project, checked)
 
     def _publish_checked(
         self, uri: str, document: TextDocument, project: Project, checked: Checked
@@ -134,11 +139,12 @@ class LeaklintServer(LanguageServer):
             )
         )
 
-    def recheck_open(self, project: Project) -> None:
-        """Check again every open document of ``project`` (its index changed)."""
+    def recheck_open(self, project: Project, but: str = "") -> None:
+        """Check again every open document of ``project`` (its index changed), except
+        ``but``."""
         for uri in list(self.workspace.text_documents):
             path = _path(uri)
-            if path is not None and self.project_for(path) is project:
+            if uri != but and path is not None and self.project_for(path) is project:
                 self.schedule(uri)
 
     def _diagnostic(
@@ -283,25 +289,14 @@ def _watch_files(ls: LeaklintServer) -> None:
     )
 
 
-def _buffer_changed(ls: LeaklintServer, uri: str) -> None:
-    """The buffer's text feeds the index at once; the document is checked soon."""
-    document = ls.workspace.text_documents.get(uri)
-    path = _path(uri)
-    if document is not None and path is not None:
-        project = ls.project_for(path)
-        if project.contribute(str(path), document.source):
-            ls.recheck_open(project)
-    ls.schedule(uri)
-
-
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: LeaklintServer, params: types.DidOpenTextDocumentParams) -> None:
-    _buffer_changed(ls, params.text_document.uri)
+    ls.schedule(params.text_document.uri)  # its check also takes its part of the index
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: LeaklintServer, params: types.DidChangeTextDocumentParams) -> None:
-    _buffer_changed(ls, params.text_document.uri)
+    ls.schedule(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

@@ -8,6 +8,7 @@ helpers); this module only decides which text and which index they see.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,8 @@ class Project:
         """Why the configuration could not be used (the defaults are used instead)."""
         self.contributions: dict[str, ProjectIndex] = {}
         self._index: Optional[ProjectIndex] = None
+        self._lock = threading.Lock()
+        """Checks read the index in the server's worker thread while messages update it."""
         self.configure(options)
 
     def configure(self, options: Options) -> None:
@@ -140,37 +143,51 @@ class Project:
         whether the index changed."""
         if isinstance(data, str):
             data = data.encode("utf-8")
-        if data is not None and len(data) > MAX_INDEXED_BYTES:
+        if data is None or not self._feeds_index(data):
+            return self._store(filename, None)
+        parsed = parse(filename, data)
+        if isinstance(parsed, ParseFailure):
+            return False  # keep what the file gave while it last parsed
+        return self._store(filename, self._contribution(parsed))
+
+    def _feeds_index(self, data: bytes) -> bool:
+        if len(data) > MAX_INDEXED_BYTES:
             return False  # too large to parse whole in an editor's time
-        contribution: Optional[ProjectIndex] = None
-        if data is not None and may_feed_index(data, self.settings.knowledge.index_markers):
-            parsed = parse(filename, data)
-            if isinstance(parsed, ParseFailure):
-                return False  # keep what the file gave while it last parsed
-            contribution = index_module(
-                parsed.tree, parsed.imports, self.settings.knowledge, module_name(filename)
-            )
-            if contribution == ProjectIndex():
-                contribution = None
-        before = self.contributions.get(filename)
-        if contribution is None:
-            self.contributions.pop(filename, None)
-        else:
-            self.contributions[filename] = contribution
-        changed = before != contribution
-        if changed:
-            self._index = None
+        return may_feed_index(data, self.settings.knowledge.index_markers)
+
+    def _contribution(self, parsed: ParsedModule) -> Optional[ProjectIndex]:
+        contribution = index_module(
+            parsed.tree,
+            parsed.imports,
+            self.settings.knowledge,
+            module_name(parsed.filename),
+            parsed.text,
+        )
+        return None if contribution == ProjectIndex() else contribution
+
+    def _store(self, filename: str, contribution: Optional[ProjectIndex]) -> bool:
+        """Keep ``filename``'s part of the index; whether the index changed."""
+        with self._lock:
+            before = self.contributions.get(filename)
+            if contribution is None:
+                self.contributions.pop(filename, None)
+            else:
+                self.contributions[filename] = contribution
+            changed = before != contribution
+            if changed:
+                self._index = None
         return changed
 
     @property
     def index(self) -> ProjectIndex:
         """The project-wide index over every file's latest contribution."""
-        if self._index is None:
-            index = ProjectIndex()
-            for contribution in self.contributions.values():
-                index.merge(contribution)
-            self._index = index
-        return self._index
+        with self._lock:
+            if self._index is None:
+                index = ProjectIndex()
+                for contribution in self.contributions.values():
+                    index.merge(contribution)
+                self._index = index
+            return self._index
 
     # checks and fixes of a buffer ------------------------------------------------------------
     def check(self, filename: str, text: str, index: Optional[ProjectIndex] = None) -> Checked:
@@ -186,6 +203,26 @@ class Project:
             return Checked(text, error=parsed.message)
         index = self.index if index is None else index
         return Checked(text, check_module(parsed, index, self.settings), parsed=parsed)
+
+    def refresh(self, filename: str, text: str) -> tuple[Checked, bool]:
+        """Take the buffer's part of the index and check it, from one parse (as the CLI does
+        for a file that feeds the index); the check, and whether the index changed (the
+        project's other open buffers then need a check too)."""
+        data = text.encode("utf-8")
+        if not self._feeds_index(data):
+            changed = self._store(filename, None)
+            return self.check(filename, text), changed
+        parsed = parse(filename, data)
+        if isinstance(parsed, ParseFailure):
+            # the index keeps the last text that parsed; the generators that parse on their
+            # own are still checked, so a typo elsewhere does not blank the file's findings
+            return self.check(filename, text), False
+        changed = self._store(filename, self._contribution(parsed))
+        if not may_have_targets(data):
+            return Checked(text), changed
+        return Checked(
+            text, check_module(parsed, self.index, self.settings), parsed=parsed
+        ), changed
 
     def fix_all(self, checked: Checked) -> Optional[Edit]:
         """``leaklint --fix`` on the buffer (safe fixes), as one edit; ``None``: nothing."""
