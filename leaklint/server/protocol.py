@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import re
 from pathlib import Path
@@ -37,30 +38,39 @@ class LeaklintServer(LanguageServer):
         super().__init__("leaklint", __version__)
         self.options = Options()
         self.projects: dict[Path, Project] = {}
+        self.owners: dict[Path, Project] = {}
+        """The project of each path asked about (resolving paths costs system calls)."""
         self.checked: dict[str, Checked] = {}
         """The last check of each open document, by URI."""
         self.pending: set[str] = set()
         self.draining: Optional[asyncio.Task[None]] = None
         self.indexed: Optional[asyncio.Event] = None
+        """Set once the workspace folders are indexed: checks wait for it."""
         self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         """Where checks run, so that the event loop keeps reading messages."""
-        """Set once the workspace folders are indexed: checks wait for it."""
 
     # projects ---------------------------------------------------------------------------
     def project_for(self, path: Path) -> Project:
         """The workspace folder holding ``path`` (the innermost), or a project of its own
         folder for a file outside every workspace."""
+        owner = self.owners.get(path)
+        if owner is not None:
+            return owner
         holders = [project for root, project in self.projects.items() if project.contains(path)]
         if holders:
-            return max(holders, key=lambda project: len(project.root.parts))
-        root = path.parent
-        if root not in self.projects:
-            self.projects[root] = Project(root, self.options)
-        return self.projects[root]
+            owner = max(holders, key=lambda project: len(project.root.parts))
+        else:
+            root = path.parent
+            if root not in self.projects:
+                self.projects[root] = Project(root, self.options)
+            owner = self.projects[root]
+        self.owners[path] = owner
+        return owner
 
     def add_folder(self, root: Path) -> Project:
         project = Project(root, self.options)
         self.projects[root] = project
+        self.owners.clear()
         self._report_problem(project)
         return project
 
@@ -226,6 +236,7 @@ async def initialized(ls: LeaklintServer, params: types.InitializedParams) -> No
     finally:
         if ls.indexed is not None:
             ls.indexed.set()
+    _settle_memory()
     _watch_files(ls)
 
 
@@ -503,6 +514,18 @@ def _noqa_code_at(document: TextDocument, position: ServerTextPosition) -> Optio
     return None
 
 
+def _settle_memory() -> None:
+    """Keep what the server holds for its lifetime (modules, the project index) out of the
+    cyclic collector's way: its full passes otherwise walk all of it in the middle of a
+    keystroke's check (a 5,000-line module: p95 twice the median)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run() -> None:
     """Serve over standard input and output until the client exits."""
+    # a check allocates tens of thousands of short-lived syntax nodes: collect young
+    # objects every 50,000 allocations, not every 700 (measured on a 5,000-line module:
+    # median and p95 of a re-check both lower)
+    gc.set_threshold(50_000, 10, 10)
     server.start_io()
