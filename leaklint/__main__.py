@@ -1,3 +1,3 @@
-from leaklint.cli import main
+from leaklint.launch import main
 
 main()

@@ -17,12 +17,6 @@ from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, Resour
 from leaklint.discover import Exclusions
 from leaklint.settings import Settings, selected_codes, unknown_selectors
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
-    import tomli as tomllib
-
-
 CACHE_DIR = ".leaklint_cache"
 """Where a project's cache lives, under its root."""
 
@@ -132,6 +126,10 @@ def find_config(start: Path) -> Optional[Path]:
 
 def load_config(path: Path) -> Config:
     """Read and check ``[tool.leaklint]`` of ``path``."""
+    if sys.version_info >= (3, 11):  # imported here: most runs find no configuration
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
+        import tomli as tomllib
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

@@ -6,9 +6,10 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_EXCLUDES = frozenset(
     {
@@ -164,7 +165,11 @@ class _Walker:
 
 def _spec(lines: Iterable[str]) -> Optional[pathspec.GitIgnoreSpec]:
     lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    if not lines:
+        return None
+    import pathspec  # only once there is a pattern to match: it costs 10 ms to import
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _relative(path: Path, base: Path) -> Optional[str]:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from leaklint.analysis.collector import Oracle
 from leaklint.analysis.flow import analyse_module, noreturn_functions
-from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import ProjectIndex, index_module, module_name
-from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, FileWarning, Location
 from leaklint.noqa import unsuppressed
@@ -32,6 +29,10 @@ from leaklint.parse import (
 )
 from leaklint.rules import RULES
 from leaklint.settings import Settings
+
+if TYPE_CHECKING:
+    from leaklint.analysis.inference import TypeOracle
+    from leaklint.cache import ResultsCache
 
 INFERENCE_CACHE = "inference-v1.json"
 MAX_FIX_PASSES = 10
@@ -258,8 +259,11 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     """Check every Python file under ``paths``; with ``settings.fix`` fix them in place, with
     ``diff`` compute the fixes as diffs without writing."""
     report = RunReport()
-    cache = None
+    cache: Optional[ResultsCache] = None
     if settings.cache_dir is not None and not (settings.fix or diff):
+        # loaded only here: hashing and JSON cost a run without a cache for nothing
+        from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
+
         cache = ResultsCache(settings.cache_dir, settings)
     pending: list[_Pending] = []
     cached: list[tuple[FileOutcome, Path, Entry]] = []
@@ -328,6 +332,8 @@ def _read(
     not be read or parsed (the outcome then carries the error). Files with nothing to analyse
     are remembered in ``cache`` right away; the others once they are checked.
     """
+    if cache is not None:
+        from leaklint.cache import Entry, index_to_json
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -441,6 +447,8 @@ def _fix_all(
 def _type_oracle(settings: Settings) -> Optional[TypeOracle]:
     if not settings.type_inference:
         return None
+    from leaklint.analysis.inference import TypeOracle
+
     cache = settings.cache_dir / INFERENCE_CACHE if settings.cache_dir is not None else None
     return TypeOracle(cache)
 
@@ -498,6 +506,8 @@ def _fix_failure(filename: str, error: Exception) -> FileError:
 
 
 def _unified_diff(filename: str, old: bytes, new: bytes) -> str:
+    import difflib
+
     from leaklint.parse import decode
 
     return "".join(

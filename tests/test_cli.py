@@ -83,6 +83,24 @@ def test_version(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"leaklint {__version__}"
 
 
+def test_version_answers_before_loading_the_command_line() -> None:
+    probe = (
+        "import sys; sys.argv = ['leaklint', '--version'];"
+        "from leaklint.launch import main; main();"
+        "print(sorted(m for m in sys.modules if m.startswith(('leaklint.', 'click'))))"
+    )
+    fast = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    shown, loaded = fast.stdout.splitlines()
+    assert loaded == "['leaklint.launch']"
+    # the same line as the command line's own option
+    full = subprocess.run(
+        [sys.executable, "-c", "from leaklint.cli import main; main(['--version'])"],
+        capture_output=True,
+        text=True,
+    )
+    assert shown == full.stdout.strip()
+
+
 def test_reports_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "deps.py").write_text(SESSIONLOCAL)
     result = run("deps.py", cwd=tmp_path)

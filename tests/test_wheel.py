@@ -118,7 +118,7 @@ def test_the_wheel_holds_the_package_and_its_entry_points(dist: Path) -> None:
         ]
     assert "leaklint/py.typed" in names
     assert not [name for name in names if name.startswith(("tests/", "fixtures/"))]
-    assert "leaklint = leaklint.cli:main" in declared
+    assert "leaklint = leaklint.launch:main" in declared
     assert "LL = leaklint.flake8_plugin:Plugin" in declared
     # the interpreter running this test is one the package says it supports
     assert f"{sys.version_info[0]}.{sys.version_info[1]}" in classifiers

@@ -11,10 +11,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
@@ -68,6 +66,9 @@ class TypeOracle:
         """Write the installed packages' results back to the cache file, atomically."""
         if not self._dirty or self._cache_file is None:
             return
+        import json
+        import tempfile
+
         stable = {key: value for key, value in self._stored.items() if "@" in key}
         try:
             self._cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +196,8 @@ def _distribution_version(top_level: str) -> Optional[str]:
 def _load(cache_file: Optional[Path]) -> dict[str, Optional[dict[str, Any]]]:
     if cache_file is None:
         return {}
+    import json  # here, as a run without a cache needs none
+
     try:
         document = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
