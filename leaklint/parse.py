@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import importlib.util
+import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
@@ -289,16 +291,43 @@ def _end(lines: list[str], header: int) -> int:
 
 _CLASS = re.compile(r"^class[ \t]+\w+")
 _METHOD = re.compile(r"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(\w+)")
+_RELEASE_METHOD = re.compile(
+    r"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(?:close|aclose|__exit__|__aexit__)\b"
+)
+
+
+def _rows_with(words: tuple[str, ...], lines: list[str]) -> list[int]:
+    """Indexes of the lines holding one of ``words``, in order: the text is searched, not
+    each line (most lines hold none)."""
+    text = "".join(lines)
+    found: set[int] = set()
+    starts: Optional[list[int]] = None
+    for word in words:
+        position = text.find(word)
+        while position >= 0:
+            if starts is None:
+                starts = list(itertools.accumulate(map(len, lines), initial=0))
+            row = bisect.bisect_right(starts, position) - 1
+            found.add(row)
+            position = text.find(word, starts[row + 1])  # on to the next line
+    return sorted(found)
 
 
 def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> list[ast.stmt]:
     """Top-level classes that define a release or exit method, as their header and one stub
     per method: type inference asks about their names, methods and bases, nothing more."""
     stubs: list[ast.stmt] = []
-    if not any("close" in line or "__exit__" in line for line in lines):
-        return stubs  # nothing to release: the cheap answer for most files
-    for index, line in enumerate(lines):
-        if not _CLASS.match(line) or any(start <= index < end for start, end in taken):
+    classes: set[int] = set()
+    for row in _rows_with(("close", "exit__"), lines):
+        if not _RELEASE_METHOD.match(lines[row]):
+            continue
+        header = row - 1
+        while header >= 0 and not _CLASS.match(lines[header]):
+            header -= 1
+        if header >= 0:
+            classes.add(header)  # whether it holds the method is checked below
+    for index in sorted(classes):
+        if any(start <= index < end for start, end in taken):
             continue
         end = _end(lines, index)
         header_end = index + 1
@@ -320,20 +349,17 @@ def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> lis
 
 def _import_spans(lines: list[str]) -> list[tuple[int, int]]:
     """Import statements anywhere in the file, over several lines when parenthesised."""
-    spans = []
-    index = 0
-    while index < len(lines):
-        if _IMPORT.match(lines[index]):
-            end = index + 1
-            if "(" in lines[index] and ")" not in lines[index]:
-                while end < len(lines) and ")" not in lines[end - 1]:
-                    end += 1
-            while lines[end - 1].rstrip().endswith("\\") and end < len(lines):
+    spans: list[tuple[int, int]] = []
+    for index in _rows_with(("import",), lines):
+        if (spans and index < spans[-1][1]) or not _IMPORT.match(lines[index]):
+            continue  # not an import, or inside the previous statement's lines
+        end = index + 1
+        if "(" in lines[index] and ")" not in lines[index]:
+            while end < len(lines) and ")" not in lines[end - 1]:
                 end += 1
-            spans.append((index, end))
-            index = end
-        else:
-            index += 1
+        while lines[end - 1].rstrip().endswith("\\") and end < len(lines):
+            end += 1
+        spans.append((index, end))
     return spans
 
 
