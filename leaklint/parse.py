@@ -7,6 +7,7 @@ import bisect
 import importlib.util
 import itertools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -159,6 +160,75 @@ _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
 _YIELD = re.compile(r"\byield\b")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]")
 _CLOSING = (")", "]", "}")
+
+
+def parse_registrations(
+    filename: str, data: bytes, words_of: Callable[[ImportMap], Iterable[str]]
+) -> Optional[ParsedModule]:
+    """A module of the file's imports and of the top-level statements whose lines hold one of
+    ``words_of(imports)`` (the words a registration must spell), each parsed from its own
+    lines at its real rows: what the project index reads of a file without ``yield``.
+
+    ``None`` when that cannot be done (a statement that does not parse alone, no imports to
+    parse...): the caller then parses the whole file."""
+    try:
+        text = decode(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        return None
+    if "\0" in text:
+        return None
+    lines = source_lines(text, keepends=True)
+    in_string = _starts_in_string(lines)
+    code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
+    body = _parse_imports(lines, _import_spans(code))
+    if body is None:
+        return None
+    imports = ImportMap(ast.Module(body=body, type_ignores=[]))
+    spans: list[tuple[int, int]] = []
+    for row in _rows_with(tuple(words_of(imports)), code):
+        if spans and row < spans[-1][1]:
+            continue  # in the statement just taken
+        span = _top_level_statement(code, row)
+        if span is not None:  # else a comment or a blank line
+            spans.append(span)
+    for start, end in spans:
+        parsed = _parse_lines(lines, start, end)
+        if parsed is None:
+            return None
+        body.extend(parsed)
+    body.sort(key=lambda node: node.lineno)
+    tree = ast.Module(body=body, type_ignores=[])
+    return ParsedModule(filename, data, text, tree, ImportMap(tree))
+
+
+def _top_level_statement(lines: list[str], row: int) -> Optional[tuple[int, int]]:
+    """(first, last + 1) line indexes of the top-level statement holding line ``row``, from
+    the decorator it is in (or the first line of the statement) on; ``None`` when the line is
+    in no statement (a comment, a blank). Decorators above that line are left out: one that
+    registers holds a word itself, and its line is taken first."""
+    header = row
+    while header >= 0 and not _starts_statement(lines[header]):
+        header -= 1
+    if header < 0:
+        return None
+    start = header
+    while True:  # from a decorator down to the decorated definition
+        end = _end(lines, header)
+        if not lines[header].startswith("@"):
+            break
+        following = end
+        while following < len(lines) and not _starts_statement(lines[following]):
+            following += 1
+        if following == len(lines):
+            return None
+        header = following
+    return (start, end) if start <= row < end else None
+
+
+def _starts_statement(line: str) -> bool:
+    """A line of code at column 0 (not a comment, not a closing bracket): where a top-level
+    statement starts."""
+    return bool(line[:1].strip()) and line[0] != "#" and not line.startswith(_CLOSING)
 
 
 def _starts_in_string(lines: list[str]) -> list[bool]:

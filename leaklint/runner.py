@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from leaklint.analysis.collector import Oracle
 from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
-from leaklint.analysis.targets import ProjectIndex, index_module, module_name
+from leaklint.analysis.targets import (
+    ProjectIndex,
+    index_module,
+    module_name,
+    registration_words,
+    registrations_suffice,
+)
 from leaklint.discover import MissingPath, discover
 from leaklint.model import Diagnostic, FileError, FileWarning, Location
 from leaklint.noqa import unsuppressed
@@ -24,6 +30,7 @@ from leaklint.parse import (
     may_feed_index,
     may_have_targets,
     parse,
+    parse_registrations,
     reparse,
     source_lines,
 )
@@ -349,6 +356,12 @@ def _read(
         return None
     if not feeds_index:
         return _Pending(outcome, path, data)
+    if not has_targets:
+        contribution = registrations_of(outcome.filename, data, settings.knowledge)
+        if contribution is not None:
+            if cache is not None:
+                cache.store(path, len(data), Entry(index=index_to_json(contribution)))
+            return _Pending(outcome, path, data, None, contribution)
     parsed = parse(outcome.filename, data)
     if isinstance(parsed, ParseFailure):
         if has_targets:
@@ -362,6 +375,27 @@ def _read(
     if not has_targets and cache is not None:
         cache.store(path, len(data), Entry(index=index_to_json(contribution)))
     return _Pending(outcome, path, data, parsed, contribution)
+
+
+def registrations_of(
+    filename: str, data: bytes, knowledge: KnowledgeBase
+) -> Optional[ProjectIndex]:
+    """A file's part of the project index read from its imports and registering statements
+    alone, without parsing the rest (a route module is mostly code no index reads); ``None``
+    when only the whole file can tell (it makes session factories, refers to a method of a
+    module-level object, or a statement does not parse alone)."""
+    if not registrations_suffice(data):
+        return None
+    parsed = parse_registrations(
+        filename, data, lambda imports: registration_words(imports, knowledge)
+    )
+    if parsed is None:
+        return None
+    contribution = index_module(
+        parsed.tree, parsed.imports, knowledge, module_name(filename), parsed.text
+    )
+    # `Depends(db.session)` resolves through the module's instances and classes: whole parse
+    return None if contribution.method_references else contribution
 
 
 def _parsed(item: _Pending) -> Union[ParsedModule, ParseFailure]:

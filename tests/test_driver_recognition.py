@@ -135,6 +135,85 @@ def test_reading_only_the_registering_statements_of_every_fixture_loses_nothing(
     assert compared > 40
 
 
+ROUTES = """\
+# Depends(not_a_registration) in a comment
+from fastapi import APIRouter, Depends, FastAPI
+
+from app.deps import get_db, get_user, lifespan
+
+router = APIRouter()
+
+
+def helper(values):
+    return sorted(values)
+
+
+@router.get("/items")
+@router.get(
+    "/all",
+    dependencies=[Depends(get_user)],
+)
+def items(db=Depends(get_db)):
+    return helper([])
+
+
+app = FastAPI(
+    lifespan=lifespan,
+)
+app.dependency_overrides[get_db] = get_user
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "whole_only"),
+    [
+        (ROUTES, False),
+        (ROUTES.replace("\n", "\r\n"), False),
+        (ROUTES + "SessionLocal = sessionmaker()\n", True),  # factories: every assignment
+        (ROUTES + "db = Database()\n\n\ndef route(s=Depends(db.session)): ...\n", True),
+        (ROUTES.replace("def helper(values):", "def helper(values) ->:"), False),
+    ],
+)
+def test_a_module_without_yield_is_indexed_from_its_registering_statements(
+    source: str, whole_only: bool
+) -> None:
+    from leaklint.parse import ParsedModule, parse
+    from leaklint.runner import registrations_of
+
+    data = source.encode()
+    partial = registrations_of("app/routes.py", data, DEFAULT_KNOWLEDGE)
+    if whole_only:
+        assert partial is None
+        return
+    assert partial is not None
+    assert sorted(partial.references) == ["get_db", "get_user", "lifespan"]
+    whole = parse("app/routes.py", data)
+    if isinstance(whole, ParsedModule):  # the broken helper: only the partial read can tell
+        module = module_name("app/routes.py")
+        assert partial == index_module(whole.tree, whole.imports, DEFAULT_KNOWLEDGE, module)
+
+
+def test_every_fixture_without_yield_is_indexed_as_a_whole_parse_would() -> None:
+    from fixture_support import FIXTURES
+
+    from leaklint.parse import ParsedModule, may_feed_index, may_have_targets, parse
+    from leaklint.runner import registrations_of
+
+    compared = 0
+    for path in [*FIXTURES.rglob("*.py"), *(FIXTURES.parent / "examples").rglob("*.py")]:
+        data = path.read_bytes()
+        if may_have_targets(data) or not may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers):
+            continue
+        partial = registrations_of(str(path), data, DEFAULT_KNOWLEDGE)
+        whole = parse(str(path), data)
+        assert isinstance(whole, ParsedModule), path
+        module = module_name(str(path))
+        expected = index_module(whole.tree, whole.imports, DEFAULT_KNOWLEDGE, module)
+        assert partial in (None, expected), path
+        compared += partial is not None and expected != type(expected)()
+    assert compared >= 2  # the two route modules
+
+
 @pytest.mark.parametrize(("driver", "template"), REGISTRATIONS)
 def test_ll001_follows_the_drivers_finalization(driver: str, template: str) -> None:
     source = template.format(gen=GENERATOR)

@@ -224,6 +224,19 @@ def _registering_statements(
     return chosen
 
 
+def registration_words(imports: ImportMap, knowledge: KnowledgeBase) -> frozenset[str]:
+    """The words a statement of this module must spell to register a function or override a
+    dependency."""
+    return _registration_words(imports, knowledge.drivers)
+
+
+def registrations_suffice(data: bytes) -> bool:
+    """Whether a module's part of the index can be read from its registering statements and
+    imports alone: it calls no session-factory maker (whose results are read from every
+    top-level assignment)."""
+    return not any(maker.rsplit(".", 1)[-1].encode() in data for maker in SESSION_FACTORY_MAKERS)
+
+
 def _registration_words(imports: ImportMap, drivers: DriverTable) -> frozenset[str]:
     """Every word a registering call, method or override must spell in this module."""
     names = {"dependency_overrides"}

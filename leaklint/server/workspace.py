@@ -21,7 +21,7 @@ from leaklint.fixes import apply_plans, line_edit
 from leaklint.model import Diagnostic, Edit
 from leaklint.noqa import with_noqa_comments
 from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
-from leaklint.runner import check_module, fix_module
+from leaklint.runner import check_module, fix_module, registrations_of
 from leaklint.settings import Settings
 
 MAX_INDEXED_BYTES = 2_000_000
@@ -145,6 +145,11 @@ class Project:
             data = data.encode("utf-8")
         if data is None or not self._feeds_index(data):
             return self._store(filename, None)
+        if not may_have_targets(data):  # read from its registering statements alone
+            contribution = registrations_of(filename, data, self.settings.knowledge)
+            if contribution is not None:
+                empty = contribution == ProjectIndex()
+                return self._store(filename, None if empty else contribution)
         parsed = parse(filename, data)
         if isinstance(parsed, ParseFailure):
             return False  # keep what the file gave while it last parsed
