@@ -191,14 +191,8 @@ def parse_registrations(
         span = _top_level_statement(code, row)
         if span is not None:  # else a comment or a blank line
             spans.append(span)
-    for start, end in spans:
-        parsed = _parse_lines(lines, start, end)
-        if parsed is None:
-            return None
-        body.extend(parsed)
-    body.sort(key=lambda node: node.lineno)
-    tree = ast.Module(body=body, type_ignores=[])
-    return ParsedModule(filename, data, text, tree, ImportMap(tree))
+    tree = _assemble(lines, body, spans)
+    return None if tree is None else ParsedModule(filename, data, text, tree, ImportMap(tree))
 
 
 def _top_level_statement(lines: list[str], row: int) -> Optional[tuple[int, int]]:
@@ -283,6 +277,14 @@ def _parse_generators(text: str) -> Optional[ast.Module]:
     if body is None:
         return None
     body.extend(_resource_class_stubs(code, spans))
+    return _assemble(lines, body, spans)
+
+
+def _assemble(
+    lines: list[str], body: list[ast.stmt], spans: list[tuple[int, int]]
+) -> Optional[ast.Module]:
+    """A module of ``body`` and of the statements of each span, each parsed from its own lines
+    at its real rows; ``None`` when a span does not parse alone."""
     for start, end in spans:
         parsed = _parse_lines(lines, start, end)
         if parsed is None:
