@@ -2,7 +2,7 @@
 leaklint plugin, run alternately on the same tree, reported as medians and ratios.
 
 Usage: ``python benchmarks/bench.py [--repeat N] [--flake8-repeat N] [--start-repeat N]
-[--corpus DIR]``. The corpus is a copy of the running interpreter's standard library without
+[--corpus DIR] [--python PATH]``. The corpus is a copy of the running interpreter's standard library without
 site-packages (a copy, because the original often sits in a git checkout whose .gitignore hides
 it); beside it, a FastAPI application of the usual shape is generated, and one small file is
 checked for the start-up rows. Needs ``ruff`` and ``flake8`` installed beside this interpreter
@@ -103,10 +103,10 @@ def version(command: Sequence[str]) -> str:
     return subprocess.run(command, capture_output=True, text=True).stdout.strip()
 
 
-def tool(name: str) -> Optional[str]:
-    """The console script ``name`` beside this interpreter, else on ``PATH``: a version
-    manager's shim on ``PATH`` adds tens of milliseconds to every start."""
-    beside = Path(sys.executable).parent / name
+def tool(name: str, python: str) -> Optional[str]:
+    """The console script ``name`` beside the interpreter ``python``, else on ``PATH``: a
+    version manager's shim on ``PATH`` adds tens of milliseconds to every start."""
+    beside = Path(python).parent / name
     return str(beside) if beside.exists() else shutil.which(name)
 
 
@@ -211,8 +211,15 @@ def main() -> int:
     parser.add_argument("--flake8-repeat", type=int, default=3)
     parser.add_argument("--start-repeat", type=int, default=15, help="runs of the start rows")
     parser.add_argument("--corpus", type=Path, help="an existing tree instead of a fresh copy")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter of the installation to time (a clean virtual environment with"
+        " leaklint, ruff and flake8 installed, as users have it); this one by default",
+    )
     options = parser.parse_args()
-    tools = {name: tool(name) for name in ("ruff", "flake8", "leaklint")}
+    python = options.python
+    tools = {name: tool(name, python) for name in ("ruff", "flake8", "leaklint")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         print(f"not installed: {', '.join(missing)}", file=sys.stderr)
@@ -255,7 +262,7 @@ def main() -> int:
     )
     start = alternate(
         {
-            "python": [sys.executable, "-c", "pass"],
+            "python": [python, "-c", "pass"],
             "version": [leaklint, "--version"],
             "file": [leaklint, "--no-cache", "--exit-zero", str(small)],
             "ruff": ruff(small),
@@ -267,7 +274,7 @@ def main() -> int:
     flake8 = alternate(
         {
             "without": [
-                sys.executable,
+                python,
                 str(runner),
                 "without",
                 "--exit-zero",
@@ -275,7 +282,7 @@ def main() -> int:
                 "2",
                 str(corpus),
             ],
-            "with": [sys.executable, str(runner), "with", "--exit-zero", "-j", "2", str(corpus)],
+            "with": [python, str(runner), "with", "--exit-zero", "-j", "2", str(corpus)],
         },
         corpus,
         options.flake8_repeat,
