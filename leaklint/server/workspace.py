@@ -217,14 +217,14 @@ class Project:
         if not self._feeds_index(data):
             changed = self._store(filename, None)
             return self.check(filename, text), changed
+        if not may_have_targets(data):  # nothing to check: its part of the index alone
+            return Checked(text), self.contribute(filename, data)
         parsed = parse(filename, data)
         if isinstance(parsed, ParseFailure):
             # the index keeps the last text that parsed; the generators that parse on their
             # own are still checked, so a typo elsewhere does not blank the file's findings
             return self.check(filename, text), False
         changed = self._store(filename, self._contribution(parsed))
-        if not may_have_targets(data):
-            return Checked(text), changed
         return Checked(
             text, check_module(parsed, self.index, self.settings), parsed=parsed
         ), changed
