@@ -2,11 +2,11 @@
 leaklint plugin, run alternately on the same tree, reported as medians and ratios.
 
 Usage: ``python benchmarks/bench.py [--repeat N] [--flake8-repeat N] [--start-repeat N]
-[--corpus DIR] [--python PATH]``. The corpus is a copy of the running interpreter's standard library without
-site-packages (a copy, because the original often sits in a git checkout whose .gitignore hides
-it); beside it, a FastAPI application of the usual shape is generated, and one small file is
-checked for the start-up rows. Needs ``ruff`` and ``flake8`` installed beside this interpreter
-or on PATH. It is a script, not part of the test suite: the machine is
+[--corpus DIR] [--python PATH]``. The corpus is a copy of the running interpreter's standard
+library without site-packages (a copy, because the original often sits in a git checkout whose
+.gitignore hides it); beside it, a FastAPI application of the usual shape is generated, and one
+small file is checked for the start-up rows. Needs ``ruff`` and ``flake8`` installed beside the
+interpreter (``--python``) or on PATH. It is a script, not part of the test suite: the machine is
 shared and noisy, so only ratios measured side by side mean anything.
 """
 
