@@ -87,6 +87,7 @@ def workspace(tmp_path: Path) -> Path:
     config=ClientServerConfig(server_command=[sys.executable, "-m", "leaklint", "server"])
 )
 async def client(lsp_client: LanguageClient, workspace: Path) -> AsyncIterator[None]:
+    _record_publications(lsp_client)
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("neovim"),
@@ -103,6 +104,7 @@ def _uri(workspace: Path, name: str) -> str:
 
 
 async def _open(client: LanguageClient, uri: str, text: str) -> list[types.Diagnostic]:
+    SENT[uri] = 1
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(
             text_document=types.TextDocumentItem(
@@ -113,17 +115,47 @@ async def _open(client: LanguageClient, uri: str, text: str) -> list[types.Diagn
     return await _published(client, uri)
 
 
+def _record_publications(client: LanguageClient) -> None:
+    """Queue every ``publishDiagnostics`` the client receives. ``wait_for_notification``
+    alone misses the second of two that arrive together (nothing waits for it yet), which
+    under load left a test waiting for a publication that had already come."""
+    queue: asyncio.Queue[types.PublishDiagnosticsParams] = asyncio.Queue()
+    protocol: Any = client.protocol
+    handle = protocol._handle_notification
+
+    def recording(method: str, params: Any) -> None:
+        if method == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+            queue.put_nowait(params)
+        handle(method, params)
+
+    protocol._handle_notification = recording
+    PUBLISHED[id(client)] = queue
+
+
+PUBLISHED: dict[int, asyncio.Queue[types.PublishDiagnosticsParams]] = {}
+"""Each client's queue of publications, in the order they arrived."""
+
+
+async def _next_publication(client: LanguageClient) -> types.PublishDiagnosticsParams:
+    return await asyncio.wait_for(PUBLISHED[id(client)].get(), WAIT)
+
+
+SENT: dict[str, int] = {}
+"""The newest version of each document sent to the server."""
+
+
 async def _published(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
-    """The next diagnostics published for ``uri``."""
+    """The next diagnostics published for the newest text sent of ``uri`` (a code action
+    publishes the current version again: those of older text are passed over)."""
     while True:
-        params = await asyncio.wait_for(
-            client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), WAIT
-        )
-        if params.uri == uri:
+        params = await _next_publication(client)
+        newest = SENT.get(uri, 0)
+        if params.uri == uri and (params.version is None or params.version >= newest):
             return list(params.diagnostics)
 
 
 def _replace(client: LanguageClient, uri: str, text: str, version: int) -> None:
+    SENT[uri] = version
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -381,9 +413,7 @@ async def test_an_edit_storm_ends_on_the_newest_text(
         _replace(client, uri, fixed if version % 2 else DEPS, version)
     versions: list[int] = []
     while True:
-        params = await asyncio.wait_for(
-            client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), WAIT
-        )
+        params = await _next_publication(client)
         if params.uri != uri:
             continue
         assert params.version is not None
@@ -494,6 +524,7 @@ def two_folders(tmp_path: Path) -> tuple[Path, Path]:
 async def two_folder_client(
     lsp_client: LanguageClient, two_folders: tuple[Path, Path]
 ) -> AsyncIterator[None]:
+    _record_publications(lsp_client)
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("neovim"),
