@@ -102,6 +102,7 @@ class _Walker:
         self.root = exclusions.root.resolve()
         self.excluded = _spec(exclusions.patterns)
         self.ignores: dict[Path, Optional[pathspec.GitIgnoreSpec]] = {}
+        self.repositories: dict[Path, bool] = {}
 
     def walk(self, start: Path) -> Iterator[Path]:
         for directory, folders, files in os.walk(start):
@@ -148,9 +149,16 @@ class _Walker:
                 relative = _relative(absolute, folder)
                 if relative is not None and spec.match_file(relative + suffix):
                     return True
-            if (folder / ".git").exists():
+            if self._is_repository(folder):
                 break  # .gitignore files above the repository do not apply
         return False
+
+    def _is_repository(self, folder: Path) -> bool:
+        """Whether ``folder`` holds ``.git`` (asked once per folder, not once per file)."""
+        known = self.repositories.get(folder)
+        if known is None:
+            known = self.repositories[folder] = (folder / ".git").exists()
+        return known
 
     def _gitignore(self, folder: Path) -> Optional[pathspec.GitIgnoreSpec]:
         if folder not in self.ignores:

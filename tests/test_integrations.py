@@ -220,3 +220,20 @@ def test_cli_and_flake8_agree_on_the_whole_fixtures_tree() -> None:
     assert from_flake8 <= from_cli, sorted(from_flake8 - from_cli)
     extra = {where.split(":")[0] for where, _ in from_cli - from_flake8}
     assert extra - unparsed == {"fixtures/LL001/cross_module/database.py"}
+
+
+def test_gitignore_files_apply_up_to_the_repository_root(tmp_path: Path) -> None:
+    from leaklint.discover import Exclusions, discover
+
+    outer = tmp_path / "outer"
+    repository = outer / "repo"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "pkg").mkdir()
+    (outer / ".gitignore").write_text("*.py\n")  # above the repository: does not apply
+    (repository / ".gitignore").write_text("skipped.py\n")
+    (repository / "pkg" / ".gitignore").write_text("generated_*.py\n")
+    for name in ("kept.py", "skipped.py", "pkg/also_kept.py", "pkg/generated_x.py"):
+        (repository / name).write_text("x = 1\n")
+    found = discover([str(repository)], Exclusions(root=repository))
+    names = sorted(str(path.relative_to(repository)) for path in found if isinstance(path, Path))
+    assert names == ["kept.py", "pkg/also_kept.py"]
