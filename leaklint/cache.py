@@ -67,6 +67,8 @@ class ResultsCache:
         self.path = folder / f"results-{FORMAT}-{_settings_digest(settings)}.json"
         self.entries: dict[str, Entry] = {}
         self._fresh: dict[str, Entry] = {}
+        self._stored = False
+        """Whether this run found anything the file does not hold yet."""
         try:
             document = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -101,10 +103,13 @@ class ResultsCache:
             return  # it changed while it was being read: do not vouch for it
         entry.size, entry.mtime_ns = status.st_size, status.st_mtime_ns
         self._fresh[str(path)] = entry
+        self._stored = True
 
     def save(self) -> None:
         """Write the entries seen in this run, atomically; a cache that cannot be written only
-        costs time."""
+        costs time. A run that found every file as the cache holds it writes nothing."""
+        if not self._stored and self._fresh.keys() == self.entries.keys():
+            return
         document = {
             "version": __version__,
             "files": {path: _entry_to_json(entry) for path, entry in self._fresh.items()},

@@ -57,6 +57,21 @@ def test_an_edited_file_is_checked_again(tmp_path: Path) -> None:
     assert _lines(run(".", cwd=tmp_path)) == []
 
 
+def test_a_run_that_finds_everything_cached_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(SESSIONLOCAL)
+    other = tmp_path / "other.py"
+    other.write_text("x = 1\n")
+    run(".", cwd=tmp_path)
+    [cache] = (tmp_path / ".leaklint_cache").glob("results-*.json")
+    before = cache.stat()
+    assert len(_lines(run(".", cwd=tmp_path))) == 1  # all from the cache
+    after = cache.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    other.write_text("x = 12\n")  # a changed file is written down again (a new file, atomically)
+    assert len(_lines(run(".", cwd=tmp_path))) == 1
+    assert cache.stat().st_ino != before.st_ino
+
+
 def test_no_cache_neither_reads_nor_writes(tmp_path: Path) -> None:
     (tmp_path / "deps.py").write_text(SESSIONLOCAL)
     assert len(_lines(run("--no-cache", ".", cwd=tmp_path))) == 1
