@@ -240,10 +240,11 @@ def registrations_suffice(data: bytes) -> bool:
 def _registration_words(imports: ImportMap, drivers: DriverTable) -> frozenset[str]:
     """Every word a registering call, method or override must spell in this module."""
     names = {"dependency_overrides"}
+    roots = imports.imported_roots()
     for driver in drivers.drivers:
         names.update(qualified.rsplit(".", 1)[-1] for qualified in driver.calls)
         names.update(driver.call_names)
-        if driver.requires_import and driver.requires_import not in imports.imported_roots():
+        if driver.requires_import and driver.requires_import not in roots:
             continue
         # the receiver is spelled where it is named (``cleanup_ctx.append``), else the method
         names.update(method if receiver == "*" else receiver for receiver, method in driver.methods)
