@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -132,10 +133,10 @@ def materialise(git_dir: Path, commit: str, paths: list[str], into: Path) -> lis
     return errors
 
 
-def run_leaklint(folder: Path, repo: str) -> Outcome:
+def run_leaklint(folder: Path, repo: str, options: Sequence[str] = ()) -> Outcome:
     outcome = Outcome()
     completed = subprocess.run(
-        [sys.executable, "-m", "leaklint", "--no-cache", "--output-format", "json", "."],
+        [sys.executable, "-m", "leaklint", "--no-cache", "--output-format", "json", *options, "."],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -304,7 +305,11 @@ class Run:
 
 
 def run_corpus(
-    manifest: list[dict[str, Any]], labels: list[Label], mirror: Path, workspace: Path
+    manifest: list[dict[str, Any]],
+    labels: list[Label],
+    mirror: Path,
+    workspace: Path,
+    options: Sequence[str] = (),
 ) -> Run:
     """Materialise and lint each repository; attribute every finding to its labelled function."""
     labels_by_repo: dict[str, list[Label]] = defaultdict(list)
@@ -327,7 +332,7 @@ def run_corpus(
         problems.extend(f"{repo}: {error}" for error in materialise(git_dir, commit, paths, folder))
         repo_labels = labels_by_repo.get(repo, [])
         problems.extend(f"{repo}: {problem}" for problem in attach_ends(repo_labels, folder))
-        outcome = run_leaklint(folder, repo)
+        outcome = run_leaklint(folder, repo, options)
         problems.extend(f"{repo}: {error}" for error in outcome.errors)
         for finding in outcome.findings:
             holder = owner(finding, repo_labels)
@@ -439,6 +444,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the numbers and lists to this file")
     parser.add_argument("--keep", type=Path, help="materialise into this folder and keep it")
+    parser.add_argument(
+        "--no-type-inference",
+        action="store_true",
+        help="run leaklint without type inference (to see what inference adds)",
+    )
     args = parser.parse_args(argv)
 
     manifest, labels = load_corpus(args.manifest, args.labels)
@@ -447,7 +457,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         labels = [label for label in labels if label.repo in args.repo]
     workspace = args.keep or Path(tempfile.mkdtemp(prefix="leaklint-corpus-"))
     try:
-        run = run_corpus(manifest, labels, args.mirror, workspace)
+        options = ["--no-type-inference"] if args.no_type_inference else []
+        run = run_corpus(manifest, labels, args.mirror, workspace, options)
     finally:
         if args.keep is None:
             shutil.rmtree(workspace, ignore_errors=True)

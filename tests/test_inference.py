@@ -164,3 +164,22 @@ def test_what_holds_nothing_outside_is_not_a_resource(tmp_path: Path) -> None:
         "    def from_stream(cls, stream):\n        return cls()\n"
     )
     assert "capture.py:12:12: LL003" in run("--no-cache", "capture.py", cwd=tmp_path).stdout
+
+
+def test_a_probe_does_not_stand_in_for_its_module(tmp_path: Path) -> None:
+    """Inference in ``database.py`` builds a probe under that module's name; a later question
+    from ``deps.py`` about ``database.open_connection`` must see the real module."""
+    database, _, dependency = OWN_RESOURCE.partition("def get_conn")
+    (tmp_path / "helpers.py").write_text("def make_label():\n    return 'label'\n")
+    (tmp_path / "database.py").write_text(
+        database.replace("from fastapi import Depends\n", "from contextlib import contextmanager\n")
+        + "from helpers import make_label\n\n\n@contextmanager\ndef labelled():\n"
+        "    label = make_label()\n    yield label\n"
+    )
+    (tmp_path / "deps.py").write_text(
+        "from fastapi import Depends\n\nfrom database import open_connection\n\n\n"
+        "def get_conn" + dependency
+    )
+    found = run("--no-cache", "--jobs", "1", "database.py", "deps.py", cwd=tmp_path)
+    assert found.stdout.count("LL003") == 1, found.stdout + found.stderr
+    assert "deps.py:7:12: LL003" in found.stdout, found.stdout + found.stderr

@@ -42,7 +42,7 @@ class TypeOracle:
         self._cache_file = cache_file
         self._stored: dict[str, Optional[dict[str, Any]]] = _load(cache_file)
         self._dirty = False
-        self._modules: dict[str, Any] = {}
+        self._preambles: dict[str, _Preamble] = {}
 
     def resource_type(
         self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
@@ -54,7 +54,11 @@ class TypeOracle:
         key = _stable_key(qualified) if imported else None
         if key is not None and key in self._stored:
             return _from_record(self._stored[key])
-        local_key = f"{filename}:{call.lineno}:{call.col_offset}"
+        if imported:
+            # a probe holds the imports and the call alone: the answer is the callee's
+            local_key = _absolute(qualified, filename)
+        else:
+            local_key = f"{filename}:{call.lineno}:{call.col_offset}"
         if local_key in self._stored:
             return _from_record(self._stored[local_key])
         record = self._infer(filename, text, call)
@@ -84,23 +88,144 @@ class TypeOracle:
 
     def _infer(self, filename: str, text: str, call: ast.Call) -> Optional[dict[str, Any]]:
         import astroid
-        from astroid import nodes
 
-        module = self._modules.get(filename)
-        if module is None:
-            name, root = _module_name_and_root(Path(filename))
-            if str(root) not in sys.path:
-                # as pylint does: the project's own modules are found from its package root
-                sys.path.append(str(root))
-            try:
-                module = astroid.parse(text, module_name=name, path=filename)
-            except (astroid.AstroidError, SyntaxError, ValueError, RecursionError):
-                return None
-            self._modules[filename] = module
-        for node in module.nodes_of_class(nodes.Call):
-            if node.lineno == call.lineno and node.col_offset == call.col_offset:
-                return _describe(node)
-        return None
+        _follow_only_own_attributes()
+        name, root = _module_name_and_root(Path(filename))
+        if str(root) not in sys.path:
+            # as pylint does: the project's own modules are found from its package root
+            sys.path.append(str(root))
+        preamble = self._preambles.get(filename)
+        if preamble is None:
+            preamble = self._preambles[filename] = _Preamble.of(text)
+        probe = preamble.probe(call)
+        if probe is None:
+            return None
+        cache = astroid.MANAGER.astroid_cache
+        before = cache.get(name)
+        try:
+            module = astroid.parse(probe, module_name=name, path=filename)
+        except (astroid.AstroidError, SyntaxError, ValueError, RecursionError):
+            return None
+        finally:
+            # the probe is not the module: other files' imports of it must see the real one
+            if before is None:
+                cache.pop(name, None)
+            else:
+                cache[name] = before
+        return _describe(module.body[-1].value)
+
+
+_FOLLOWING_OWN_ATTRIBUTES = False
+
+
+def _follow_only_own_attributes() -> None:
+    """Have astroid record only ``self.x = ...`` (and ``cls.x``) attribute assignments.
+
+    Building a module, astroid infers the object of every attribute assignment in it to file
+    the attribute under its class: ``session.info = ...`` in a function infers ``session``,
+    which builds SQLAlchemy's modules, which infer theirs. What a class keeps on its own
+    instances is all a release method is looked up through, and costs no import."""
+    global _FOLLOWING_OWN_ATTRIBUTES
+    if _FOLLOWING_OWN_ATTRIBUTES:
+        return
+    from astroid import builder, nodes
+
+    everything = builder.AstroidBuilder.delayed_assattr
+
+    def own_attributes_only(self: Any, node: Any) -> None:
+        scope = node.scope()
+        if (
+            isinstance(node.expr, nodes.Name)
+            and isinstance(scope, nodes.FunctionDef)
+            and scope.args.args
+            and scope.args.args[0].name == node.expr.name
+        ):
+            everything(self, node)
+
+    builder.AstroidBuilder.delayed_assattr = own_attributes_only
+    # Building a class, astroid asks whether it derives from `enum.Enum`, which infers its
+    # bases and builds their modules, then theirs: no enumeration is a resource.
+    try:
+        from astroid import MANAGER
+        from astroid.brain import brain_namedtuple_enum as enums
+
+        enum_class, is_enum = enums.infer_enum_class, enums._is_enum_subclass
+        MANAGER.unregister_transform(nodes.ClassDef, enum_class, is_enum)
+    except (ImportError, AttributeError, ValueError):
+        pass  # another astroid: slower, not wrong
+    _FOLLOWING_OWN_ATTRIBUTES = True
+
+
+class _Preamble:
+    """What a probe needs from the module a call is in: its imports and its classes."""
+
+    def __init__(self, imports: list[str], classes: dict[str, ast.ClassDef]) -> None:
+        self.imports = imports
+        self.classes = classes
+
+    @classmethod
+    def of(cls, text: str) -> _Preamble:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError):
+            return cls([], {})
+        imports = [ast.unparse(node) for node in tree.body if _only_imports(node)]
+        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        return cls(imports, classes)
+
+    def probe(self, call: ast.Call) -> Optional[str]:
+        """A module of the imports, the classes the call names (and their bases from this
+        module), and the call: astroid builds only what the answer depends on, not the rest
+        of the module (inferring its attribute assignments can import half of SQLAlchemy)."""
+        wanted: list[ast.ClassDef] = []
+        pending = [node.id for node in ast.walk(call.func) if isinstance(node, ast.Name)]
+        while pending:
+            definition = self.classes.get(pending.pop())
+            if definition is None or definition in wanted:
+                continue
+            wanted.append(definition)
+            pending.extend(
+                node.id
+                for base in definition.bases
+                for node in ast.walk(base)
+                if isinstance(node, ast.Name)
+            )
+        try:
+            parts = [*self.imports, *(ast.unparse(node) for node in reversed(wanted))]
+            return "\n".join([*parts, f"{PROBE} = {ast.unparse(call)}", ""])
+        except (ValueError, RecursionError):
+            return None
+
+
+PROBE = "__leaklint_probe__"
+
+
+def _only_imports(node: ast.stmt) -> bool:
+    """An import, or an ``if``/``try`` of imports (``if TYPE_CHECKING:``, fallbacks)."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, ast.If):
+        return all(_only_imports(child) for child in (*node.body, *node.orelse))
+    if isinstance(node, ast.Try):
+        blocks = [*node.body, *node.orelse, *node.finalbody]
+        blocks += [child for handler in node.handlers for child in handler.body]
+        return all(
+            _only_imports(child) or isinstance(child, (ast.Pass, ast.Assign)) for child in blocks
+        )
+    return False
+
+
+def _absolute(qualified: str, filename: str) -> str:
+    """``app.db.Session`` for ``.db.Session`` imported in ``app/deps.py``."""
+    if not qualified.startswith("."):
+        return qualified
+    name, _ = _module_name_and_root(Path(filename))
+    package = name.split(".")
+    if Path(filename).name != "__init__.py":
+        package = package[:-1]
+    dots = len(qualified) - len(qualified.lstrip("."))
+    package = package[: len(package) - (dots - 1)] if dots > 1 else package
+    return ".".join([*package, qualified.lstrip(".")])
 
 
 def _module_name_and_root(path: Path) -> tuple[str, Path]:
