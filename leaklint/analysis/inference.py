@@ -89,7 +89,7 @@ class TypeOracle:
     def _infer(self, filename: str, text: str, call: ast.Call) -> Optional[dict[str, Any]]:
         import astroid
 
-        _follow_only_own_attributes()
+        _build_lightly()
         name, root = _module_name_and_root(Path(filename))
         if str(root) not in sys.path:
             # as pylint does: the project's own modules are found from its package root
@@ -115,34 +115,28 @@ class TypeOracle:
         return _describe(module.body[-1].value)
 
 
-_FOLLOWING_OWN_ATTRIBUTES = False
+_BUILDING_LIGHTLY = False
 
 
-def _follow_only_own_attributes() -> None:
-    """Have astroid record only ``self.x = ...`` (and ``cls.x``) attribute assignments.
+def _build_lightly() -> None:
+    """Have astroid build modules without following their attribute assignments.
 
     Building a module, astroid infers the object of every attribute assignment in it to file
     the attribute under its class: ``session.info = ...`` in a function infers ``session``,
-    which builds SQLAlchemy's modules, which infer theirs. What a class keeps on its own
-    instances is all a release method is looked up through, and costs no import."""
-    global _FOLLOWING_OWN_ATTRIBUTES
-    if _FOLLOWING_OWN_ATTRIBUTES:
+    which builds SQLAlchemy's modules, which infer theirs; even ``self.x = ...`` in a method
+    asks for the class's metaclass, which builds its bases' modules. Release methods are
+    looked up on classes, and a value a factory returns from an attribute (``return
+    self._conn``) belongs to the object that keeps it, so leaklint must not report it anyway.
+    """
+    global _BUILDING_LIGHTLY
+    if _BUILDING_LIGHTLY:
         return
     from astroid import builder, nodes
 
-    everything = builder.AstroidBuilder.delayed_assattr
+    def ignore(self: Any, node: Any) -> None:
+        return None
 
-    def own_attributes_only(self: Any, node: Any) -> None:
-        scope = node.scope()
-        if (
-            isinstance(node.expr, nodes.Name)
-            and isinstance(scope, nodes.FunctionDef)
-            and scope.args.args
-            and scope.args.args[0].name == node.expr.name
-        ):
-            everything(self, node)
-
-    builder.AstroidBuilder.delayed_assattr = own_attributes_only
+    builder.AstroidBuilder.delayed_assattr = ignore
     # Building a class, astroid asks whether it derives from `enum.Enum`, which infers its
     # bases and builds their modules, then theirs: no enumeration is a resource.
     try:
@@ -153,7 +147,7 @@ def _follow_only_own_attributes() -> None:
         MANAGER.unregister_transform(nodes.ClassDef, enum_class, is_enum)
     except (ImportError, AttributeError, ValueError):
         pass  # another astroid: slower, not wrong
-    _FOLLOWING_OWN_ATTRIBUTES = True
+    _BUILDING_LIGHTLY = True
 
 
 class _Preamble:
@@ -301,12 +295,17 @@ _DISTRIBUTIONS: Optional[Mapping[str, list[str]]] = None
 
 
 def _distribution_version(top_level: str) -> Optional[str]:
+    """``name==version`` of the installed distribution that provides ``top_level``."""
     global _DISTRIBUTIONS
+    if not _installed(top_level):
+        return None  # the project's own code (reading every installed RECORD costs 0.2 s)
     if sys.version_info >= (3, 11):
         from importlib import metadata
     else:  # before 3.11, packages_distributions() is missing or reads only top_level.txt
         import importlib_metadata as metadata
 
+    with contextlib.suppress(metadata.PackageNotFoundError, ValueError):
+        return f"{top_level}=={metadata.version(top_level)}"  # httpx, sqlalchemy, ...
     if _DISTRIBUTIONS is None:
         _DISTRIBUTIONS = metadata.packages_distributions()
     names = _DISTRIBUTIONS.get(top_level)
@@ -316,6 +315,24 @@ def _distribution_version(top_level: str) -> Optional[str]:
         return f"{names[0]}=={metadata.version(names[0])}"
     except metadata.PackageNotFoundError:
         return None
+
+
+def _installed(top_level: str) -> bool:
+    """Whether ``top_level`` is found in a ``site-packages`` folder (without importing it)."""
+    if not top_level.isidentifier():
+        return False
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(top_level)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    places = [spec.origin or "", *(spec.submodule_search_locations or [])]
+    return any(
+        part in ("site-packages", "dist-packages") for place in places for part in Path(place).parts
+    )
 
 
 def _load(cache_file: Optional[Path]) -> dict[str, Optional[dict[str, Any]]]:
