@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, TypeVar
@@ -93,6 +93,19 @@ class ResultsCache:
         self._fresh[str(path)] = entry
         return entry
 
+    def elsewhere(self, paths: Sequence[str], seen: Collection[str]) -> list[ProjectIndex]:
+        """The index contributions of the unchanged files outside ``paths``; their entries are
+        kept. Entries under ``paths`` that this run did not see (deleted, now excluded) go."""
+        contributions: list[ProjectIndex] = []
+        for name, entry in self.entries.items():
+            if name in seen or any(_within(name, path) for path in paths):
+                continue
+            if entry.index is None:
+                self._fresh.setdefault(name, entry)
+            elif self.lookup(Path(name)) is not None:
+                contributions.append(index_from_json(entry.index))
+        return contributions
+
     def store(self, path: Path, data_size: int, entry: Entry) -> None:
         """Remember what was found for ``path`` (its time is read now, after reading it)."""
         try:
@@ -125,6 +138,14 @@ class ResultsCache:
             os.replace(temporary, self.path)
         except OSError:
             pass
+
+
+def _within(name: str, path: str) -> bool:
+    """Whether the file ``name`` (as discovery spells it) lies under the run's ``path``."""
+    name, path = os.path.normpath(name), os.path.normpath(path)
+    if path == ".":
+        return not os.path.isabs(name) and not name.startswith("..")
+    return name == path or name.startswith(path.rstrip(os.sep) + os.sep)
 
 
 def index_to_json(index: ProjectIndex) -> dict[str, Any]:

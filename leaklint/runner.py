@@ -293,6 +293,10 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 contributions.append(read.contribution)
             if may_have_targets(read.data):
                 pending.append(read)
+    if cache is not None:
+        # pre-commit passes the changed files alone: the rest of the project's index comes
+        # from the cache of an earlier run over the whole project, where the files are unchanged
+        contributions += cache.elsewhere(paths, {outcome.filename for outcome in report.outcomes})
     index = ProjectIndex()
     for contribution in contributions:
         index.merge(contribution)

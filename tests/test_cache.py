@@ -48,6 +48,38 @@ def test_a_change_to_the_referencing_file_rechecks_the_dependency(tmp_path: Path
     assert _lines(run(".", cwd=tmp_path)) == []
 
 
+def test_changed_files_alone_are_checked_against_the_cached_project_index(
+    tmp_path: Path,
+) -> None:
+    """pre-commit passes the changed files: `get_db` is a dependency because an unchanged
+    module registers it, which the cache of the last run over the project remembers."""
+    deps = tmp_path / "app" / "deps.py"
+    deps.parent.mkdir()
+    deps.write_text(DEPENDENCY)
+    routes = tmp_path / "app" / "routes.py"
+    routes.write_text(
+        "from fastapi import Depends\nfrom app.deps import get_db\n\n\n"
+        "def route(db=Depends(get_db)):\n    return db\n"
+    )
+    (tmp_path / "app" / "other.py").write_text("x = 1\n")
+    expected = ["app/deps.py:7:5: LL001"]
+    assert [line[:22] for line in _lines(run(".", cwd=tmp_path))] == expected
+    deps.write_text(DEPENDENCY + "\n# changed\n")
+    assert [line[:22] for line in _lines(run("app/deps.py", cwd=tmp_path))] == expected
+    # without the cache only the file itself is known: no route registers `get_db`
+    assert _lines(run("--no-cache", "app/deps.py", cwd=tmp_path)) == []
+    # the partial run kept the other files' entries: the next full run reads nothing again
+    [cache] = (tmp_path / ".leaklint_cache").glob("results-*.json")
+    assert '"app/other.py"' in cache.read_text() and '"app/routes.py"' in cache.read_text()
+    # a registration removed from an unchanged-looking file is not trusted: it changed
+    routes.write_text("def route():\n    return 1\n")
+    assert _lines(run("app/deps.py", cwd=tmp_path)) == []
+    # and a file deleted since is forgotten by the next run over its folder
+    (tmp_path / "app" / "other.py").unlink()
+    run(".", cwd=tmp_path)
+    assert '"app/other.py"' not in cache.read_text()
+
+
 def test_an_edited_file_is_checked_again(tmp_path: Path) -> None:
     path = tmp_path / "deps.py"
     path.write_text(SESSIONLOCAL)
