@@ -81,7 +81,7 @@ class TypeOracle:
                 ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
             descriptor, temporary = tempfile.mkstemp(dir=self._cache_file.parent)
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump({"version": CACHE_VERSION, "types": stable}, handle)
+                handle.write(json.dumps({"version": CACHE_VERSION, "types": stable}))
             os.replace(temporary, self._cache_file)
         except OSError:
             pass  # a cache that cannot be written only costs time
