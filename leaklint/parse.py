@@ -6,6 +6,7 @@ import ast
 import bisect
 import importlib.util
 import itertools
+import keyword
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -180,12 +181,22 @@ def parse_registrations(
     lines = source_lines(text, keepends=True)
     in_string = _starts_in_string(lines)
     code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
-    body = _parse_imports(lines, _import_spans(code))
+    import_spans = _import_spans(code)
+    body = _parse_imports(lines, import_spans)
     if body is None:
         return None
     imports = ImportMap(ast.Module(body=body, type_ignores=[]))
+    words = tuple(words_of(imports))
+    import_rows = {row for start, end in import_spans for row in range(start, end)}
+    patterns = _simple_call_pattern(words)
     spans: list[tuple[int, int]] = []
-    for row in _rows_with(tuple(words_of(imports)), code):
+    for row in _rows_with(words, code):
+        if row in import_rows:
+            continue  # parsed with the imports
+        calls = _simple_calls(code[row], row, patterns)
+        if calls is not None:
+            body.extend(calls)
+            continue
         if spans and row < spans[-1][1]:
             continue  # in the statement just taken
         span = _top_level_statement(code, row)
@@ -193,6 +204,78 @@ def parse_registrations(
             spans.append(span)
     tree = _assemble(lines, body, spans)
     return None if tree is None else ParsedModule(filename, data, text, tree, ImportMap(tree))
+
+
+_DOTTED = r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*"
+
+
+def _simple_call_pattern(words: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``Depends(get_db)``, ``params.Depends(deps.get_db)``: a call named by one of ``words``
+    whose one argument is a name, closed on the same line; and any of ``words``."""
+    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+    call = re.compile(
+        rf"(?<![\w.])((?:[A-Za-z_]\w*\.)*(?:{alternatives}))[ \t]*\([ \t]*({_DOTTED})[ \t]*\)"
+    )
+    return call, re.compile(alternatives)
+
+
+def _simple_calls(
+    line: str, row: int, patterns: tuple[re.Pattern[str], re.Pattern[str]]
+) -> Optional[list[ast.stmt]]:
+    """The calls of ``line`` as statements at their real row, when every word on it is the
+    name of a simple call (see ``_simple_call_pattern``) and no string or comment starts
+    before one; else ``None`` (the line's statement is parsed). Most registrations in a
+    route module are ``Depends(name)``: reading them needs no parse of the route."""
+    simple, any_word = patterns
+    matches = list(simple.finditer(line))
+    if not matches:
+        return None
+    if any(mark in line[: matches[-1].end()] for mark in ('"', "'", "#")):
+        return None  # the call may be text: let the parser tell
+    named = [match.span(1) for match in matches]
+    for word in any_word.finditer(line):
+        if not any(start <= word.start() < end for start, end in named):
+            return None  # a word outside the simple calls (a keyword, an override...)
+    statements: list[ast.stmt] = []
+    for match in matches:
+        callee = _dotted_node(match.group(1), row + 1, match.start(1))
+        argument = _dotted_node(match.group(2), row + 1, match.start(2))
+        if callee is None or argument is None:
+            return None
+        call = ast.Call(func=callee, args=[argument], keywords=[])
+        statement = ast.Expr(value=call)
+        for node in (call, statement):
+            node.lineno, node.col_offset = row + 1, match.start(1)
+            node.end_lineno, node.end_col_offset = row + 1, match.end()
+        statements.append(statement)
+    return statements
+
+
+def _dotted_node(text: str, row: int, column: int) -> Optional[ast.expr]:
+    """``a.b.c`` as the name and attributes the parser would make of it."""
+    parts = [part.strip() for part in text.split(".")]
+    if any(keyword.iskeyword(part) for part in parts):
+        return None  # `Depends(None)`, `Depends(lambda...)`: not a name
+    end = column + len(text)
+    node: ast.expr = ast.Name(
+        id=parts[0],
+        ctx=ast.Load(),
+        lineno=row,
+        col_offset=column,
+        end_lineno=row,
+        end_col_offset=column + len(parts[0]),
+    )
+    for part in parts[1:]:
+        node = ast.Attribute(
+            value=node,
+            attr=part,
+            ctx=ast.Load(),
+            lineno=row,
+            col_offset=column,
+            end_lineno=row,
+            end_col_offset=end,
+        )
+    return node
 
 
 def _top_level_statement(lines: list[str], row: int) -> Optional[tuple[int, int]]:

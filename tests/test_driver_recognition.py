@@ -193,6 +193,47 @@ def test_a_module_without_yield_is_indexed_from_its_registering_statements(
         assert partial == index_module(whole.tree, whole.imports, DEFAULT_KNOWLEDGE, module)
 
 
+SIMPLE_CALLS = """\
+from fastapi import Depends, FastAPI, params
+from fastapi import Security as Guard
+
+from app import deps
+from app.db import get_db, get_cache, get_user, get_other, lifespan
+from app.db import not_a_dependency, get_hidden
+
+app = FastAPI(title, lifespan=lifespan)
+note = "Depends(not_a_dependency)"  # in a string: nothing registered
+
+
+def read(db=Depends(get_db), cache=params.Depends(deps.get_cache)):  # Depends(get_hidden)
+    return db
+
+
+def write(user=Guard(get_user), other=Depends(get_other, use_cache=False)): ...
+"""
+
+
+def test_simple_calls_are_read_without_a_parse_as_a_parse_reads_them() -> None:
+    """`Depends(name)` is read from the line; strings, comments, keywords and aliases are
+    left to the parser."""
+    from leaklint.parse import parse
+    from leaklint.runner import registrations_of
+
+    data = SIMPLE_CALLS.encode()
+    partial = registrations_of("app/routes.py", data, DEFAULT_KNOWLEDGE)
+    assert partial is not None
+    assert sorted(partial.references) == [
+        "get_cache",
+        "get_db",
+        "get_other",
+        "get_user",
+        "lifespan",
+    ]
+    whole = parse("app/routes.py", data)
+    module = module_name("app/routes.py")
+    assert partial == index_module(whole.tree, whole.imports, DEFAULT_KNOWLEDGE, module)  # type: ignore[union-attr]
+
+
 def test_every_fixture_without_yield_is_indexed_as_a_whole_parse_would() -> None:
     from fixture_support import FIXTURES
 
