@@ -427,8 +427,12 @@ def _check_all(
         with concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, initializer=_start_worker, initargs=(index, settings)
         ) as pool:
-            remote = iter(list(pool.map(_check_in_worker, tasks, chunksize=8)))
+            answered = list(pool.map(_check_in_worker, tasks, chunksize=8))
         types = _type_oracle(settings)
+        for _, learnt in answered:
+            if types is not None and learnt:
+                types.learn(learnt)
+        remote = iter([result for result, _ in answered])
         results = [
             next(remote) if item.parsed is None else _check(item.parsed, index, settings, types)
             for item in pending
@@ -460,10 +464,18 @@ def _start_worker(index: ProjectIndex, settings: Settings) -> None:
     _WORKER.update(index=index, settings=settings, types=_type_oracle(settings))
 
 
-def _check_in_worker(task: tuple[str, bytes]) -> CheckResult:
+def _check_in_worker(task: tuple[str, bytes]) -> tuple[CheckResult, Optional[dict[str, Any]]]:
+    """The file's findings, and what the worker's inference learnt since its last task (for
+    the parent to save)."""
     filename, data = task
     parsed = parse(filename, data, whole=False)
-    return _check(parsed, _WORKER["index"], _WORKER["settings"], _WORKER["types"])
+    types: Optional[TypeOracle] = _WORKER["types"]
+    result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
+    if types is None or not any(types.found().values()):
+        return result, None
+    learnt = types.found()
+    types.forget_found()
+    return result, learnt
 
 
 def _fix_all(

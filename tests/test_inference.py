@@ -183,3 +183,55 @@ def test_a_probe_does_not_stand_in_for_its_module(tmp_path: Path) -> None:
     found = run("--no-cache", "--jobs", "1", "database.py", "deps.py", cwd=tmp_path)
     assert found.stdout.count("LL003") == 1, found.stdout + found.stderr
     assert "deps.py:7:12: LL003" in found.stdout, found.stdout + found.stderr
+
+
+def test_answers_about_the_projects_code_are_kept_while_its_modules_are_unchanged(
+    tmp_path: Path,
+) -> None:
+    database, _, dependency = OWN_RESOURCE.partition("def get_conn")
+    (tmp_path / "database.py").write_text(database.replace("from fastapi import Depends\n", ""))
+    (tmp_path / "deps.py").write_text(
+        "from fastapi import Depends\n\nfrom database import open_connection\n\n\n"
+        "def get_conn" + dependency
+    )
+    assert "deps.py:7:12: LL003" in run("deps.py", cwd=tmp_path).stdout
+    cache = tmp_path / ".leaklint_cache" / "inference-v1.json"
+    document = json.loads(cache.read_text())
+    [(key, entry)] = document["local"].items()
+    assert key == "database.open_connection"
+    assert entry["answer"]["name"] == "database.Connection"
+    assert list(entry["files"]) == [str((tmp_path / "database.py").resolve())]
+
+    def run_afresh() -> str:
+        for results in cache.parent.glob("results-*.json"):
+            results.unlink()  # the findings of unchanged files would come back from there
+        return run("deps.py", cwd=tmp_path).stdout
+
+    # a second run answers from the cache: make the stored answer say "not a resource"
+    entry["answer"] = None
+    cache.write_text(json.dumps(document))
+    assert "LL003" not in run_afresh()
+    # a change to the module the answer was read from asks again
+    (tmp_path / "database.py").write_text(database.replace("from fastapi import Depends\n", "#\n"))
+    assert "deps.py:7:12: LL003" in run_afresh()
+    # so does another set of installed distributions
+    document = json.loads(cache.read_text())
+    document["local"]["database.open_connection"]["answer"] = None
+    document["environment"] = "another"
+    cache.write_text(json.dumps(document))
+    assert "deps.py:7:12: LL003" in run_afresh()
+
+
+def test_what_worker_processes_learn_is_kept(tmp_path: Path) -> None:
+    database, _, _ = OWN_RESOURCE.partition("def get_conn")
+    (tmp_path / "database.py").write_text(database.replace("from fastapi import Depends\n", ""))
+    for name in ("deps_a", "deps_b", "deps_c"):  # nothing to index: checked in the workers
+        (tmp_path / f"{name}.py").write_text(
+            "from contextlib import contextmanager\n\nfrom database import open_connection\n"
+            "\n\n@contextmanager\ndef connection():\n    conn = open_connection()\n"
+            "    yield conn\n"
+        )
+    found = run("--jobs", "2", ".", cwd=tmp_path)
+    assert found.stdout.count("LL003") == 3, found.stdout + found.stderr
+    stored = json.loads((tmp_path / ".leaklint_cache" / "inference-v1.json").read_text())
+    assert stored["local"]["database.open_connection"]["answer"]["release"] == "close"

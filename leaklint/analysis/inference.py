@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from leaklint.analysis.resources import ResourceType
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 HOLDS_NOTHING = frozenset(
     {
         "_io.StringIO",
@@ -36,12 +36,22 @@ _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 class TypeOracle:
-    """Answers "what resource does this call return?" with astroid, once per call shape."""
+    """Answers "what resource does this call return?" with astroid, once per call shape.
+
+    Answers are kept on disk between runs: about a class of an installed distribution keyed
+    by its version; about the project's own code with the digest of every project module
+    astroid had built by then (the modules the answer was read from are among them), and
+    only while the installed distributions are the same. So a CI job that keeps
+    ``.leaklint_cache/`` asks astroid again only about what changed."""
 
     def __init__(self, cache_file: Optional[Path] = None) -> None:
         self._cache_file = cache_file
-        self._stored: dict[str, Optional[dict[str, Any]]] = _load(cache_file)
-        self._dirty = False
+        self._environment = _environment() if cache_file is not None else ""
+        self._stored, self._local = _load(cache_file, self._environment)
+        self._memo: dict[str, Optional[dict[str, Any]]] = {}
+        self._found: dict[str, dict[str, Any]] = {"types": {}, "local": {}}
+        """What this run learnt (a worker hands it to the process that saves)."""
+        self._digests: dict[str, Optional[str]] = {}
         self._preambles: dict[str, _Preamble] = {}
 
     def resource_type(
@@ -56,24 +66,55 @@ class TypeOracle:
             return _from_record(self._stored[key])
         if imported:
             # a probe holds the imports and the call alone: the answer is the callee's
-            local_key = _absolute(qualified, filename)
+            memo_key = local_key = _absolute(qualified, filename)
         else:
-            local_key = f"{filename}:{call.lineno}:{call.col_offset}"
-        if local_key in self._stored:
-            return _from_record(self._stored[local_key])
+            memo_key = f"{filename}:{call.lineno}:{call.col_offset}"
+            local_key = f"{os.path.abspath(filename)}:{qualified}"
+        if memo_key in self._memo:
+            return _from_record(self._memo[memo_key])
+        if key is None:
+            saved = self._local.get(local_key)
+            if saved is not None and self._unchanged(saved["files"]):
+                self._memo[memo_key] = saved["answer"]
+                return _from_record(saved["answer"])
         record = self._infer(filename, text, call)
-        self._stored[key or local_key] = record
-        self._dirty = self._dirty or key is not None
+        self._memo[memo_key] = record
+        if key is not None:
+            self._stored[key] = self._found["types"][key] = record
+        else:
+            sources = self._project_sources([] if imported else [filename])
+            entry = {"answer": record, "files": sources}
+            self._local[local_key] = self._found["local"][local_key] = entry
         return _from_record(record)
 
+    def found(self) -> dict[str, dict[str, Any]]:
+        """What this oracle learnt in this run, for :meth:`learn` in another."""
+        return self._found
+
+    def forget_found(self) -> None:
+        """Start a new account of what is learnt (the last one was handed over)."""
+        self._found = {"types": {}, "local": {}}
+
+    def learn(self, found: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take in what another oracle (a worker's) learnt, to be saved with this one's."""
+        for part, target in (("types", self._stored), ("local", self._local)):
+            target.update(found.get(part, {}))
+            self._found[part].update(found.get(part, {}))
+
     def save(self) -> None:
-        """Write the installed packages' results back to the cache file, atomically."""
-        if not self._dirty or self._cache_file is None:
+        """Write the answers back to the cache file, atomically, if this run learnt any."""
+        if not any(self._found.values()) or self._cache_file is None:
             return
         import json
         import tempfile
 
         stable = {key: value for key, value in self._stored.items() if "@" in key}
+        document = {
+            "version": CACHE_VERSION,
+            "types": stable,
+            "environment": self._environment,
+            "local": self._local,
+        }
         try:
             self._cache_file.parent.mkdir(parents=True, exist_ok=True)
             ignore = self._cache_file.parent / ".gitignore"
@@ -81,10 +122,40 @@ class TypeOracle:
                 ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
             descriptor, temporary = tempfile.mkstemp(dir=self._cache_file.parent)
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps({"version": CACHE_VERSION, "types": stable}))
+                handle.write(json.dumps(document))
             os.replace(temporary, self._cache_file)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+    def _unchanged(self, files: Any) -> bool:
+        return isinstance(files, dict) and all(
+            self._digest(path) == digest for path, digest in files.items()
+        )
+
+    def _digest(self, path: str) -> Optional[str]:
+        if path not in self._digests:
+            import hashlib
+
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                self._digests[path] = None
+            else:
+                self._digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
+        return self._digests[path]
+
+    def _project_sources(self, extra: list[str]) -> dict[str, Optional[str]]:
+        """Every module of the project astroid has built so far (and ``extra``), with its
+        digest: the answer just found can have been read from any of them."""
+        import astroid
+
+        paths = {os.path.abspath(path) for path in extra}
+        for module in list(astroid.MANAGER.astroid_cache.values()):
+            path = getattr(module, "file", None)
+            if isinstance(path, str) and path.endswith(".py") and not _library(path):
+                paths.add(os.path.abspath(path))
+        return {path: self._digest(path) for path in sorted(paths)}
 
     def _infer(self, filename: str, text: str, call: ast.Call) -> Optional[dict[str, Any]]:
         import astroid
@@ -335,16 +406,53 @@ def _installed(top_level: str) -> bool:
     )
 
 
-def _load(cache_file: Optional[Path]) -> dict[str, Optional[dict[str, Any]]]:
+def _load(
+    cache_file: Optional[Path], environment: str
+) -> tuple[dict[str, Optional[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """The stored answers about installed distributions, and those about the project's code
+    when the installed distributions are the same as when they were found."""
     if cache_file is None:
-        return {}
+        return {}, {}
     import json  # here, as a run without a cache needs none
 
     try:
         document = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return {}, {}
     if not isinstance(document, dict) or document.get("version") != CACHE_VERSION:
-        return {}
+        return {}, {}
     types = document.get("types")
-    return dict(types) if isinstance(types, dict) else {}
+    local = document.get("local") if document.get("environment") == environment else None
+    return (
+        dict(types) if isinstance(types, dict) else {},
+        {
+            key: entry
+            for key, entry in (local.items() if isinstance(local, dict) else ())
+            if isinstance(entry, dict) and "answer" in entry and "files" in entry
+        },
+    )
+
+
+def _environment() -> str:
+    """The interpreter and the installed distributions: what answers about the project's own
+    code may also depend on (its classes derive from theirs)."""
+    import hashlib
+
+    names = [sys.version]
+    for folder in sys.path:
+        with contextlib.suppress(OSError):
+            names += sorted(
+                entry
+                for entry in os.listdir(folder or ".")
+                if entry.endswith((".dist-info", ".egg-info"))
+            )
+    return hashlib.blake2b("\n".join(names).encode(), digest_size=16).hexdigest()
+
+
+def _library(path: str) -> bool:
+    """Whether ``path`` is a module of the standard library or of an installed distribution."""
+    parts = Path(path).parts
+    return "site-packages" in parts or "dist-packages" in parts or path.startswith(_STDLIB)
+
+
+_STDLIB = os.path.dirname(os.__file__)
