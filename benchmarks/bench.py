@@ -2,11 +2,14 @@
 leaklint plugin, run alternately on the same tree, reported as medians and ratios.
 
 Usage: ``python benchmarks/bench.py [--repeat N] [--flake8-repeat N] [--start-repeat N]
-[--corpus DIR] [--python PATH]``. The corpus is a copy of the running interpreter's standard
-library without site-packages (a copy, because the original often sits in a git checkout whose
-.gitignore hides it); beside it, a FastAPI application of the usual shape is generated, and one
-small file is checked for the start-up rows. Needs ``ruff`` and ``flake8`` installed beside the
-interpreter (``--python``) or on PATH. It is a script, not part of the test suite: the machine is
+[--corpus DIR] [--python PATH] [--project DIR ...]``. The corpus is a copy of the running
+interpreter's standard library without site-packages (a copy, because the original often sits
+in a git checkout whose .gitignore hides it); beside it, a FastAPI application of the usual
+shape is generated (and a 2,000-file one for the pre-commit-shaped run), and one small file is
+checked for the start-up rows. Needs ``ruff`` and ``flake8`` installed beside the interpreter
+(``--python``) or on PATH, and fastapi, sqlalchemy and httpx for the type inference rows (as in
+a user's environment); ``--project`` adds rows for a real project whose dependencies are
+installed there too. It is a script, not part of the test suite: the machine is
 shared and noisy, so only ratios measured side by side mean anything.
 """
 
@@ -99,6 +102,14 @@ def machine() -> str:
     return f"{system}, {cores} cores ({model}), {total} GiB, Python {python}"
 
 
+def findings_of(command: Sequence[str], cwd: Path) -> int:
+    """How many findings ``command`` (a leaklint run) reports: a check that it really lints."""
+    shown = subprocess.run(
+        [*command, "--output-format", "concise"], cwd=cwd, capture_output=True, text=True
+    )
+    return sum(1 for line in shown.stdout.splitlines() if ": LL" in line)
+
+
 def version(command: Sequence[str]) -> str:
     return subprocess.run(command, capture_output=True, text=True).stdout.strip()
 
@@ -140,13 +151,17 @@ def read_{k}(item_id: int, db=Depends(get_db), resource=Depends(get_resource_{de
 """
 
 DEPENDENCY_MODULE = """\
+from app.clients import Gateway, make_client
 from app.db import SessionLocal
 
 
 def get_resource_{n}():
     session = SessionLocal()
+    client = make_client()
+    gateway = Gateway("http://service-{n}")
     yield session
     session.close()
+    client.close()
 
 
 def helper_{n}(values: list[int]) -> int:
@@ -169,6 +184,31 @@ def get_db():
         db.close()
 """
 
+CLIENTS_MODULE = """\
+import httpx
+
+from app.db import engine
+
+
+class Gateway:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.connection = engine.connect()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> "Gateway":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_client() -> httpx.Client:
+    return httpx.Client(timeout=5)
+"""
+
 MODEL_MODULE = """\
 from dataclasses import dataclass
 
@@ -183,22 +223,24 @@ class Model{n}:
 """
 
 
-def prepare_application(target: Path) -> int:
-    """A FastAPI application of the usual shape, written afresh: 600 route modules whose
-    routes take dependencies, 50 dependency modules, 100 model modules and the database
-    module (755 files with the packages' `__init__.py`, about the size of a large public
-    application)."""
+def prepare_application(target: Path, routes: int = 600) -> int:
+    """A FastAPI application of the usual shape, written afresh: ``routes`` route modules
+    whose routes take dependencies, 50 dependency modules (each leaves a project class's
+    gateway open, which only type inference recognises as a resource), 100 model modules,
+    the database and the clients modules (756 files with the packages' `__init__.py` for 600
+    route modules, about the size of a large public application)."""
     app = target / "app"
     for folder in ("routers", "deps", "models"):
         (app / folder).mkdir(parents=True)
         (app / folder / "__init__.py").write_text("", encoding="utf-8")
     (app / "__init__.py").write_text("", encoding="utf-8")
     (app / "db.py").write_text(DB_MODULE, encoding="utf-8")
+    (app / "clients.py").write_text(CLIENTS_MODULE, encoding="utf-8")
     for n in range(50):
         (app / "deps" / f"dep_{n}.py").write_text(DEPENDENCY_MODULE.format(n=n), encoding="utf-8")
     for n in range(100):
         (app / "models" / f"m_{n}.py").write_text(MODEL_MODULE.format(n=n), encoding="utf-8")
-    for n in range(600):
+    for n in range(routes):
         text = ROUTE_MODULE.format(n=n, dep=n % 50)
         text += "".join(ROUTE.format(k=k, dep=n % 50) for k in range(8))
         (app / "routers" / f"r_{n}.py").write_text(text, encoding="utf-8")
@@ -211,6 +253,14 @@ def main() -> int:
     parser.add_argument("--flake8-repeat", type=int, default=3)
     parser.add_argument("--start-repeat", type=int, default=15, help="runs of the start rows")
     parser.add_argument("--corpus", type=Path, help="an existing tree instead of a fresh copy")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        action="append",
+        default=[],
+        help="a real project (its dependencies installed beside leaklint) for the type"
+        " inference rows; repeatable",
+    )
     parser.add_argument(
         "--python",
         default=sys.executable,
@@ -231,6 +281,25 @@ def main() -> int:
     files = sum(1 for _ in corpus.rglob("*.py")) if options.corpus else prepare_corpus(corpus)
     application = workspace / "application"
     application_files = prepare_application(application)
+    project = workspace / "project"
+    project_files = prepare_application(project, routes=1844)
+    changed = [f"app/routers/r_{n}.py" for n in range(0, 1800, 180)]
+    changed += [f"app/deps/dep_{n}.py" for n in range(0, 50, 5)]
+    edits = iter(range(1_000_000))
+
+    def change_twenty() -> None:
+        """An edit to each of the 20 files, as a commit brings (size and time change)."""
+        edit = next(edits)
+        for name in changed:
+            with open(project / name, "a", encoding="utf-8") as handle:
+                handle.write(f"# edit {edit}\n")
+
+    inference_ready = (
+        subprocess.run(
+            [python, "-c", "import fastapi, sqlalchemy, httpx"], capture_output=True
+        ).returncode
+        == 0
+    )
     small = workspace / "small" / "deps.py"
     small.parent.mkdir()
     small.write_text(DB_MODULE + DEPENDENCY_MODULE.format(n=0).split("\n\n\n", 1)[1])
@@ -251,15 +320,54 @@ def main() -> int:
         {},
     )
     shutil.rmtree(corpus / ".leaklint_cache", ignore_errors=True)
+    cold_app = [leaklint, "--no-cache", "--exit-zero", str(application)]
+    inference_cache = [leaklint, "--exit-zero", str(application)]
+    subprocess.run(inference_cache, cwd=application, capture_output=True)  # keep its answers
+
+    def checkout() -> None:
+        """As in a CI job that keeps .leaklint_cache: the files' times are new, so no finding
+        is reused, but the inference answers are."""
+        for results in (application / ".leaklint_cache").glob("results-*.json"):
+            results.unlink()
+
     app = alternate(
         {
             "ruff": ruff(application),
-            "cold": [leaklint, "--no-cache", "--exit-zero", str(application)],
+            "cold": [*cold_app, "--no-type-inference"],
+            "inference": cold_app,
+            "kept": inference_cache,
         },
         application,
         options.repeat,
-        {},
+        {"kept": checkout},
     )
+    findings = {
+        name: findings_of([*cold_app, *extra], application)
+        for name, extra in (("inference", []), ("cold", ["--no-type-inference"]))
+    }
+    subprocess.run([leaklint, "--exit-zero", "."], cwd=project, capture_output=True)  # the index
+    precommit = alternate(
+        {
+            "ruff": [*ruff(project)[:-1], *changed],
+            "leaklint": [leaklint, "--exit-zero", *changed],
+        },
+        project,
+        options.start_repeat,
+        {"leaklint": change_twenty},
+    )
+    projects = {}
+    for tree in options.project:
+        cold_tree = [leaklint, "--no-cache", "--exit-zero", str(tree)]
+        projects[tree] = alternate(
+            {
+                "ruff": ruff(tree),
+                "cold": [*cold_tree, "--no-type-inference"],
+                "inference": cold_tree,
+            },
+            tree,
+            options.repeat,
+            {},
+        )
     start = alternate(
         {
             "python": [python, "-c", "pass"],
@@ -311,13 +419,60 @@ def main() -> int:
         ),
         ("`ruff check --no-cache --select SIM115`, stdlib", speed["ruff"], ruff_time, "", None),
         (
-            f"cold `leaklint --no-cache`, FastAPI application ({application_files} files)",
+            f"cold `leaklint --no-cache --no-type-inference`, FastAPI application"
+            f" ({application_files} files)",
             app["cold"],
             app["ruff"][0],
             "≤ 1.0 x ruff",
             app["cold"][0] <= app["ruff"][0],
         ),
         ("`ruff check ...`, FastAPI application", app["ruff"], app["ruff"][0], "", None),
+        (
+            "cold `leaklint --no-cache` with type inference, FastAPI application"
+            + ("" if inference_ready else " (fastapi, sqlalchemy, httpx not installed)"),
+            app["inference"],
+            app["cold"][0],
+            "≤ 1.5 x without",
+            app["inference"][0] <= 1.5 * app["cold"][0],
+        ),
+        (
+            "... with the inference answers of an earlier run kept (CI keeping the cache)",
+            app["kept"],
+            app["cold"][0],
+            "≤ 1.5 x without",
+            app["kept"][0] <= 1.5 * app["cold"][0],
+        ),
+        ("... with `--no-type-inference`", app["cold"], app["cold"][0], "", None),
+        *(
+            row
+            for tree, timed in projects.items()
+            for row in (
+                (
+                    f"cold `leaklint --no-cache` with type inference, {tree.name}"
+                    f" ({sum(1 for _ in tree.rglob('*.py'))} files)",
+                    timed["inference"],
+                    timed["cold"][0],
+                    "≤ 1.5 x without",
+                    timed["inference"][0] <= 1.5 * timed["cold"][0],
+                ),
+                (
+                    "... with `--no-type-inference`",
+                    timed["cold"],
+                    timed["ruff"][0],
+                    "≤ 1.0 x ruff",
+                    timed["cold"][0] <= timed["ruff"][0],
+                ),
+                (f"`ruff check ...`, {tree.name}", timed["ruff"], timed["ruff"][0], "", None),
+            )
+        ),
+        (
+            f"`leaklint` on 20 changed files of {project_files}, project index cached",
+            precommit["leaklint"],
+            precommit["ruff"][0],
+            "≤ 1.0 x ruff",
+            precommit["leaklint"][0] <= precommit["ruff"][0],
+        ),
+        ("`ruff check ...` on those 20 files", precommit["ruff"], precommit["ruff"][0], "", None),
         (
             "`leaklint --no-cache` on one 30-line file",
             start["file"],
@@ -360,7 +515,11 @@ def main() -> int:
         verdict = "" if met is None else ("yes" if met else "no")
         ratio = f"{elapsed / baseline:.2f}"
         print(f"| {name} | {seconds(elapsed)} | {ratio} | {target} | {verdict} | {peak:.0f} MB |")
-    peak = max(memory for _, (_, memory), _, _, _ in rows[:1] + rows[3:4] + rows[9:10])
+    peak = max(memory for name, (_, memory), _, _, _ in rows if "leaklint" in name)
+    print(
+        "\nfindings on the FastAPI application: "
+        f"{findings['inference']} with type inference, {findings['cold']} without"
+    )
     print(f"\nlargest peak RSS of a leaklint process: {peak:.0f} MB (target ≤ 150 MB)")
     shutil.rmtree(workspace, ignore_errors=True)
     return 0
