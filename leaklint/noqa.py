@@ -45,6 +45,9 @@ def file_exemption(lines: Sequence[str]) -> frozenset[str]:
 
 def unsuppressed(diagnostics: Iterable[Diagnostic], lines: Sequence[str]) -> list[Diagnostic]:
     """The findings no suppression comment covers."""
+    diagnostics = list(diagnostics)
+    if not diagnostics:
+        return []  # most files: no line to read
     exempt = file_exemption(lines)
     kept = []
     for diagnostic in diagnostics:

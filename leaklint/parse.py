@@ -311,34 +311,43 @@ def _starts_statement(line: str) -> bool:
 def _starts_in_string(lines: list[str]) -> list[bool]:
     """For each line, whether it begins inside a triple-quoted string (docstrings, examples
     in them). A scan of quotes and comments, not a tokenizer: a miss costs a whole-file parse
-    at worst, since spans cut wrongly do not parse."""
-    flags = []
+    at worst, since spans cut wrongly do not parse. Only the lines holding a triple quote
+    can change the answer, and the text is searched for those (most lines hold none)."""
+    flags = [False] * len(lines)
     delimiter: Optional[str] = None
-    for line in lines:
-        flags.append(delimiter is not None)
-        if delimiter is None and '"""' not in line and "'''" not in line:
-            continue  # most lines: no string opens or closes here
-        position = 0
-        while True:
-            if delimiter is not None:
-                found = line.find(delimiter, position)
-                if found < 0:
-                    break
-                delimiter, position = None, found + 3
-                continue
-            candidates = [
-                (index, token)
-                for token in ('"""', "'''", "#")
-                for index in [line.find(token, position)]
-                if index >= 0
-            ]
-            if not candidates:
-                break
-            index, token = min(candidates)
-            if token == "#":
-                break
-            delimiter, position = token, index + 3
+    last = -1
+    for row in _rows_with(('"""', "'''"), lines):
+        if delimiter is not None:
+            flags[last + 1 : row + 1] = [True] * (row - last)
+        delimiter, last = _string_state_after(lines[row], delimiter), row
+    if delimiter is not None:
+        flags[last + 1 :] = [True] * (len(lines) - last - 1)
     return flags
+
+
+def _string_state_after(line: str, delimiter: Optional[str]) -> Optional[str]:
+    """The triple quote a string open at the end of ``line`` waits for, given the one open
+    at its start."""
+    position = 0
+    while True:
+        if delimiter is not None:
+            found = line.find(delimiter, position)
+            if found < 0:
+                return delimiter
+            delimiter, position = None, found + 3
+            continue
+        candidates = [
+            (index, token)
+            for token in ('"""', "'''", "#")
+            for index in [line.find(token, position)]
+            if index >= 0
+        ]
+        if not candidates:
+            return None
+        index, token = min(candidates)
+        if token == "#":
+            return None
+        delimiter, position = token, index + 3
 
 
 def _indent(line: str) -> int:
