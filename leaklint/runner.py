@@ -267,11 +267,14 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     ``diff`` compute the fixes as diffs without writing."""
     report = RunReport()
     cache: Optional[ResultsCache] = None
-    if settings.cache_dir is not None and not (settings.fix or diff):
+    known: Optional[ResultsCache] = None
+    if settings.cache_dir is not None:
         # loaded only here: hashing and JSON cost a run without a cache for nothing
         from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
 
-        cache = ResultsCache(settings.cache_dir, settings)
+        known = ResultsCache(settings.cache_dir, settings)
+        # a fix run reads the index of the files it does not touch, and writes nothing
+        cache = None if settings.fix or diff else known
     pending: list[_Pending] = []
     cached: list[tuple[FileOutcome, Path, Entry]] = []
     contributions: list[ProjectIndex] = []
@@ -293,10 +296,10 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 contributions.append(read.contribution)
             if may_have_targets(read.data):
                 pending.append(read)
-    if cache is not None:
+    if known is not None:
         # pre-commit passes the changed files alone: the rest of the project's index comes
         # from the cache of an earlier run over the whole project, where the files are unchanged
-        contributions += cache.elsewhere(paths, {outcome.filename for outcome in report.outcomes})
+        contributions += known.elsewhere(paths, {outcome.filename for outcome in report.outcomes})
     index = ProjectIndex()
     for contribution in contributions:
         index.merge(contribution)

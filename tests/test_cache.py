@@ -68,6 +68,9 @@ def test_changed_files_alone_are_checked_against_the_cached_project_index(
     assert [line[:22] for line in _lines(run("app/deps.py", cwd=tmp_path))] == expected
     # without the cache only the file itself is known: no route registers `get_db`
     assert _lines(run("--no-cache", "app/deps.py", cwd=tmp_path)) == []
+    # the fix hook reads the same index (and leaves the cache to the checks)
+    assert "Would fix 1 error" in run("--diff", "app/deps.py", cwd=tmp_path).stderr
+    assert "Would fix" not in run("--no-cache", "--diff", "app/deps.py", cwd=tmp_path).stderr
     # the partial run kept the other files' entries: the next full run reads nothing again
     [cache] = (tmp_path / ".leaklint_cache").glob("results-*.json")
     assert '"app/other.py"' in cache.read_text() and '"app/routes.py"' in cache.read_text()
