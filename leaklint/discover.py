@@ -103,13 +103,20 @@ class _Walker:
         self.excluded = _spec(exclusions.patterns)
         self.ignores: dict[Path, Optional[pathspec.GitIgnoreSpec]] = {}
         self.repositories: dict[Path, bool] = {}
+        self.applicable: dict[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]] = {}
+        """For a folder, the ``.gitignore`` specs that apply to what is in it."""
 
     def walk(self, start: Path) -> Iterator[Path]:
         for directory, folders, files in os.walk(start):
             here = Path(directory)
-            folders[:] = sorted(name for name in folders if self._enter(here / name))
+            absolute = Path(os.path.abspath(directory))  # once per folder, not once per file
+            folders[:] = sorted(
+                name for name in folders if self._enter(here / name, absolute / name)
+            )
             for name in sorted(files):
-                if name.endswith(PYTHON_SUFFIXES) and not self._skipped(here / name, False):
+                if name.endswith(PYTHON_SUFFIXES) and not self._skipped(
+                    here / name, False, absolute / name
+                ):
                     yield here / name
 
     def excluded_file(self, path: Path) -> bool:
@@ -121,7 +128,7 @@ class _Walker:
                 return True
         return self._skipped(path, False)
 
-    def _enter(self, folder: Path) -> bool:
+    def _enter(self, folder: Path, absolute: Optional[Path] = None) -> bool:
         name = folder.name
         if self.exclusions.skip_defaults and (
             name in DEFAULT_EXCLUDES
@@ -129,11 +136,15 @@ class _Walker:
             or (folder / "pyvenv.cfg").exists()
         ):
             return False
-        return not self._skipped(folder, True)
+        return not self._skipped(folder, True, absolute)
 
-    def _skipped(self, path: Path, is_dir: bool) -> bool:
+    def _skipped(self, path: Path, is_dir: bool, absolute: Optional[Path] = None) -> bool:
+        """Whether the configured exclusions or a ``.gitignore`` exclude ``path`` (whose
+        absolute form the walk passes in, made once per folder)."""
+        if self.excluded is None and not self.exclusions.respect_gitignore:
+            return False
         # the link itself is matched, as git matches it: following it could loop or leave the tree
-        absolute = path.absolute()
+        absolute = absolute or path.absolute()
         suffix = "/" if is_dir else ""
         if self.excluded is not None:
             relative = _relative(absolute, self.root)
@@ -143,15 +154,26 @@ class _Walker:
                 return True
         if not self.exclusions.respect_gitignore:
             return False
-        for folder in absolute.parents:
-            spec = self._gitignore(folder)
-            if spec is not None:
-                relative = _relative(absolute, folder)
-                if relative is not None and spec.match_file(relative + suffix):
-                    return True
-            if self._is_repository(folder):
-                break  # .gitignore files above the repository do not apply
+        for folder, spec in self._applicable(absolute.parent):
+            relative = _relative(absolute, folder)
+            if relative is not None and spec.match_file(relative + suffix):
+                return True
         return False
+
+    def _applicable(self, folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+        """The ``.gitignore`` specs of ``folder`` and of the folders above it, up to the
+        repository's top (the files above it do not apply)."""
+        known = self.applicable.get(folder)
+        if known is None:
+            known = []
+            for candidate in (folder, *folder.parents):
+                spec = self._gitignore(candidate)
+                if spec is not None:
+                    known.append((candidate, spec))
+                if self._is_repository(candidate):
+                    break
+            self.applicable[folder] = known
+        return known
 
     def _is_repository(self, folder: Path) -> bool:
         """Whether ``folder`` holds ``.git`` (asked once per folder, not once per file)."""
