@@ -113,9 +113,13 @@ class _Walker:
             folders[:] = sorted(
                 name for name in folders if self._enter(here / name, absolute / name)
             )
+            # most folders have no pattern that could exclude a file in them
+            patterns = self.excluded is not None or (
+                self.exclusions.respect_gitignore and self._applicable(absolute)
+            )
             for name in sorted(files):
-                if name.endswith(PYTHON_SUFFIXES) and not self._skipped(
-                    here / name, False, absolute / name
+                if name.endswith(PYTHON_SUFFIXES) and not (
+                    patterns and self._skipped(here / name, False, absolute / name)
                 ):
                     yield here / name
 
