@@ -398,9 +398,8 @@ def registrations_of(
     )
     if parsed is None:
         return None
-    contribution = index_module(
-        parsed.tree, parsed.imports, knowledge, module_name(filename), parsed.text
-    )
+    # the tree holds the registering statements alone: no need to pick them out again
+    contribution = index_module(parsed.tree, parsed.imports, knowledge, module_name(filename))
     # `Depends(db.session)` resolves through the module's instances and classes: whole parse
     return None if contribution.method_references else contribution
 
