@@ -102,6 +102,27 @@ def machine() -> str:
     return f"{system}, {cores} cores ({model}), {total} GiB, Python {python}"
 
 
+Timing = tuple[float, float]
+Row = tuple[str, Timing, float, str, Optional[bool]]
+"""A table row: the run, its (time, memory), what the ratio is against, the target, whether
+it is met (``None``: a row to compare against)."""
+
+
+def within(name: str, timing: Timing, against: float, factor: float, label: str) -> Row:
+    """A run whose target is ``factor`` times the time it is compared with."""
+    return name, timing, against, f"≤ {factor} x {label}", timing[0] <= factor * against
+
+
+def at_most(name: str, timing: Timing, against: float, milliseconds: int) -> Row:
+    """A run whose target is a wall time, shown with its ratio to ``against``."""
+    return name, timing, against, f"≤ {milliseconds} ms", timing[0] <= milliseconds / 1000
+
+
+def reference(name: str, timing: Timing) -> Row:
+    """The run the row above it is compared with."""
+    return name, timing, timing[0], "", None
+
+
 def findings_of(command: Sequence[str], cwd: Path) -> int:
     """How many findings ``command`` (a leaklint run) reports: a check that it really lints."""
     shown = subprocess.run(
@@ -401,102 +422,73 @@ def main() -> int:
         return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.0f} ms"
 
     ruff_time = speed["ruff"][0]
+    with_inference = "with type inference" + (
+        "" if inference_ready else " (fastapi, sqlalchemy, httpx not installed)"
+    )
     # (run, (time, memory), what the ratio is against, the target, whether it is met)
-    rows = [
-        (
-            "cold `leaklint --no-cache`, stdlib",
-            speed["cold"],
-            ruff_time,
-            "≤ 1.0 x ruff",
-            speed["cold"][0] <= ruff_time,
-        ),
-        (
-            "warm `leaklint` (cache), stdlib",
-            speed["warm"],
-            ruff_time,
-            "≤ 0.5 x ruff",
-            speed["warm"][0] <= 0.5 * ruff_time,
-        ),
-        ("`ruff check --no-cache --select SIM115`, stdlib", speed["ruff"], ruff_time, "", None),
-        (
+    rows: list[Row] = [
+        within("cold `leaklint --no-cache`, stdlib", speed["cold"], ruff_time, 1.0, "ruff"),
+        within("warm `leaklint` (cache), stdlib", speed["warm"], ruff_time, 0.5, "ruff"),
+        reference("`ruff check --no-cache --select SIM115`, stdlib", speed["ruff"]),
+        within(
             f"cold `leaklint --no-cache --no-type-inference`, FastAPI application"
             f" ({application_files} files)",
             app["cold"],
             app["ruff"][0],
-            "≤ 1.0 x ruff",
-            app["cold"][0] <= app["ruff"][0],
+            1.0,
+            "ruff",
         ),
-        ("`ruff check ...`, FastAPI application", app["ruff"], app["ruff"][0], "", None),
-        (
-            "cold `leaklint --no-cache` with type inference, FastAPI application"
-            + ("" if inference_ready else " (fastapi, sqlalchemy, httpx not installed)"),
+        reference("`ruff check ...`, FastAPI application", app["ruff"]),
+        within(
+            f"cold `leaklint --no-cache` {with_inference}, FastAPI application",
             app["inference"],
             app["cold"][0],
-            "≤ 1.5 x without",
-            app["inference"][0] <= 1.5 * app["cold"][0],
+            1.5,
+            "without",
         ),
-        (
+        within(
             "... with the inference answers of an earlier run kept (CI keeping the cache)",
             app["kept"],
             app["cold"][0],
-            "≤ 1.5 x without",
-            app["kept"][0] <= 1.5 * app["cold"][0],
+            1.5,
+            "without",
         ),
-        ("... with `--no-type-inference`", app["cold"], app["cold"][0], "", None),
-        *(
-            row
-            for tree, timed in projects.items()
-            for row in (
-                (
-                    f"cold `leaklint --no-cache` with type inference, {tree.name}"
-                    f" ({sum(1 for _ in tree.rglob('*.py'))} files)",
-                    timed["inference"],
-                    timed["cold"][0],
-                    "≤ 1.5 x without",
-                    timed["inference"][0] <= 1.5 * timed["cold"][0],
-                ),
-                (
-                    "... with `--no-type-inference`",
-                    timed["cold"],
-                    timed["ruff"][0],
-                    "≤ 1.0 x ruff",
-                    timed["cold"][0] <= timed["ruff"][0],
-                ),
-                (f"`ruff check ...`, {tree.name}", timed["ruff"], timed["ruff"][0], "", None),
-            )
-        ),
-        (
+        reference("... with `--no-type-inference`", app["cold"]),
+    ]
+    for tree, timed in projects.items():
+        size = sum(1 for _ in tree.rglob("*.py"))
+        rows += [
+            within(
+                f"cold `leaklint --no-cache` {with_inference}, {tree.name} ({size} files)",
+                timed["inference"],
+                timed["cold"][0],
+                1.5,
+                "without",
+            ),
+            within("... with `--no-type-inference`", timed["cold"], timed["ruff"][0], 1.0, "ruff"),
+            reference(f"`ruff check ...`, {tree.name}", timed["ruff"]),
+        ]
+    rows += [
+        within(
             f"`leaklint` on 20 changed files of {project_files}, project index cached",
             precommit["leaklint"],
             precommit["ruff"][0],
-            "≤ 1.0 x ruff",
-            precommit["leaklint"][0] <= precommit["ruff"][0],
+            1.0,
+            "ruff",
         ),
-        ("`ruff check ...` on those 20 files", precommit["ruff"], precommit["ruff"][0], "", None),
-        (
-            "`leaklint --no-cache` on one 30-line file",
-            start["file"],
-            start["ruff"][0],
-            "≤ 50 ms",
-            start["file"][0] <= 0.050,
-        ),
-        ("`ruff check ...` on that file", start["ruff"], start["ruff"][0], "", None),
-        (
-            "`leaklint --version`",
-            start["version"],
-            start["python"][0],
-            "≤ 35 ms",
-            start["version"][0] <= 0.035,
-        ),
-        ("`python -c pass`", start["python"], start["python"][0], "", None),
-        (
+        reference("`ruff check ...` on those 20 files", precommit["ruff"]),
+        at_most("`leaklint --no-cache` on one 30-line file", start["file"], start["ruff"][0], 50),
+        reference("`ruff check ...` on that file", start["ruff"]),
+        at_most("`leaklint --version`", start["version"], start["python"][0], 35),
+        reference("`python -c pass`", start["python"]),
+        within(
             "`flake8` with the leaklint plugin, stdlib",
             flake8["with"],
             flake8["without"][0],
-            "≤ 1.03 x without",
-            flake8["with"][0] <= 1.03 * flake8["without"][0],
+            1.03,
+            "without",
         ),
-        ("`flake8` without it", flake8["without"], flake8["without"][0], "", None),
+        reference("`flake8` without it", flake8["without"]),
     ]
     print(f"machine: {machine()}")
     print(
