@@ -179,10 +179,9 @@ def parse_registrations(
     if "\0" in text:
         return None
     lines = source_lines(text, keepends=True)
-    in_string = _starts_in_string(lines, text)
+    in_string = _starts_in_string(lines)
     code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
-    joined = _Joined(code, text if not any(in_string) else None)
-    import_spans = _import_spans(code, joined)
+    import_spans = _import_spans(code)
     body = _parse_imports(lines, import_spans)
     if body is None:
         return None
@@ -191,7 +190,7 @@ def parse_registrations(
     import_rows = {row for start, end in import_spans for row in range(start, end)}
     patterns = _simple_call_pattern(words)
     spans: list[tuple[int, int]] = []
-    for row in _rows_with(words, code, joined):
+    for row in _rows_with(words, code):
         if row in import_rows:
             continue  # parsed with the imports
         calls = _simple_calls(code[row], row, patterns)
@@ -309,7 +308,7 @@ def _starts_statement(line: str) -> bool:
     return bool(line[:1].strip()) and line[0] != "#" and not line.startswith(_CLOSING)
 
 
-def _starts_in_string(lines: list[str], text: Optional[str] = None) -> list[bool]:
+def _starts_in_string(lines: list[str]) -> list[bool]:
     """For each line, whether it begins inside a triple-quoted string (docstrings, examples
     in them). A scan of quotes and comments, not a tokenizer: a miss costs a whole-file parse
     at worst, since spans cut wrongly do not parse. Only the lines holding a triple quote
@@ -317,7 +316,7 @@ def _starts_in_string(lines: list[str], text: Optional[str] = None) -> list[bool
     flags = [False] * len(lines)
     delimiter: Optional[str] = None
     last = -1
-    for row in _rows_with(('"""', "'''"), lines, _Joined(lines, text)):
+    for row in _rows_with(('"""', "'''"), lines):
         if delimiter is not None:
             flags[last + 1 : row + 1] = [True] * (row - last)
         delimiter, last = _string_state_after(lines[row], delimiter), row
@@ -360,17 +359,16 @@ def _parse_generators(text: str) -> Optional[ast.Module]:
     each parsed from its own lines and moved back to its real rows and columns; ``None`` when
     some part cannot be parsed alone (the caller parses the whole file)."""
     lines = source_lines(text, keepends=True)
-    in_string = _starts_in_string(lines, text)
+    in_string = _starts_in_string(lines)
     # a line inside a triple-quoted string is text: blank it for the scans below
     code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
     spans = _generator_spans(code)
     if spans is None:
         return None
-    joined = _Joined(code, text if not any(in_string) else None)
-    body = _parse_imports(lines, _import_spans(code, joined))
+    body = _parse_imports(lines, _import_spans(code))
     if body is None:
         return None
-    body.extend(_resource_class_stubs(code, spans, joined))
+    body.extend(_resource_class_stubs(code, spans))
     return _assemble(lines, body, spans)
 
 
@@ -462,48 +460,29 @@ _RELEASE_METHOD = re.compile(
 )
 
 
-class _Joined:
-    """Lines joined into one text, and where each line starts in it: made once per text for
-    the several searches one parse runs over it."""
-
-    def __init__(self, lines: list[str], text: Optional[str] = None) -> None:
-        self.lines = lines
-        self.text = "".join(lines) if text is None else text
-        self._starts: Optional[list[int]] = None
-
-    @property
-    def starts(self) -> list[int]:
-        if self._starts is None:
-            self._starts = list(itertools.accumulate(map(len, self.lines), initial=0))
-        return self._starts
-
-
-def _rows_with(
-    words: tuple[str, ...], lines: list[str], joined: Optional[_Joined] = None
-) -> list[int]:
+def _rows_with(words: tuple[str, ...], lines: list[str]) -> list[int]:
     """Indexes of the lines holding one of ``words``, in order: the text is searched, not
-    each line (most lines hold none). ``joined``: ``lines`` joined already."""
-    joined = joined or _Joined(lines)
-    text = joined.text
+    each line (most lines hold none)."""
+    text = "".join(lines)
     found: set[int] = set()
+    starts: Optional[list[int]] = None
     for word in words:
         position = text.find(word)
         while position >= 0:
-            starts = joined.starts
+            if starts is None:
+                starts = list(itertools.accumulate(map(len, lines), initial=0))
             row = bisect.bisect_right(starts, position) - 1
             found.add(row)
             position = text.find(word, starts[row + 1])  # on to the next line
     return sorted(found)
 
 
-def _resource_class_stubs(
-    lines: list[str], taken: list[tuple[int, int]], joined: Optional[_Joined] = None
-) -> list[ast.stmt]:
+def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> list[ast.stmt]:
     """Top-level classes that define a release or exit method, as their header and one stub
     per method: type inference asks about their names, methods and bases, nothing more."""
     stubs: list[ast.stmt] = []
     classes: set[int] = set()
-    for row in _rows_with(("close", "exit__"), lines, joined):
+    for row in _rows_with(("close", "exit__"), lines):
         if not _RELEASE_METHOD.match(lines[row]):
             continue
         header = row - 1
@@ -532,10 +511,10 @@ def _resource_class_stubs(
     return stubs
 
 
-def _import_spans(lines: list[str], joined: Optional[_Joined] = None) -> list[tuple[int, int]]:
+def _import_spans(lines: list[str]) -> list[tuple[int, int]]:
     """Import statements anywhere in the file, over several lines when parenthesised."""
     spans: list[tuple[int, int]] = []
-    for index in _rows_with(("import",), lines, joined):
+    for index in _rows_with(("import",), lines):
         if (spans and index < spans[-1][1]) or not _IMPORT.match(lines[index]):
             continue  # not an import, or inside the previous statement's lines
         end = index + 1
