@@ -167,18 +167,5 @@ def analyse_function(
             and any(in_any([node.body], site.node, parent) for site in yields)  # type: ignore[attr-defined]
             for handler in node.handlers  # type: ignore[attr-defined]
         ],
-        extra_yield=YieldCounter(_holding(yields, parent, function)).block(function.body, 0).extra,
+        extra_yield=YieldCounter().block(function.body, 0).extra,
     )
-
-
-def _holding(
-    yields: list[YieldSite], parent: dict[ast.AST, ast.AST], function: FunctionNode
-) -> frozenset[int]:
-    """The ids of the nodes of ``function`` that hold one of its own yields."""
-    holding: set[int] = set()
-    for site in yields:
-        node: Optional[ast.AST] = site.node
-        while node is not None and node is not function and id(node) not in holding:
-            holding.add(id(node))
-            node = parent.get(node)
-    return frozenset(holding)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from leaklint.analysis.syntax import TRY_NODE_NAMES, own_yields
 
@@ -24,17 +24,7 @@ class YieldCounter:
 
     Branches take the larger count; a ``try`` adds its handlers' yields to its body's (what is
     thrown in at a yield lands in a handler); a loop whose body yields can yield again.
-    ``holding``, when given, is the ids of the nodes that hold one of the function's own
-    yields: the nodes outside it are not searched (most statements hold none).
     """
-
-    def __init__(self, holding: Optional[frozenset[int]] = None) -> None:
-        self.holding = holding
-
-    def _yields(self, nodes: list[Any]) -> list[ast.AST]:
-        if self.holding is not None and not any(id(node) in self.holding for node in nodes):
-            return []
-        return own_yields(nodes)
 
     def block(self, statements: list[ast.stmt], before: int) -> _PathCount:
         count, extra = before, None
@@ -48,14 +38,14 @@ class YieldCounter:
 
     def statement(self, statement: ast.stmt, before: int) -> _PathCount:
         if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
-            inner = self._yields(statement.body)
+            inner = own_yields(statement.body)
             if inner:
                 return _PathCount(before + len(inner), extra=inner[0])
             return self._branches([statement.body, statement.orelse], before)
         if isinstance(statement, ast.If):
             return self._branches([statement.body, statement.orelse], before)
         if isinstance(statement, (ast.With, ast.AsyncWith)):
-            heads = [y for item in statement.items for y in self._yields([item.context_expr])]
+            heads = [y for item in statement.items for y in own_yields([item.context_expr])]
             return self.block(statement.body, self._add(heads, before).count)
         if type(statement).__name__ in TRY_NODE_NAMES:
             body = self.block(statement.body, before)  # type: ignore[attr-defined]
@@ -70,7 +60,7 @@ class YieldCounter:
         if type(statement).__name__ == "Match":  # `match` exists from Python 3.10
             cases = [case.body for case in statement.cases]  # type: ignore[attr-defined]
             return self._branches([*cases, []], before)
-        result = self._add(self._yields([statement]), before)
+        result = self._add(own_yields([statement]), before)
         terminated = isinstance(statement, (ast.Return, ast.Raise))
         return _PathCount(result.count, terminated, result.extra)
 
