@@ -473,11 +473,7 @@ def _check_in_worker(task: tuple[str, bytes]) -> tuple[CheckResult, Optional[dic
     parsed = parse(filename, data, whole=False)
     types: Optional[TypeOracle] = _WORKER["types"]
     result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
-    if types is None or not any(types.found().values()):
-        return result, None
-    learnt = types.found()
-    types.forget_found()
-    return result, learnt
+    return result, types.hand_over() if types is not None else None
 
 
 def _fix_all(

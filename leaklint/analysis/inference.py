@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Mapping
@@ -87,13 +88,11 @@ class TypeOracle:
             self._local[local_key] = self._found["local"][local_key] = entry
         return _from_record(record)
 
-    def found(self) -> dict[str, dict[str, Any]]:
-        """What this oracle learnt in this run, for :meth:`learn` in another."""
-        return self._found
-
-    def forget_found(self) -> None:
-        """Start a new account of what is learnt (the last one was handed over)."""
-        self._found = {"types": {}, "local": {}}
+    def hand_over(self) -> Optional[dict[str, dict[str, Any]]]:
+        """What this oracle learnt since it last handed it over (``None``: nothing), for
+        :meth:`learn` in another."""
+        found, self._found = self._found, {"types": {}, "local": {}}
+        return found if any(found.values()) else None
 
     def learn(self, found: Mapping[str, Mapping[str, Any]]) -> None:
         """Take in what another oracle (a worker's) learnt, to be saved with this one's."""
@@ -365,8 +364,10 @@ def _stable_key(qualified: str) -> Optional[str]:
 _DISTRIBUTIONS: Optional[Mapping[str, list[str]]] = None
 
 
+@functools.cache
 def _distribution_version(top_level: str) -> Optional[str]:
-    """``name==version`` of the installed distribution that provides ``top_level``."""
+    """``name==version`` of the installed distribution that provides ``top_level`` (asked
+    for every imported callee: looked up once per name)."""
     global _DISTRIBUTIONS
     if not _installed(top_level):
         return None  # the project's own code (reading every installed RECORD costs 0.2 s)
@@ -401,9 +402,13 @@ def _installed(top_level: str) -> bool:
     if spec is None:
         return False
     places = [spec.origin or "", *(spec.submodule_search_locations or [])]
-    return any(
-        part in ("site-packages", "dist-packages") for place in places for part in Path(place).parts
-    )
+    return any(_in_distribution(place) for place in places)
+
+
+def _in_distribution(path: str) -> bool:
+    """Whether ``path`` lies in a ``site-packages`` (or Debian's ``dist-packages``) folder."""
+    parts = Path(path).parts
+    return "site-packages" in parts or "dist-packages" in parts
 
 
 def _load(
@@ -451,8 +456,7 @@ def _environment() -> str:
 
 def _library(path: str) -> bool:
     """Whether ``path`` is a module of the standard library or of an installed distribution."""
-    parts = Path(path).parts
-    return "site-packages" in parts or "dist-packages" in parts or path.startswith(_STDLIB)
+    return _in_distribution(path) or path.startswith(_STDLIB)
 
 
 _STDLIB = os.path.dirname(os.__file__)
