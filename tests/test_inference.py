@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
+import pytest
 from test_cli import run
 
 from leaklint.analysis.inference import CACHE_VERSION
@@ -235,3 +237,22 @@ def test_what_worker_processes_learn_is_kept(tmp_path: Path) -> None:
     assert found.stdout.count("LL003") == 3, found.stdout + found.stderr
     stored = json.loads((tmp_path / ".leaklint_cache" / "inference-v1.json").read_text())
     assert stored["local"]["database.open_connection"]["answer"]["release"] == "close"
+
+
+def test_a_run_that_asks_nothing_reads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored answers and the environment's fingerprint cost a few milliseconds: a run
+    whose generators ask no question (most runs) pays neither."""
+    from leaklint.analysis import inference
+
+    def forbidden(*_: object) -> object:
+        raise AssertionError("read without a question")
+
+    monkeypatch.setattr(inference, "_environment", forbidden)
+    monkeypatch.setattr(inference, "_load", forbidden)
+    oracle = inference.TypeOracle(tmp_path / "inference-v1.json")
+    call = ast.parse("print(1)").body[0].value  # type: ignore[attr-defined]
+    assert oracle.resource_type("x.py", "print(1)\n", "print", call, False) is None
+    oracle.save()
+    assert oracle.hand_over() is None

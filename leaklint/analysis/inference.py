@@ -47,8 +47,11 @@ class TypeOracle:
 
     def __init__(self, cache_file: Optional[Path] = None) -> None:
         self._cache_file = cache_file
-        self._environment = _environment() if cache_file is not None else ""
-        self._stored, self._local = _load(cache_file, self._environment)
+        self._environment = ""
+        self._stored: dict[str, Optional[dict[str, Any]]] = {}
+        self._local: dict[str, dict[str, Any]] = {}
+        self._loaded = cache_file is None
+        """The stored answers are read at the first question: most runs ask none."""
         self._memo: dict[str, Optional[dict[str, Any]]] = {}
         self._found: dict[str, dict[str, Any]] = {"types": {}, "local": {}}
         """What this run learnt (a worker hands it to the process that saves)."""
@@ -62,6 +65,7 @@ class TypeOracle:
         import when ``imported``), if any."""
         if qualified.split(".", 1)[0] in _BUILTIN_NAMES:
             return None
+        self._load()
         key = _stable_key(qualified) if imported else None
         if key is not None and key in self._stored:
             return _from_record(self._stored[key])
@@ -104,6 +108,7 @@ class TypeOracle:
         """Write the answers back to the cache file, atomically, if this run learnt any."""
         if not any(self._found.values()) or self._cache_file is None:
             return
+        self._load()
         import json
         import tempfile
 
@@ -125,6 +130,15 @@ class TypeOracle:
             os.replace(temporary, self._cache_file)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+    def _load(self) -> None:
+        """Read the stored answers once; what was learnt before (from workers) stays on top."""
+        if self._loaded:
+            return
+        self._loaded = True
+        self._environment = _environment()
+        stored, local = _load(self._cache_file, self._environment)
+        self._stored, self._local = {**stored, **self._stored}, {**local, **self._local}
 
     def _unchanged(self, files: Any) -> bool:
         return isinstance(files, dict) and all(
