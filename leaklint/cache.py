@@ -11,18 +11,16 @@ atomic (temporary file and rename): two runs sharing the folder leave a valid ca
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
-from leaklint import __version__
+from leaklint import __version__, records
 from leaklint.analysis.targets import ProjectIndex
 from leaklint.model import (
     Applicability,
@@ -34,12 +32,13 @@ from leaklint.model import (
     Location,
     Severity,
 )
+from leaklint.records import record
 from leaklint.settings import Settings
 
 FORMAT = 4
 
 
-@dataclass
+@record
 class Entry:
     """What is known about one file at a given size and modification time."""
 
@@ -51,7 +50,7 @@ class Entry:
     """The file's contribution to the project index, when it has one."""
     index_digest: str = ""
     """The project index the findings were computed with."""
-    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+    diagnostics: list[Diagnostic] = records.field(default_factory=list)
     error: Optional[FileError] = None
     warning: Optional[FileWarning] = None
 
@@ -182,7 +181,7 @@ def index_to_json(index: ProjectIndex) -> dict[str, Any]:
         },
         "session_factories": {
             name: sorted(
-                ([list(f.module), dataclasses.asdict(f.resource_type)] for f in factories),
+                ([list(f.module), records.asdict(f.resource_type)] for f in factories),
                 key=repr,
             )
             for name, factories in index.session_factories.items()
@@ -278,9 +277,9 @@ def _entry_to_json(entry: Entry) -> dict[str, Any]:
         "has_targets": entry.has_targets,
         "index": entry.index,
         "index_digest": entry.index_digest,
-        "diagnostics": [dataclasses.asdict(d) for d in entry.diagnostics],
-        "error": None if entry.error is None else dataclasses.asdict(entry.error),
-        "warning": None if entry.warning is None else dataclasses.asdict(entry.warning),
+        "diagnostics": [records.asdict(d) for d in entry.diagnostics],
+        "error": None if entry.error is None else records.asdict(entry.error),
+        "warning": None if entry.warning is None else records.asdict(entry.warning),
     }
 
 

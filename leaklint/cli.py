@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import sys
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, NoReturn, Optional
 
 import click
 
-from leaklint import __version__
+from leaklint import __version__, records
 from leaklint.output import FORMATS, TEXT_FORMATS
 from leaklint.rules import RULES, RULES_BY_CODE
 from leaklint.settings import Settings
@@ -135,7 +134,7 @@ def check(
         cache=not no_cache,
         force_exclude=force_exclude,
     )
-    settings = dataclasses.replace(settings, jobs=jobs)
+    settings = records.replace(settings, jobs=jobs)
     from leaklint import runner
 
     if reading_stdin:

@@ -5,16 +5,16 @@ A bad key or value is a clear error naming the file and the key; the CLI exits 2
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from leaklint import records
 from leaklint.analysis.drivers import Driver, project_driver
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 from leaklint.discover import Exclusions
+from leaklint.records import field, record
 from leaklint.settings import Settings, selected_codes, unknown_selectors
 
 CACHE_DIR = ".leaklint_cache"
@@ -25,7 +25,7 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """The settings a project file gives; empty when there is none."""
 
@@ -89,7 +89,7 @@ class Config:
             knowledge=self.knowledge(),
             type_inference=self.type_inference and type_inference,
             cache_dir=self.root / CACHE_DIR if cache else None,
-            exclusions=dataclasses.replace(self.exclusions(), force=force_exclude),
+            exclusions=records.replace(self.exclusions(), force=force_exclude),
             per_file_ignores=self.per_file_ignores,
             rule_url=self.rule_url,
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
+
+from leaklint.records import record
 
 if TYPE_CHECKING:
     import pathspec
@@ -48,14 +49,14 @@ DEFAULT_EXCLUDES = frozenset(
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MissingPath:
     """A path the user named that does not exist."""
 
     path: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Exclusions:
     """What a directory walk skips besides the default folders."""
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Optional
 
+from leaklint.records import record
 
-@dataclass(frozen=True, order=True)
+
+@record(frozen=True, order=True)
 class Location:
     """A position in a source file: 1-based row, 1-based column counted in characters."""
 
@@ -15,7 +16,7 @@ class Location:
     column: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edit:
     """Replace the text between two locations with ``content``."""
 
@@ -31,7 +32,7 @@ class Applicability(enum.Enum):
     UNSAFE = "unsafe"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FixPlan:
     """What a fix will do, decided by the analysis; LibCST turns it into edits only on demand.
 
@@ -86,7 +87,7 @@ class Severity(enum.Enum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Diagnostic:
     """One finding: a rule code at a range of a file, with an optional fix."""
 
@@ -105,7 +106,7 @@ class Diagnostic:
         return self.fix is not None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileError:
     """A file that could not be checked: it is reported on its own line, the run goes on."""
 
@@ -120,7 +121,7 @@ class FileError:
         return _file_line(self.filename, self.location, self.message)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileWarning:
     """Part of a file could not be checked (syntax newer than the interpreter); the rest was."""
 

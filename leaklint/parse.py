@@ -9,11 +9,11 @@ import itertools
 import keyword
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
+from leaklint.records import record
 
 if TYPE_CHECKING:
     from leaklint.salvage import SkippedStatement
@@ -44,7 +44,7 @@ def may_feed_index(data: bytes, markers: tuple[bytes, ...]) -> bool:
     return any(marker in data for marker in markers)
 
 
-@dataclass
+@record
 class ParsedModule:
     """A decoded and parsed source file."""
 
@@ -83,7 +83,7 @@ class ParsedModule:
         return cached
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParseFailure:
     """Why a file could not be parsed, in one line."""
 

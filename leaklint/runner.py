@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from leaklint import records
 from leaklint.analysis.collector import Oracle
 from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
@@ -34,6 +33,7 @@ from leaklint.parse import (
     reparse,
     source_lines,
 )
+from leaklint.records import field, record
 from leaklint.rules import RULES
 from leaklint.settings import Settings
 
@@ -46,7 +46,7 @@ MAX_FIX_PASSES = 10
 """Fixes that touch one function are applied one per pass; this bounds the passes per file."""
 
 
-@dataclass
+@record
 class FileOutcome:
     """What happened to one file in a run."""
 
@@ -61,7 +61,7 @@ class FileOutcome:
     fixed_codes: Counter[str] = field(default_factory=Counter)
 
 
-@dataclass
+@record
 class RunReport:
     """Every file's outcome, plus the paths that did not exist."""
 
@@ -225,7 +225,7 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
 
         try:
             fixed_module, remaining, fixed = fix_module(
-                parsed, index, dataclasses.replace(settings, fix=True), types
+                parsed, index, records.replace(settings, fix=True), types
             )
         except FixError as error:
             outcome.error = _fix_failure(filename, error)
@@ -251,7 +251,7 @@ PARALLEL_THRESHOLD = 4_000_000
 below it, starting the workers costs more than they save."""
 
 
-@dataclass
+@record
 class _Pending:
     """A file waiting to be checked: parsed already (it feeds the index), or only read."""
 
@@ -515,7 +515,7 @@ def _fix_one(
     from leaklint.write import ChangedOnDisk, write_atomically
 
     outcome.warning = skipped_warning(parsed)
-    fix_settings = dataclasses.replace(settings, fix=True)
+    fix_settings = records.replace(settings, fix=True)
     try:
         fixed_module, remaining, fixed = fix_module(parsed, index, fix_settings, types)
     except FixError as error:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from leaklint.model import Location
+from leaklint.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SkippedStatement:
     """A statement the running interpreter cannot parse: left out of the analysis."""
 
@@ -50,7 +50,7 @@ class SkippedStatement:
         return rows
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Salvage:
     """The statements that parsed, at their real rows, and those that did not."""
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.discover import Exclusions
 from leaklint.model import Applicability
+from leaklint.records import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """What the user asked for, after defaults and flags are combined."""
 

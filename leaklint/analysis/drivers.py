@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Optional
+
+from leaklint.records import field, record
 
 
 class Finalization(enum.Enum):
@@ -46,7 +47,7 @@ class Role(enum.Enum):
     PROVIDER = "provider"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Driver:
     """One way a generator is driven, and how leaklint recognises it in source."""
 
@@ -244,7 +245,7 @@ DRIVERS: tuple[Driver, ...] = (
 """The built-in table, in the order the README lists it."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriverTable:
     """The drivers one run knows: the built-in table and the project's own."""
 

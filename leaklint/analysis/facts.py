@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import ast
 import functools
-from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from leaklint.analysis.resources import KnowledgeBase, ResourceType
 from leaklint.analysis.syntax import Statement, YieldNode, ancestor_in, block_holding
 from leaklint.analysis.targets import FunctionNode, TargetKind
+from leaklint.records import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class YieldSite:
     """A ``yield`` or ``yield from`` in the generator's own body."""
 
@@ -27,7 +27,7 @@ class YieldSite:
     in_loop: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReleaseSite:
     """A call that releases a resource: ``db.close()``, ``await client.aclose()``,
     ``pool.putconn(conn)``."""
@@ -58,7 +58,7 @@ class ReleaseSite:
         return self.after_yield and not self.protects_throw_path and not self.in_handler
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Acquisition:
     """``key = factory(...)`` before a ``yield``."""
 
@@ -71,7 +71,7 @@ class Acquisition:
     owner_release: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ManagingWith:
     """A ``with`` statement around a ``yield`` that manages a resource."""
 
@@ -83,7 +83,7 @@ class ManagingWith:
     """``with closing(conn)``: released whatever the type."""
 
 
-@dataclass
+@record
 class ResourceFacts:
     """Everything the rules need to know about one resource in one generator."""
 
@@ -144,7 +144,7 @@ class ResourceFacts:
         )
 
 
-@dataclass
+@record
 class GeneratorFacts:
     """The analysis of one generator function."""
 

@@ -4,13 +4,13 @@ second time on some path (LL006)."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from typing import Optional
 
 from leaklint.analysis.syntax import TRY_NODE_NAMES, own_yields
+from leaklint.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _PathCount:
     """Yields run so far on the worst path, whether every path has left, the first extra one."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Optional
 
 from leaklint.analysis.drivers import DEFAULT_DRIVERS, Driver, DriverTable
+from leaklint.records import field, record
 
 RELEASE_METHODS = frozenset(
     {
@@ -35,7 +35,7 @@ OWNER_RELEASE_METHODS = frozenset({"putconn", "release"})
 """Pool methods that release the resource passed to them: ``pool.putconn(conn)``."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResourceType:
     """What leaklint knows about one kind of resource."""
 
@@ -206,7 +206,7 @@ FACTORIES: dict[str, ResourceType] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OwnershipTransfer:
     """A constructor parameter whose argument the constructed resource closes with itself."""
 
@@ -263,7 +263,7 @@ DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
 """Last component of the callables that take a dependency: ``fastapi.Depends``, ``Security``."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KnowledgeBase:
     """What counts as a resource and a release: the defaults above plus the project's own."""
 

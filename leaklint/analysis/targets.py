@@ -15,7 +15,6 @@ import bisect
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from leaklint.analysis.drivers import CONTEXTMANAGER, FASTAPI, Driver, DriverTable, Role
@@ -26,6 +25,7 @@ from leaklint.analysis.resources import (
     KnowledgeBase,
     ResourceType,
 )
+from leaklint.records import field, record
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
@@ -44,7 +44,7 @@ def module_name(filename: str) -> ModuleName:
     return parts
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A function handed to a driver somewhere in the project: where its definition is."""
 
@@ -66,7 +66,7 @@ class Reference:
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Factory:
     """A module-level name bound to a ``sessionmaker(...)`` result: calling it makes a session."""
 
@@ -74,7 +74,7 @@ class Factory:
     resource_type: ResourceType
 
 
-@dataclass
+@record
 class ProjectIndex:
     """Facts gathered from every linted file before any generator is analysed.
 
@@ -385,7 +385,7 @@ def _add_reference(
                 index.references[name].add(Reference(where.module, where.exact, driver.name))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TargetKind:
     """How a generator is driven, as far as the source tells: the drivers it is handed to."""
 

@@ -10,7 +10,6 @@ This package is imported only when a fix is applied or shown; checking never loa
 from __future__ import annotations
 
 import ast
-import dataclasses
 import io
 import tokenize
 from collections import Counter
@@ -19,6 +18,7 @@ from typing import Optional
 
 import libcst as cst
 
+from leaklint import records
 from leaklint.fixes.base import FixError
 from leaklint.fixes.imports import with_imports
 from leaklint.fixes.transform import transform
@@ -98,7 +98,7 @@ def _rewrite_segment(segment: list[str], plans: list[FixPlan], start: int) -> Op
     except cst.ParserSyntaxError:
         return None
     shifted = {
-        plan.anchor_row - start + 1: dataclasses.replace(
+        plan.anchor_row - start + 1: records.replace(
             plan,
             anchor_row=plan.anchor_row - start + 1,
             release_rows=tuple(row - start + 1 for row in plan.release_rows),

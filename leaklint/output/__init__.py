@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from leaklint.model import Diagnostic, Edit
+from leaklint.records import field, record
 from leaklint.settings import Settings
 
 FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif", "junit")
@@ -19,7 +19,7 @@ TEXT_FORMATS = frozenset({"full", "concise"})
 """Formats followed by the human summary ("Found 3 errors.")."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutputContext:
     """Everything a formatter may read."""
 

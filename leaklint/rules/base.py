@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from leaklint.analysis.facts import GeneratorFacts
 from leaklint.model import Applicability, FixKind, FixPlan
+from leaklint.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """A rule's verdict on one node, before it is placed in a file as a ``Diagnostic``."""
 
@@ -20,7 +20,7 @@ class Finding:
     fix: Optional[FixPlan] = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """A rule: its identity, its documentation and its check over one generator's facts."""
 

@@ -7,13 +7,12 @@ helpers); this module only decides which text and which index they see.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
+from leaklint import records
 from leaklint.analysis.targets import ProjectIndex, index_module, module_name
 from leaklint.config import Config, ConfigError, find_config, load_config
 from leaklint.discover import MissingPath, discover
@@ -21,6 +20,7 @@ from leaklint.fixes import apply_plans, line_edit
 from leaklint.model import Diagnostic, Edit
 from leaklint.noqa import with_noqa_comments
 from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
+from leaklint.records import field, record
 from leaklint.runner import check_module, fix_module, registrations_of
 from leaklint.settings import Settings
 
@@ -29,7 +29,7 @@ MAX_INDEXED_BYTES = 2_000_000
 minute and gigabytes to parse whole); it is still checked."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Options:
     """What the editor asks for, on top of the project's ``[tool.leaklint]``."""
 
@@ -63,7 +63,7 @@ class Options:
         )
 
 
-@dataclass
+@record
 class Checked:
     """One check of a buffer: its findings, or why it could not be checked."""
 
@@ -109,8 +109,8 @@ class Project:
         except ConfigError as error:
             self.problem = str(error)
             settings = Config().settings(unsafe_fixes=options.unsafe_fixes)
-        self.settings = dataclasses.replace(
-            settings, exclusions=dataclasses.replace(settings.exclusions, root=self.root)
+        self.settings = records.replace(
+            settings, exclusions=records.replace(settings.exclusions, root=self.root)
         )
 
     def contains(self, path: Path) -> bool:
@@ -233,7 +233,7 @@ class Project:
         """``leaklint --fix`` on the buffer (safe fixes), as one edit; ``None``: nothing."""
         if checked.parsed is None:
             return None
-        settings = dataclasses.replace(self.settings, fix=True, unsafe_fixes=False)
+        settings = records.replace(self.settings, fix=True, unsafe_fixes=False)
         fixed, _, _ = fix_module(checked.parsed, self.index, settings)
         return line_edit(checked.text, fixed.data.decode("utf-8"))
 
