@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Optional, Union
 
 from leaklint.model import Diagnostic
 from leaklint.parse import ParseFailure, parse
 from leaklint.rules import RULES
 from leaklint.runner import build_index, check_module, fix_module
 from leaklint.settings import Settings, selected_codes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
 
 
 class SourceError(ValueError):

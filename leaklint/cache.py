@@ -18,7 +18,6 @@ import os
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional, TypeVar
 
 from leaklint import __version__, records
 from leaklint.analysis.targets import ProjectIndex
@@ -34,6 +33,10 @@ from leaklint.model import (
 )
 from leaklint.records import record
 from leaklint.settings import Settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, TypeVar
 
 FORMAT = 4
 
@@ -302,7 +305,8 @@ def _entry_from_json(raw: Any) -> Optional[Entry]:
         return None  # an entry from another shape of cache: recompute it
 
 
-FileMessage = TypeVar("FileMessage", FileError, FileWarning)
+if TYPE_CHECKING:
+    FileMessage = TypeVar("FileMessage", FileError, FileWarning)
 
 
 def _file_message(kind: type[FileMessage], raw: Optional[dict[str, Any]]) -> Optional[FileMessage]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional
 
 from leaklint import records
 from leaklint.analysis.drivers import Driver, project_driver
@@ -16,6 +15,10 @@ from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, Resour
 from leaklint.discover import Exclusions
 from leaklint.records import field, record
 from leaklint.settings import Settings, selected_codes, unknown_selectors
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 CACHE_DIR = ".leaklint_cache"
 """Where a project's cache lives, under its root."""

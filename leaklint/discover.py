@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
 
 from leaklint.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Optional, Union
+
     import pathspec
 
 DEFAULT_EXCLUDES = frozenset(

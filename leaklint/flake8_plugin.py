@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import ast
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
 
 from leaklint import __version__
 from leaklint.analysis.drivers import project_driver
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 Problem = tuple[int, int, str, type]
 

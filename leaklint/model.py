@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 from leaklint.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 @record(frozen=True, order=True)

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Optional
 
 from leaklint.model import Diagnostic
 from leaklint.parse import source_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 _CODE_LIST = r"[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*"
 LINE_NOQA = re.compile(rf"#\s*noqa(?::\s?(?P<codes>{_CODE_LIST}))?", re.IGNORECASE)

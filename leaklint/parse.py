@@ -9,13 +9,15 @@ import itertools
 import keyword
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Optional, Union
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
 from leaklint.records import record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Optional, Union
+
     from leaklint.salvage import SkippedStatement
 
 _OTHER_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"

@@ -7,10 +7,8 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
 
 from leaklint import records
-from leaklint.analysis.collector import Oracle
 from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.targets import (
@@ -37,7 +35,11 @@ from leaklint.records import field, record
 from leaklint.rules import RULES
 from leaklint.settings import Settings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Optional, Union
+
+    from leaklint.analysis.collector import Oracle
     from leaklint.analysis.inference import TypeOracle
     from leaklint.cache import ResultsCache
 
@@ -412,7 +414,8 @@ def _parsed(item: _Pending) -> Union[ParsedModule, ParseFailure]:
     return parse(item.outcome.filename, item.data, whole=False)
 
 
-CheckResult = tuple[list[Diagnostic], Optional[FileError], Optional[FileWarning]]
+if TYPE_CHECKING:
+    CheckResult = tuple[list[Diagnostic], Optional[FileError], Optional[FileWarning]]
 
 
 def _check_all(

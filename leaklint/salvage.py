@@ -16,10 +16,13 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
 
 from leaklint.model import Location
 from leaklint.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, Union
 
 
 @record(frozen=True)
@@ -103,8 +106,9 @@ def warning_for(skipped: Sequence[SkippedStatement]) -> tuple[Location, str]:
 LISTED = 3
 """Skipped statements named in the warning; the rest are counted."""
 
-_Parsed = Union[list[ast.stmt], tuple[Location, str]]
-"""Statements, or where and why they did not parse."""
+if TYPE_CHECKING:
+    _Parsed = Union[list[ast.stmt], tuple[Location, str]]
+    """Statements, or where and why they did not parse."""
 
 
 def _rows(node: Any, positions: Mapping[Any, Any]) -> tuple[int, int]:

@@ -4,6 +4,7 @@ is one click has something to say about."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any, Optional
 import click
 import pytest
 
+import leaklint
 from leaklint.cli import main
 from leaklint.command import plain_check_options
 
@@ -109,8 +111,13 @@ def test_a_plain_check_loads_neither_click_nor_typing(tmp_path: Path) -> None:
         "loaded = ('click', 'typing', 'inspect', 'dataclasses')\n"
         "print(code, sorted(set(loaded) & set(sys.modules) - started), file=sys.stderr)\n"
     )
+    # -S: without site, which may load typing itself (an editable install's finder does)
+    package_parent = str(Path(leaklint.__file__).resolve().parents[1])
     result = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "deps.py")], capture_output=True, text=True
+        [sys.executable, "-S", "-c", probe, str(tmp_path / "deps.py")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": package_parent},
     )
     assert "LL001" in result.stdout
     assert result.stderr.strip().splitlines()[-1] == "1 []", result.stderr

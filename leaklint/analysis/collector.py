@@ -8,7 +8,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Optional, Union
 
 from leaklint.analysis.facts import (
     Acquisition,
@@ -33,7 +32,6 @@ from leaklint.analysis.resources import (
 from leaklint.analysis.syntax import (
     SCOPES,
     TRY_NODE_NAMES,
-    YieldNode,
     ancestor_in,
     block_holding,
     contains,
@@ -43,9 +41,16 @@ from leaklint.analysis.syntax import (
     leaves,
     position,
 )
-from leaklint.analysis.targets import FunctionNode, ModuleName, ProjectIndex
+from leaklint.analysis.targets import ModuleName, ProjectIndex
 
-Oracle = Callable[[str, ast.Call, bool], Optional[ResourceType]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from leaklint.analysis.syntax import YieldNode
+    from leaklint.analysis.targets import FunctionNode
+
+    Oracle = Callable[[str, ast.Call, bool], Optional[ResourceType]]
 """Type inference for a call the knowledge base does not know: (qualified callee, call,
 callee imported) to a resource type."""
 

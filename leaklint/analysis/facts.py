@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import ast
 import functools
-from typing import Optional, Union
 
 from leaklint.analysis.resources import KnowledgeBase, ResourceType
-from leaklint.analysis.syntax import Statement, YieldNode, ancestor_in, block_holding
-from leaklint.analysis.targets import FunctionNode, TargetKind
+from leaklint.analysis.syntax import Statement, ancestor_in, block_holding
+from leaklint.analysis.targets import TargetKind
 from leaklint.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from leaklint.analysis.syntax import YieldNode
+    from leaklint.analysis.targets import FunctionNode
 
 
 @record(frozen=True)

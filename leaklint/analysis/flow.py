@@ -7,20 +7,21 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Iterator
-from typing import Optional
 
-from leaklint.analysis.collector import Oracle, ResourceCollector
+from leaklint.analysis.collector import ResourceCollector
 from leaklint.analysis.facts import GeneratorFacts, YieldSite
 from leaklint.analysis.imports import ImportMap
 from leaklint.analysis.paths import YieldCounter
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.syntax import TRY_NODE_NAMES, in_any, in_loop, own_scope
-from leaklint.analysis.targets import (
-    FunctionNode,
-    ModuleName,
-    ProjectIndex,
-    classify,
-)
+from leaklint.analysis.targets import ModuleName, ProjectIndex, classify
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from leaklint.analysis.collector import Oracle
+    from leaklint.analysis.targets import FunctionNode
 
 __all__ = ["analyse_function", "analyse_module", "noreturn_functions"]
 

@@ -16,9 +16,12 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional
 
 from leaklint.analysis.resources import ResourceType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 CACHE_VERSION = 3
 HOLDS_NOTHING = frozenset(

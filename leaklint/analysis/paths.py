@@ -4,10 +4,13 @@ second time on some path (LL006)."""
 from __future__ import annotations
 
 import ast
-from typing import Optional
 
 from leaklint.analysis.syntax import TRY_NODE_NAMES, own_yields
 from leaklint.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 @record(frozen=True)

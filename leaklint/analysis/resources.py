@@ -5,10 +5,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Optional
 
 from leaklint.analysis.drivers import DEFAULT_DRIVERS, Driver, DriverTable
 from leaklint.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 RELEASE_METHODS = frozenset(
     {

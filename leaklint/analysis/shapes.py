@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Union
 
 from leaklint.analysis.facts import GeneratorFacts
 
-Loop = Union[ast.For, ast.AsyncFor]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Union
+
+    Loop = Union[ast.For, ast.AsyncFor]
 
 
 def reyielding_loops(facts: GeneratorFacts) -> Iterator[Loop]:

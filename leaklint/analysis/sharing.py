@@ -4,11 +4,14 @@ dependency's (LL010 reports them; LL001 leaves them to it)."""
 from __future__ import annotations
 
 import ast
-from typing import Optional
 
 from leaklint.analysis.drivers import Role
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.imports import dotted_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 PER_CALL_ROLES = frozenset({Role.DEPENDENCY, Role.CONTEXT_MANAGER})
 _SHARED_ROOTS = frozenset({"app", "request", "websocket"})

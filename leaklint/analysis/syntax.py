@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Any, Optional, Union
 
 from leaklint.analysis.imports import dotted_name
-from leaklint.analysis.targets import FunctionNode
 
 Statement = ast.stmt
-YieldNode = Union[ast.Yield, ast.YieldFrom]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, Union
+
+    from leaklint.analysis.targets import FunctionNode
+
+    YieldNode = Union[ast.Yield, ast.YieldFrom]
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOPS = (ast.For, ast.AsyncFor, ast.While)

@@ -15,7 +15,6 @@ import bisect
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Optional, Union
 
 from leaklint.analysis.drivers import CONTEXTMANAGER, FASTAPI, Driver, DriverTable, Role
 from leaklint.analysis.imports import ImportMap, dotted_parts
@@ -27,7 +26,11 @@ from leaklint.analysis.resources import (
 )
 from leaklint.records import field, record
 
-FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
 ModuleName = tuple[str, ...]
 """A module as the components of its file's path: ``("srv", "app", "db")`` for

@@ -14,7 +14,6 @@ import io
 import tokenize
 from collections import Counter
 from collections.abc import Iterable
-from typing import Optional
 
 import libcst as cst
 
@@ -24,6 +23,10 @@ from leaklint.fixes.imports import with_imports
 from leaklint.fixes.transform import transform
 from leaklint.model import Edit, FixPlan, Location
 from leaklint.parse import source_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = ["FixError", "apply_plans", "edits_for", "line_edit"]
 

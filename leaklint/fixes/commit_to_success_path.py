@@ -3,12 +3,14 @@ not committed; a ``try`` left with nothing to protect is taken apart."""
 
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from leaklint.fixes.base import FixError, Source, leading_lines, without_leading_blank_lines
 from leaklint.model import FixPlan
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Union
 
 
 def rewrite(

@@ -3,12 +3,14 @@ throws the caller's exception on into the inner generator."""
 
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from leaklint.fixes.base import FixError, Source
 from leaklint.model import FixPlan
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Union
 
 
 def rewrite(

@@ -8,11 +8,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Optional
 
 from leaklint.model import Diagnostic, Edit
 from leaklint.records import field, record
 from leaklint.settings import Settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif", "junit")
 TEXT_FORMATS = frozenset({"full", "concise"})

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
-from typing import Optional
 
 from leaklint.model import Diagnostic
 from leaklint.output import OutputContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 CONTEXT_LINES = 1
 """Source lines shown before and after the finding's own rows."""

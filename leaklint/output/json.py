@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
 
 from leaklint.model import Diagnostic, Edit, Location
 from leaklint.output import OutputContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 def _location(location: Location) -> dict[str, int]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
 from urllib.parse import quote
 
 from leaklint.model import Diagnostic, Edit, FixPlan, Location
 from leaklint.output import OutputContext
 from leaklint.rules import RULES, Rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (

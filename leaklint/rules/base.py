@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from typing import Any, Callable, Optional
 
 from leaklint.analysis.facts import GeneratorFacts
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 
 @record(frozen=True)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Optional
 
 from leaklint.analysis.collector import is_release_helper
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 DOCS = """\
 ## What it does

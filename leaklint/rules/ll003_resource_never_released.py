@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Optional
 
 from leaklint.analysis.facts import GeneratorFacts, ResourceFacts
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, release_statement, short_code
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 DOCS = """\
 ## What it does

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Optional
 
 from leaklint.analysis.facts import GeneratorFacts
 from leaklint.analysis.imports import dotted_name, top_level_spelling
-from leaklint.analysis.shapes import Loop, reyielding_loops
+from leaklint.analysis.shapes import reyielding_loops
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from leaklint.analysis.shapes import Loop
 
 DOCS = """\
 ## What it does
