@@ -1,6 +1,6 @@
 """The flake8 plugin: the same rules, on the tree flake8 has already parsed.
 
-flake8 runs every plugin on every file, so a file without ``yield`` costs one scan of its lines.
+flake8 runs every plugin on every file, so a file without ``yield`` costs one search of its text.
 flake8 sees one file at a time: dependencies are found through ``Depends`` references in the same
 file and through their shape (one ``yield`` with a resource acquired before it).
 """
@@ -116,19 +116,17 @@ class Plugin:
 
     def run(self) -> Iterator[Problem]:
         """Yield ``(row, column, "LL0xx message", type)`` for each finding in the file."""
-        if not any("yield" in line for line in self.lines):
-            return
-        if not isinstance(self.tree, ast.Module):
+        text = "".join(self.lines)
+        if "yield" not in text or not isinstance(self.tree, ast.Module):
             return
         # the analysis is imported only for files that can have a finding
         from leaklint.analysis.imports import ImportMap
         from leaklint.analysis.targets import ProjectIndex
-        from leaklint.parse import ParsedModule, may_feed_index
+        from leaklint.parse import ParsedModule, may_feed_index, rows_with
         from leaklint.rules import RULES
         from leaklint.runner import build_index, check_module
         from leaklint.settings import Settings
 
-        text = "".join(self.lines)
         parsed = ParsedModule(
             self.filename, text.encode("utf-8"), text, self.tree, ImportMap(self.tree)
         )
@@ -148,7 +146,7 @@ class Plugin:
         else:
             index = ProjectIndex()
         # rows with `yield` locate the generators without walking every expression
-        yield_rows = [row for row, line in enumerate(self.lines, start=1) if "yield" in line]
+        yield_rows = [index + 1 for index in rows_with(("yield",), self.lines)]
         for diagnostic in check_module(parsed, index, settings, types, yield_rows):
             location = diagnostic.location
             # flake8 columns are 0-based; it adds one when it prints them

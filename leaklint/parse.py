@@ -8,7 +8,7 @@ import importlib.util
 import itertools
 import keyword
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from leaklint.analysis.imports import ImportMap
 from leaklint.model import Location
@@ -192,7 +192,7 @@ def parse_registrations(
     import_rows = {row for start, end in import_spans for row in range(start, end)}
     patterns = _simple_call_pattern(words)
     spans: list[tuple[int, int]] = []
-    for row in _rows_with(words, code):
+    for row in rows_with(words, code):
         if row in import_rows:
             continue  # parsed with the imports
         calls = _simple_calls(code[row], row, patterns)
@@ -318,7 +318,7 @@ def _starts_in_string(lines: list[str]) -> list[bool]:
     flags = [False] * len(lines)
     delimiter: Optional[str] = None
     last = -1
-    for row in _rows_with(('"""', "'''"), lines):
+    for row in rows_with(('"""', "'''"), lines):
         if delimiter is not None:
             flags[last + 1 : row + 1] = [True] * (row - last)
         delimiter, last = _string_state_after(lines[row], delimiter), row
@@ -462,7 +462,7 @@ _RELEASE_METHOD = re.compile(
 )
 
 
-def _rows_with(words: tuple[str, ...], lines: list[str]) -> list[int]:
+def rows_with(words: tuple[str, ...], lines: Sequence[str]) -> list[int]:
     """Indexes of the lines holding one of ``words``, in order: the text is searched, not
     each line (most lines hold none)."""
     text = "".join(lines)
@@ -484,7 +484,7 @@ def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> lis
     per method: type inference asks about their names, methods and bases, nothing more."""
     stubs: list[ast.stmt] = []
     classes: set[int] = set()
-    for row in _rows_with(("close", "exit__"), lines):
+    for row in rows_with(("close", "exit__"), lines):
         if not _RELEASE_METHOD.match(lines[row]):
             continue
         header = row - 1
@@ -516,7 +516,7 @@ def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> lis
 def _import_spans(lines: list[str]) -> list[tuple[int, int]]:
     """Import statements anywhere in the file, over several lines when parenthesised."""
     spans: list[tuple[int, int]] = []
-    for index in _rows_with(("import",), lines):
+    for index in rows_with(("import",), lines):
         if (spans and index < spans[-1][1]) or not _IMPORT.match(lines[index]):
             continue  # not an import, or inside the previous statement's lines
         end = index + 1

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from leaklint.analysis.collector import ResourceCollector
 from leaklint.analysis.facts import GeneratorFacts, YieldSite
-from leaklint.analysis.imports import ImportMap
+from leaklint.analysis.imports import ImportMap, statements
 from leaklint.analysis.paths import YieldCounter
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.syntax import TRY_NODE_NAMES, in_any, in_loop, own_scope
@@ -40,10 +40,11 @@ def analyse_module(
 
     ``yield_rows``, when the caller knows them from the text, lets the functions be found by
     their line ranges in a walk over statements only, instead of a walk over every node."""
-    functions = (
-        _generator_functions(tree) if yield_rows is None else _functions_spanning(tree, yield_rows)
-    )
-    classes = _method_classes(tree) if functions else {}
+    if yield_rows is None:
+        functions = _generator_functions(tree)
+        classes = _method_classes(tree) if functions else {}
+    else:
+        functions, classes = _functions_spanning(tree, yield_rows)
     for function in functions:
         facts = analyse_function(
             function, imports, index, knowledge, oracle, module, classes.get(id(function))
@@ -69,42 +70,36 @@ def noreturn_functions(text: str) -> frozenset[str]:
 def _method_classes(tree: ast.Module) -> dict[int, ast.ClassDef]:
     """The class each method is defined in, by the method's id (statements only)."""
     found: dict[int, ast.ClassDef] = {}
-    stack: list[ast.stmt] = list(tree.body)
-    while stack:
-        statement = stack.pop()
+    for statement in statements(tree.body):
         if isinstance(statement, ast.ClassDef):
             for item in statement.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     found[id(item)] = statement
-        for field_name in ("body", "orelse", "finalbody"):
-            stack.extend(getattr(statement, field_name, ()))
-        for handler in getattr(statement, "handlers", ()):
-            stack.extend(handler.body)
     return found
 
 
-def _functions_spanning(tree: ast.Module, rows: Iterable[int]) -> list[FunctionNode]:
+def _functions_spanning(
+    tree: ast.Module, rows: Iterable[int]
+) -> tuple[list[FunctionNode], dict[int, ast.ClassDef]]:
     """The innermost function around each row (a function that does not really yield there
-    is dropped later by the analysis)."""
+    is dropped later by the analysis), and the class of each method (as ``_method_classes``),
+    in one walk over the statements."""
     functions: list[FunctionNode] = []
-    stack: list[ast.stmt] = list(tree.body)
-    while stack:
-        statement = stack.pop()
+    classes: dict[int, ast.ClassDef] = {}
+    for statement in statements(tree.body):
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions.append(statement)
-        for field_name in ("body", "orelse", "finalbody"):
-            stack.extend(getattr(statement, field_name, ()))
-        for handler in getattr(statement, "handlers", ()):
-            stack.extend(handler.body)
-        for case in getattr(statement, "cases", ()):
-            stack.extend(case.body)
+        elif isinstance(statement, ast.ClassDef):
+            for item in statement.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    classes[id(item)] = statement
     found: dict[int, FunctionNode] = {}
     for row in rows:
         around = [f for f in functions if f.lineno <= row <= (f.end_lineno or f.lineno)]
         if around:
             innermost = max(around, key=lambda f: f.lineno)
             found.setdefault(id(innermost), innermost)
-    return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset))
+    return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset)), classes
 
 
 def _generator_functions(tree: ast.Module) -> list[FunctionNode]:

@@ -26,7 +26,7 @@ class ImportMap:
             node.name: node for node in tree.body if isinstance(node, ast.ClassDef)
         }
         """Classes defined at the top of the module."""
-        for node in _statements(tree.body):
+        for node in statements(tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -85,19 +85,28 @@ class ImportMap:
         return name in self._names
 
 
-def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement, nested ones included, without visiting expressions (imports are
-    statements: this is a fraction of a full walk)."""
+def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included (in any order), without visiting expressions: a
+    fraction of a full walk, for what only statements hold (imports, functions, classes)."""
     stack = list(body)
     while stack:
         statement = stack.pop()
         yield statement
-        for field in ("body", "orelse", "finalbody"):
-            stack.extend(getattr(statement, field, ()))
-        for handler in getattr(statement, "handlers", ()):
-            stack.extend(handler.body)
-        for case in getattr(statement, "cases", ()):
-            stack.extend(case.body)
+        kind = type(statement)
+        blocks = _BLOCKS.get(kind)
+        if blocks is None:
+            blocks = _BLOCKS[kind] = tuple(name for name in _BLOCK_NAMES if name in kind._fields)
+        for name in blocks:
+            if name in ("handlers", "cases"):
+                for clause in getattr(statement, name):
+                    stack.extend(clause.body)
+            else:
+                stack.extend(getattr(statement, name))
+
+
+_BLOCK_NAMES = ("body", "orelse", "finalbody", "handlers", "cases")
+_BLOCKS: dict[type, tuple[str, ...]] = {}
+"""The fields of each statement type that hold statements (most hold none)."""
 
 
 def dotted_parts(expr: ast.expr) -> Optional[list[str]]:
