@@ -147,6 +147,7 @@ def analyse_function(
         function, imports, index, parent, yields, knowledge, infer, module, owner_class
     )
     builder.collect(own_nodes)
+    counter = YieldCounter([site.node for site in yields], parent)
     return GeneratorFacts(
         node=function,
         target=target,
@@ -163,5 +164,5 @@ def analyse_function(
             and any(in_any([node.body], site.node, parent) for site in yields)  # type: ignore[attr-defined]
             for handler in node.handlers  # type: ignore[attr-defined]
         ],
-        extra_yield=YieldCounter().block(function.body, 0).extra,
+        extra_yield=counter.block(function.body, 0).extra,
     )

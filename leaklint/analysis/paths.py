@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ast
 
-from leaklint.analysis.syntax import TRY_NODE_NAMES, own_yields
+from leaklint.analysis.syntax import TRY_NODE_NAMES, position
 from leaklint.records import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Optional
 
 
@@ -27,7 +28,30 @@ class YieldCounter:
 
     Branches take the larger count; a ``try`` adds its handlers' yields to its body's (what is
     thrown in at a yield lands in a handler); a loop whose body yields can yield again.
+
+    ``yields`` are the function's own yields and ``parent`` its parent map (both from the
+    analysis' one walk of the function): the yields under a statement are found by climbing
+    from each yield, not by walking the statement again.
     """
+
+    def __init__(self, yields: Sequence[ast.AST], parent: dict[ast.AST, ast.AST]) -> None:
+        self._yields = yields
+        self._parent = parent
+
+    def _own_yields(self, nodes: Sequence[ast.AST]) -> list[ast.AST]:
+        """The function's yields under ``nodes``, in source order."""
+        if not self._yields:
+            return []
+        wanted = {id(node) for node in nodes}
+        found = []
+        for node in self._yields:
+            current: Optional[ast.AST] = node
+            while current is not None:
+                if id(current) in wanted:
+                    found.append(node)
+                    break
+                current = self._parent.get(current)
+        return sorted(found, key=position)
 
     def block(self, statements: list[ast.stmt], before: int) -> _PathCount:
         count, extra = before, None
@@ -41,14 +65,14 @@ class YieldCounter:
 
     def statement(self, statement: ast.stmt, before: int) -> _PathCount:
         if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
-            inner = own_yields(statement.body)
+            inner = self._own_yields(statement.body)
             if inner:
                 return _PathCount(before + len(inner), extra=inner[0])
             return self._branches([statement.body, statement.orelse], before)
         if isinstance(statement, ast.If):
             return self._branches([statement.body, statement.orelse], before)
         if isinstance(statement, (ast.With, ast.AsyncWith)):
-            heads = [y for item in statement.items for y in own_yields([item.context_expr])]
+            heads = [y for item in statement.items for y in self._own_yields([item.context_expr])]
             return self.block(statement.body, self._add(heads, before).count)
         if type(statement).__name__ in TRY_NODE_NAMES:
             body = self.block(statement.body, before)  # type: ignore[attr-defined]
@@ -63,7 +87,7 @@ class YieldCounter:
         if type(statement).__name__ == "Match":  # `match` exists from Python 3.10
             cases = [case.body for case in statement.cases]  # type: ignore[attr-defined]
             return self._branches([*cases, []], before)
-        result = self._add(own_yields([statement]), before)
+        result = self._add(self._own_yields([statement]), before)
         terminated = isinstance(statement, (ast.Return, ast.Raise))
         return _PathCount(result.count, terminated, result.extra)
 

@@ -11,7 +11,7 @@ from leaklint.analysis.imports import dotted_name
 Statement = ast.stmt
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Optional, Union
+    from typing import Optional, Union
 
     from leaklint.analysis.targets import FunctionNode
 
@@ -21,20 +21,6 @@ SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
 TRY_NODE_NAMES = frozenset({"Try", "TryStar"})  # `except*` (TryStar) exists from Python 3.11
 _BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
-
-
-def own_yields(nodes: list[Any]) -> list[ast.AST]:
-    """The yields in ``nodes``, not counting nested functions, in source order."""
-    found: list[ast.AST] = []
-    stack = list(reversed(nodes))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Yield, ast.YieldFrom)):
-            found.append(node)
-        if isinstance(node, SCOPES):
-            continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-    return sorted(found, key=position)
 
 
 def own_scope(function: FunctionNode, parent: dict[ast.AST, ast.AST]) -> Iterator[ast.AST]:
