@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -104,9 +105,9 @@ class _Walker:
         self.exclusions = exclusions
         self.root = exclusions.root.resolve()
         self.excluded = _spec(exclusions.patterns)
-        self.ignores: dict[Path, Optional[pathspec.GitIgnoreSpec]] = {}
+        self.ignores: dict[Path, Optional[Patterns]] = {}
         self.repositories: dict[Path, bool] = {}
-        self.applicable: dict[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]] = {}
+        self.applicable: dict[Path, list[tuple[Path, Patterns]]] = {}
         """For a folder, the ``.gitignore`` specs that apply to what is in it."""
 
     def walk(self, start: Path) -> Iterator[Path]:
@@ -167,18 +168,15 @@ class _Walker:
                 return True
         return False
 
-    def _applicable(self, folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+    def _applicable(self, folder: Path) -> list[tuple[Path, Patterns]]:
         """The ``.gitignore`` specs of ``folder`` and of the folders above it, up to the
         repository's top (the files above it do not apply)."""
         known = self.applicable.get(folder)
         if known is None:
-            known = []
-            for candidate in (folder, *folder.parents):
-                spec = self._gitignore(candidate)
-                if spec is not None:
-                    known.append((candidate, spec))
-                if self._is_repository(candidate):
-                    break
+            spec = self._gitignore(folder)
+            known = [(folder, spec)] if spec is not None else []
+            if not self._is_repository(folder) and folder.parent != folder:
+                known = known + self._applicable(folder.parent)  # the parent's, asked once
             self.applicable[folder] = known
         return known
 
@@ -189,7 +187,7 @@ class _Walker:
             known = self.repositories[folder] = (folder / ".git").exists()
         return known
 
-    def _gitignore(self, folder: Path) -> Optional[pathspec.GitIgnoreSpec]:
+    def _gitignore(self, folder: Path) -> Optional[Patterns]:
         if folder not in self.ignores:
             ignore_file = folder / ".gitignore"
             try:
@@ -200,13 +198,64 @@ class _Walker:
         return self.ignores[folder]
 
 
-def _spec(lines: Iterable[str]) -> Optional[pathspec.GitIgnoreSpec]:
+def _spec(lines: Iterable[str]) -> Optional[Patterns]:
     lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         return None
     import pathspec  # only once there is a pattern to match: it costs 10 ms to import
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return Patterns(pathspec.GitIgnoreSpec.from_lines(lines))
+
+
+class Patterns:
+    """A ``.gitignore`` (or the configured exclusions), which most paths match nowhere.
+
+    pathspec tries each pattern in turn, in Python: a 200-line ``.gitignore`` cost 60 ms on a
+    700-file project, a quarter of its check. One expression made of every pattern answers
+    "no pattern matches" at once; a path that some pattern matches is left to pathspec, which
+    decides what the matches mean (negation, directory patterns, the last match winning)."""
+
+    def __init__(self, spec: pathspec.GitIgnoreSpec) -> None:
+        self.spec = spec
+        self._any = _any_of(spec)
+
+    def match_file(self, path: str) -> bool:
+        """Whether ``path`` (relative, ``/``-separated, with a trailing ``/`` for a folder) is
+        excluded."""
+        if self._any is not None and self._any.match(path) is None:
+            return False
+        return bool(self.spec.match_file(path))
+
+
+def _any_of(spec: pathspec.GitIgnoreSpec) -> Optional[re.Pattern[str]]:
+    """One expression matching where any of the spec's patterns matches, or ``None`` when the
+    patterns are not all plain ones (which pathspec then matches itself)."""
+    alternatives = []
+    anywhere = []  # most patterns name a path component at any depth: one prefix for them all
+    for pattern in spec.patterns:
+        if getattr(pattern, "include", None) is None:
+            continue  # a blank line or comment: it matches nothing
+        regex = getattr(pattern, "regex", None)
+        if not isinstance(regex, re.Pattern) or not isinstance(regex.pattern, str):
+            return None
+        if regex.flags != re.UNICODE or "(?P=" in regex.pattern:
+            return None
+        # the patterns name the same groups; unnamed, they can share one expression
+        expression = _NAMED_GROUP.sub("(?:", regex.pattern)
+        if expression.startswith(_ANY_DEPTH):
+            anywhere.append(expression[len(_ANY_DEPTH) :])
+        else:
+            alternatives.append(expression)
+    if anywhere:
+        alternatives.append(_ANY_DEPTH + "(?:" + "|".join(f"(?:{e})" for e in anywhere) + ")")
+    try:
+        return re.compile("|".join(f"(?:{e})" for e in alternatives)) if alternatives else None
+    except re.error:
+        return None
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_ANY_DEPTH = "^(?:.+/)?"
 
 
 def _relative(path: Path, base: Path) -> Optional[str]:

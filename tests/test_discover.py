@@ -1,0 +1,56 @@
+"""Discovery's quick answer for ``.gitignore`` patterns is pathspec's answer."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pathspec
+
+from leaklint.discover import Patterns
+
+GITIGNORE = [
+    "__pycache__/",
+    "*.py[cod]",
+    "build/",
+    "/dist",
+    ".env",
+    "!keep.env",
+    "docs/_build/",
+    "**/generated/*.py",
+    "migrations/**",
+    "!migrations/env.py",
+    "a?c.py",
+    "[Tt]emp*",
+    "node_modules",
+    "src/**/vendored/",
+    "*.egg-info/",
+    "!important/",
+    "logs/*.log",
+    "Icon\r",
+    "space name.py",
+    r"\#literal.py",
+    "(?P<x>odd).py",
+]
+COMPONENTS = [
+    "app", "src", "build", "dist", "migrations", "generated", "vendored", "docs", "_build",
+    "important", "Temp", "temp", "keep.env", ".env", "env.py", "abc.py", "ab.py", "x.pyc",
+    "main.py", "node_modules", "logs", "x.log", "pkg.egg-info", "space name.py", "#literal.py",
+    "(?P<x>odd).py", "__pycache__",
+]  # fmt: skip
+
+
+def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
+    generator = random.Random(11)
+    paths = {"/".join(parts) for parts in itertools.product(COMPONENTS[:8], COMPONENTS)}
+    for _ in range(4000):
+        parts = generator.choices(COMPONENTS, k=generator.randint(1, 5))
+        paths.add("/".join(parts))
+    for lines in [GITIGNORE, GITIGNORE[:6], [line for line in GITIGNORE if "!" not in line]]:
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        patterns = Patterns(spec)
+        assert patterns._any is not None  # the quick answer is really being compared
+        for path in sorted(paths):
+            for name in (path, f"{path}/"):
+                assert patterns.match_file(name) == spec.match_file(name), (lines, name)
+
