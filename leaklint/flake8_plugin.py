@@ -139,7 +139,7 @@ class Plugin:
         if self.type_inference:
             from leaklint.analysis.inference import TypeOracle
 
-            types = TypeOracle()
+            types = TypeOracle(knowledge=self.knowledge)
         # the index matters only where this file references a dependency itself
         if may_feed_index(parsed.data, self.knowledge.index_markers):
             index = build_index([parsed], self.knowledge)

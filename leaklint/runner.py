@@ -501,7 +501,7 @@ def _type_oracle(settings: Settings) -> Optional[TypeOracle]:
     from leaklint.analysis.inference import TypeOracle
 
     cache = settings.cache_dir / INFERENCE_CACHE if settings.cache_dir is not None else None
-    return TypeOracle(cache)
+    return TypeOracle(cache, settings.knowledge)
 
 
 def _fix_one(

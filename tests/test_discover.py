@@ -53,4 +53,3 @@ def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
         for path in sorted(paths):
             for name in (path, f"{path}/"):
                 assert patterns.match_file(name) == spec.match_file(name), (lines, name)
-

@@ -17,11 +17,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from leaklint.analysis.resources import ResourceType
+from leaklint.analysis.declared import ASK, Definitions, Returns, module_file
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
+
+    from leaklint.analysis.declared import Answer
 
 CACHE_VERSION = 3
 HOLDS_NOTHING = frozenset(
@@ -48,8 +51,12 @@ class TypeOracle:
     only while the installed distributions are the same. So a CI job that keeps
     ``.leaklint_cache/`` asks astroid again only about what changed."""
 
-    def __init__(self, cache_file: Optional[Path] = None) -> None:
+    def __init__(
+        self, cache_file: Optional[Path] = None, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
+    ) -> None:
         self._cache_file = cache_file
+        self._knowledge = knowledge
+        """What a class a project function is annotated to return is, when it is known."""
         self._environment = ""
         self._stored: dict[str, Optional[dict[str, Any]]] = {}
         self._local: dict[str, dict[str, Any]] = {}
@@ -60,6 +67,7 @@ class TypeOracle:
         """What this run learnt (a worker hands it to the process that saves)."""
         self._digests: dict[str, Optional[str]] = {}
         self._preambles: dict[str, _Preamble] = {}
+        self._definitions = Definitions()
 
     def resource_type(
         self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
@@ -68,6 +76,13 @@ class TypeOracle:
         import when ``imported``), if any."""
         if qualified.split(".", 1)[0] in _BUILTIN_NAMES:
             return None
+        declared = self._declared(filename, text, qualified, imported)
+        if isinstance(declared, Returns):
+            known = self._knowledge.factory_type(declared.qualified)
+            if known is not None:
+                return known
+        elif declared is not ASK:
+            return _from_record(declared)
         self._load()
         key = _stable_key(qualified) if imported else None
         if key is not None and key in self._stored:
@@ -94,6 +109,26 @@ class TypeOracle:
             entry = {"answer": record, "files": sources}
             self._local[local_key] = self._found["local"][local_key] = entry
         return _from_record(record)
+
+    def _declared(self, filename: str, text: str, qualified: str, imported: bool) -> Answer:
+        """The answer the project's source gives without astroid (see ``declared``), if any."""
+        if imported:
+            absolute = _absolute(qualified, filename)
+            if _stable_key(absolute) is not None:
+                return ASK  # an installed distribution's: astroid's answer is kept by version
+            _, root = _module_name_and_root(Path(filename))
+            dotted = absolute.split(".")
+            found = module_file(root, dotted)
+            if found is None:
+                return ASK
+            path, length = found
+            return self._definitions.answer(
+                str(path), None, dotted[length:], ".".join(dotted[:length])
+            )
+        module, _ = _module_name_and_root(Path(filename))
+        return self._definitions.answer(
+            os.path.abspath(filename), text, qualified.split("."), module
+        )
 
     def hand_over(self) -> Optional[dict[str, dict[str, Any]]]:
         """What this oracle learnt since it last handed it over (``None``: nothing), for
