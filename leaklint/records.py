@@ -43,7 +43,7 @@ MISSING: Any = _Missing()
 class Field:
     """How one field is initialised, compared and shown."""
 
-    __slots__ = ("compare", "default", "default_factory", "name", "repr")
+    __slots__ = ("compare", "default", "default_factory", "repr")
 
     def __init__(
         self,
@@ -52,7 +52,6 @@ class Field:
         compare: bool = True,
         repr: bool = True,
     ) -> None:
-        self.name = ""
         self.default = default
         self.default_factory = default_factory
         self.compare = compare
@@ -78,11 +77,6 @@ def record(cls: Any = None, /, *, frozen: bool = False, order: bool = False) -> 
         return _build(cls, frozen=frozen, order=order)
 
     return build if cls is None else build(cls)
-
-
-def fields(instance_or_class: Any) -> tuple[Field, ...]:
-    """The record's fields, in declaration order (bases' fields first)."""
-    return tuple(instance_or_class.__record_fields__.values())
 
 
 def replace(instance: _Record, /, **changes: Any) -> _Record:
@@ -114,7 +108,6 @@ def _build(cls: type, *, frozen: bool, order: bool) -> type:
             continue
         declared = cls.__dict__.get(name, MISSING)
         spec = declared if isinstance(declared, Field) else Field(default=declared)
-        spec.name = name
         record_fields[name] = spec
         if isinstance(declared, Field):  # as dataclasses: the class keeps the default, if any
             if spec.default is MISSING:

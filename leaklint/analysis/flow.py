@@ -42,9 +42,10 @@ def analyse_module(
     their line ranges in a walk over statements only, instead of a walk over every node."""
     if yield_rows is None:
         functions = _generator_functions(tree)
-        classes = _method_classes(tree) if functions else {}
+        classes = _functions_and_classes(tree)[1] if functions else {}
     else:
-        functions, classes = _functions_spanning(tree, yield_rows)
+        every, classes = _functions_and_classes(tree)
+        functions = _functions_spanning(every, yield_rows)
     for function in functions:
         facts = analyse_function(
             function, imports, index, knowledge, oracle, module, classes.get(id(function))
@@ -67,23 +68,11 @@ def noreturn_functions(text: str) -> frozenset[str]:
     return frozenset(_NORETURN.findall(text))
 
 
-def _method_classes(tree: ast.Module) -> dict[int, ast.ClassDef]:
-    """The class each method is defined in, by the method's id (statements only)."""
-    found: dict[int, ast.ClassDef] = {}
-    for statement in statements(tree.body):
-        if isinstance(statement, ast.ClassDef):
-            for item in statement.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    found[id(item)] = statement
-    return found
-
-
-def _functions_spanning(
-    tree: ast.Module, rows: Iterable[int]
+def _functions_and_classes(
+    tree: ast.Module,
 ) -> tuple[list[FunctionNode], dict[int, ast.ClassDef]]:
-    """The innermost function around each row (a function that does not really yield there
-    is dropped later by the analysis), and the class of each method (as ``_method_classes``),
-    in one walk over the statements."""
+    """Every function of the module, and the class each method is defined in (by the
+    method's id), in one walk over its statements."""
     functions: list[FunctionNode] = []
     classes: dict[int, ast.ClassDef] = {}
     for statement in statements(tree.body):
@@ -93,13 +82,19 @@ def _functions_spanning(
             for item in statement.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     classes[id(item)] = statement
+    return functions, classes
+
+
+def _functions_spanning(functions: list[FunctionNode], rows: Iterable[int]) -> list[FunctionNode]:
+    """The innermost function around each row (a function that does not really yield there
+    is dropped later by the analysis)."""
     found: dict[int, FunctionNode] = {}
     for row in rows:
         around = [f for f in functions if f.lineno <= row <= (f.end_lineno or f.lineno)]
         if around:
             innermost = max(around, key=lambda f: f.lineno)
             found.setdefault(id(innermost), innermost)
-    return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset)), classes
+    return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset))
 
 
 def _generator_functions(tree: ast.Module) -> list[FunctionNode]:

@@ -17,14 +17,13 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from leaklint.analysis.declared import ASK, Definitions, Returns, module_file
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-    from leaklint.analysis.declared import Answer
+    from leaklint.analysis.declared import Answer, Definitions
 
 CACHE_VERSION = 3
 HOLDS_NOTHING = frozenset(
@@ -67,7 +66,8 @@ class TypeOracle:
         """What this run learnt (a worker hands it to the process that saves)."""
         self._digests: dict[str, Optional[str]] = {}
         self._preambles: dict[str, _Preamble] = {}
-        self._definitions = Definitions()
+        self._definitions: Optional[Definitions] = None
+        """The project's source, read at the first question (most runs ask none)."""
 
     def resource_type(
         self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
@@ -76,6 +76,8 @@ class TypeOracle:
         import when ``imported``), if any."""
         if qualified.split(".", 1)[0] in _BUILTIN_NAMES:
             return None
+        from leaklint.analysis.declared import ASK, Returns
+
         declared = self._declared(filename, text, qualified, imported)
         if isinstance(declared, Returns):
             known = self._knowledge.factory_type(declared.qualified)
@@ -112,6 +114,10 @@ class TypeOracle:
 
     def _declared(self, filename: str, text: str, qualified: str, imported: bool) -> Answer:
         """The answer the project's source gives without astroid (see ``declared``), if any."""
+        from leaklint.analysis.declared import ASK, Definitions, module_file
+
+        if self._definitions is None:
+            self._definitions = Definitions()
         if imported:
             absolute = _absolute(qualified, filename)
             if _stable_key(absolute) is not None:
