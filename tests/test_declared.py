@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from leaklint.analysis.declared import ASK, Definitions, Returns
+from leaklint.analysis.declared import ASK, Definitions
 from leaklint.analysis.inference import TypeOracle
+from leaklint.analysis.resources import HTTP_CLIENT
 
 MODULE = """\
 import typing
 from typing import Optional
 
 import httpx
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 
 class Connection:
@@ -99,6 +102,46 @@ def unannotated():
 @staticmethod
 def decorated() -> str:
     return "x"
+
+
+def make_engine(url):
+    if not url:
+        return create_engine("sqlite://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def engine_or_file(url):
+    if url:
+        return create_engine(url)
+    return open(url)
+
+
+def engine_or_none(url):
+    if url:
+        return create_engine(url)
+    return None
+
+
+def named_engine(url):
+    built = create_engine(url)
+    return built
+
+
+def engines(url):
+    yield create_engine(url)
+
+
+engine = create_engine("sqlite://")
+made = make_engine("sqlite://")
+maybe = engine_or_none("sqlite://")
+named = named_engine("sqlite://")
+generated = engines("sqlite://")
+either_engine = engine_or_file("sqlite://")
+rebound = create_engine("sqlite://")
+rebound = create_engine("sqlite://")
+Session = scoped_session(sessionmaker())
+Maker = sessionmaker()
+shared = httpx.Client()
 """
 
 CASES = [
@@ -115,10 +158,22 @@ CASES = [
     (["names"], "nothing"),
     (["either"], "nothing"),
     (["connect"], "resource"),
-    (["client"], "returns"),
+    (["client"], "known"),
     (["unannotated"], "ask"),
     (["decorated"], "ask"),
     (["missing"], "ask"),
+    (["engine", "execution_options"], "nothing"),
+    (["made", "execution_options"], "nothing"),
+    (["Session"], "nothing"),
+    (["maybe", "execution_options"], "nothing"),
+    (["named", "execution_options"], "ask"),
+    (["generated", "execution_options"], "ask"),
+    (["engine", "dispose"], "ask"),
+    (["either_engine", "execution_options"], "ask"),
+    (["rebound", "execution_options"], "ask"),
+    (["Maker"], "ask"),
+    (["shared"], "ask"),
+    (["shared", "get"], "ask"),
 ]
 
 
@@ -132,8 +187,8 @@ def test_the_source_answers_as_astroid_does(tmp_path: Path, names: list[str], ki
     inferred = TypeOracle()._infer(str(tmp_path / "caller.py"), caller, call)
     if kind == "ask":
         assert declared is ASK
-    elif kind == "returns":
-        assert declared == Returns("httpx.Client")
+    elif kind == "known":
+        assert declared == HTTP_CLIENT
     else:
         assert declared == inferred
         assert (declared is None) == (kind == "nothing")
@@ -148,3 +203,64 @@ def test_an_annotation_naming_a_known_class_is_answered_by_the_knowledge_base(
     call = ast.parse(caller.read_text()).body[-1].value  # type: ignore[attr-defined]
     answer = TypeOracle().resource_type(str(caller), caller.read_text(), "mod.client", call, True)
     assert answer is not None and answer.name == "httpx.Client" and not answer.inferred
+
+
+def _question(caller: Path, line: str) -> tuple[str, ast.Call]:
+    text = caller.read_text()
+    call = ast.parse(text).body[-1].value  # type: ignore[attr-defined]
+    assert ast.unparse(call) == line
+    return text, call
+
+
+def test_modules_are_found_where_a_test_runner_finds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package under ``src/``, and a test folder without ``__init__.py`` importing from the
+    test package above it, are read from the source: astroid is never asked."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    package = tmp_path / "src" / "app"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "db.py").write_text(
+        "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n"
+    )
+    tests = tmp_path / "tests"
+    (tests / "database").mkdir(parents=True)
+    (tests / "__init__.py").write_text("")
+    (tests / "registry.py").write_text(
+        "from sqlalchemy.orm import scoped_session, sessionmaker\n\nSession = scoped_session(sessionmaker())\n"
+    )
+    caller = tests / "database" / "test_db.py"
+    caller.write_text(
+        "from app.db import engine\nfrom tests.registry import Session\n\n"
+        "session = Session()\noptions = engine.execution_options(x=1)\n"
+    )
+
+    def unexpected(*args: object) -> None:
+        raise AssertionError("astroid was asked")
+
+    monkeypatch.setattr(TypeOracle, "_infer", unexpected)
+    oracle = TypeOracle()
+    text, call = _question(caller, "engine.execution_options(x=1)")
+    assert (
+        oracle.resource_type(str(caller), text, "app.db.engine.execution_options", call, True)
+        is None
+    )
+    session = ast.parse(text).body[-2].value  # type: ignore[attr-defined]
+    assert oracle.resource_type(str(caller), text, "tests.registry.Session", session, True) is None
+
+
+def test_the_search_for_modules_stops_at_the_project(tmp_path: Path) -> None:
+    """A module beside the project, outside it, is not the project's: astroid decides."""
+    (tmp_path / "outside.py").write_text("def plain() -> str:\n    return ''\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "setup.cfg").write_text("")
+    caller = project / "caller.py"
+    caller.write_text("from outside import plain\n\nvalue = plain()\n")
+    asked = []
+    oracle = TypeOracle()
+    oracle._infer = lambda *args: asked.append(args)  # type: ignore[method-assign]
+    text, call = _question(caller, "plain()")
+    oracle.resource_type(str(caller), text, "outside.plain", call, True)
+    assert len(asked) == 1

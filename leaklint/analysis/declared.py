@@ -9,10 +9,15 @@ about the project's code are settled by the definition alone:
 * a function annotated to return a class (``-> httpx.Client``) returns what calling that class
   returns: the knowledge base may know it, or the class's own definition may settle it;
 * a class with no bases, decorators or metaclass is a resource exactly when its own body defines
-  ``__exit__`` or ``__aexit__`` and ``close`` or ``aclose``, which is what astroid would find.
+  ``__exit__`` or ``__aexit__`` and ``close`` or ``aclose``, which is what astroid would find;
+* a module-level name bound once to a call the knowledge base knows (``engine =
+  create_engine(...)``, or a function of the module that returns one) answers for the methods
+  the knowledge base describes on that resource (``engine.execution_options()`` shares the
+  engine's pool), and a session registry (``Session = scoped_session(...)``) hands out sessions
+  it releases itself.
 
-Everything else (a base class, a decorator, a re-export, an unannotated function) is left to
-astroid: :data:`ASK` says so.
+Everything else (a base class, a decorator, a re-export, an unannotated function, a method the
+knowledge base does not describe) is left to astroid: :data:`ASK` says so.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ import enum
 from pathlib import Path
 
 from leaklint.analysis.imports import ImportMap, dotted_parts
-from leaklint.records import record
+from leaklint.analysis.resources import (
+    DEFAULT_KNOWLEDGE,
+    METHOD_RESULTS,
+    SESSION_REGISTRIES,
+    KnowledgeBase,
+    ResourceType,
+)
+from leaklint.analysis.syntax import own_scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,16 +49,10 @@ ASK = _Ask.ASK
 """The source does not settle it: ask astroid."""
 
 
-@record(frozen=True)
-class Returns:
-    """The function is annotated to return an instance of ``qualified`` (resolved through its
-    module's imports), which the source alone does not describe."""
-
-    qualified: str
-
-
 if TYPE_CHECKING:
-    Answer = Union[Optional[dict[str, Any]], Returns, Literal[_Ask.ASK]]
+    Answer = Union[Optional[dict[str, Any]], ResourceType, Literal[_Ask.ASK]]
+    """A record as astroid's, a resource the knowledge base knows, ``None`` for no resource,
+    or :data:`ASK`."""
 
 _PLAIN = frozenset(
     {
@@ -82,20 +88,21 @@ _DYNAMIC = frozenset({*_RELEASES, *_EXITS, "__getattr__", "__getattribute__", "_
 class Definitions:
     """The parsed modules of the project, each read once."""
 
-    def __init__(self) -> None:
+    def __init__(self, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE) -> None:
+        self._knowledge = knowledge
         self._trees: dict[str, Optional[ast.Module]] = {}
         self._imports: dict[str, ImportMap] = {}
 
     def answer(self, path: str, text: Optional[str], names: list[str], module: str) -> Answer:
         """What calling ``names`` (``["Connection"]``, ``["Tracker", "track"]``) defined at the
         top of the module ``module`` in ``path`` (whose ``text`` the caller may already have)
-        returns: a record as astroid's, ``None`` for no resource, or :data:`ASK`."""
+        returns: see :data:`Answer`."""
         tree = self._tree(path, text)
         if tree is None or not names:
             return ASK
-        definition = _only_definition(tree.body, names[0])
-        if definition is None:
-            return ASK
+        definition = _only_binding(tree.body, names[0])
+        if isinstance(definition, (ast.Assign, ast.AnnAssign)):
+            return self._instance_answer(path, tree, definition, names[1:])
         if isinstance(definition, ast.ClassDef):
             if len(names) == 1:
                 return _class_answer(definition, f"{module}.{definition.name}")
@@ -128,16 +135,71 @@ class Definitions:
             own = _only_definition(tree.body, returns.id)
             if isinstance(own, ast.ClassDef):  # a class of the same module
                 return _class_answer(own, f"{module}.{own.name}")
-        parts = dotted_parts(returns)
-        if parts is None:
+        known = self._knowledge.factory_type(self._imported(path, tree, returns) or "")
+        return ASK if known is None else known
+
+    def _instance_answer(
+        self,
+        path: str,
+        tree: ast.Module,
+        binding: Union[ast.Assign, ast.AnnAssign],
+        methods: list[str],
+    ) -> Answer:
+        """What calling ``methods`` of the value a module-level assignment binds returns (the
+        value itself, when ``methods`` is empty)."""
+        value = binding.value
+        targets = binding.targets if isinstance(binding, ast.Assign) else [binding.target]
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return ASK
+        if not isinstance(value, ast.Call) or len(methods) > 1:
+            return ASK
+        if not methods:
+            if self._imported(path, tree, value.func) in SESSION_REGISTRIES:
+                return None  # the registry's session, released by its `remove()`
+            return ASK
+        made = self._made_by(path, tree, value)
+        if made is None or (made, methods[0]) not in METHOD_RESULTS:
+            return ASK
+        return METHOD_RESULTS[made, methods[0]]
+
+    def _made_by(self, path: str, tree: ast.Module, call: ast.Call) -> Optional[ResourceType]:
+        """The resource ``call`` returns, when the knowledge base knows it: a known factory,
+        or a function of this module (not decorated) that returns known factories' one kind
+        of resource, by annotation or by every ``return`` it has."""
+        known = self._knowledge.factory_type(self._imported(path, tree, call.func) or "")
+        if known is not None or not isinstance(call.func, ast.Name):
+            return known
+        function = _only_definition(tree.body, call.func.id)
+        if not isinstance(function, ast.FunctionDef) or function.decorator_list:
+            return None
+        if function.returns is not None:
+            annotated = self._function_answer(path, tree, function, "")
+            return annotated if isinstance(annotated, ResourceType) else None
+        made = set()
+        for node in own_scope(function, {}):
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                return None
+            if isinstance(node, ast.Return):
+                if node.value is None or _is_none(node.value):
+                    continue  # a method of `None` raises: the question is about the resource
+                if not isinstance(node.value, ast.Call):
+                    return None
+                callee = self._imported(path, tree, node.value.func)
+                made.add(self._knowledge.factory_type(callee or ""))
+        return made.pop() if len(made) == 1 else None
+
+    def _imported(self, path: str, tree: ast.Module, expression: ast.expr) -> Optional[str]:
+        """The qualified name ``expression`` spells through the module's imports, if it is
+        imported (not bound by the module some other way)."""
+        parts = dotted_parts(expression)
+        if parts is None:
+            return None
         imports = self._imports.get(path)
         if imports is None:
             imports = self._imports[path] = ImportMap(tree)
         if not imports.is_imported(parts[0]):
-            return ASK  # a name the module binds itself some other way
-        qualified = imports.qualified_name(returns)
-        return ASK if qualified is None else Returns(qualified)
+            return None
+        return imports.qualified_name(expression)
 
     def _tree(self, path: str, text: Optional[str]) -> Optional[ast.Module]:
         if path not in self._trees:
@@ -149,19 +211,46 @@ class Definitions:
         return self._trees[path]
 
 
-def module_file(root: Path, dotted: list[str]) -> Optional[tuple[Path, int]]:
-    """The file under ``root`` of the longest module prefix of ``dotted``, and how many of
-    its parts name that module: ``(root/app/db.py, 2)`` for ``app.db.Session``."""
-    for length in range(len(dotted) - 1, 0, -1):
-        base = root.joinpath(*dotted[:length])
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate, length
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def import_roots(root: Path) -> list[Path]:
+    """Where a module of the package root ``root`` may import others from: ``root``, then the
+    folders above it up to the project's (the first holding ``pyproject.toml``, ``setup.py``,
+    ``setup.cfg`` or ``.git``), as a test runner puts them on the path, each followed by its
+    ``src/``, where a project keeps its packages apart from its tests."""
+    roots = []
+    for folder in (root, *root.parents):
+        roots += [folder, folder / "src"]
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            return roots
+    return roots[:2]  # no project around it: its own folder only
+
+
+def module_file(roots: list[Path], dotted: list[str]) -> Optional[tuple[Path, int]]:
+    """The file of the longest module prefix of ``dotted`` under the first of ``roots`` that
+    has one, and how many of its parts name that module: ``(root/app/db.py, 2)`` for
+    ``app.db.Session``."""
+    for folder in roots:
+        for length in range(len(dotted) - 1, 0, -1):
+            base = folder.joinpath(*dotted[:length])
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate, length
     return None
 
 
 def _only_definition(body: list[ast.stmt], name: str) -> Optional[ast.stmt]:
     """The one statement of ``body`` that binds ``name``, if it is a ``def`` or ``class``."""
+    statement = _only_binding(body, name)
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return statement
+    return None
+
+
+def _only_binding(body: list[ast.stmt], name: str) -> Optional[ast.stmt]:
+    """The one statement of ``body`` that binds ``name``, if it is a definition or a plain
+    assignment (not an import, a loop or a condition)."""
     bound = [_bound_by(statement) for statement in body]
     if any("*" in names for names in bound):
         return None  # `from module import *` may bind anything
@@ -169,9 +258,8 @@ def _only_definition(body: list[ast.stmt], name: str) -> Optional[ast.stmt]:
     if len(binding) != 1:
         return None
     [statement] = binding
-    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return statement
-    return None
+    plain = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
+    return statement if isinstance(statement, plain) else None
 
 
 def _bound_by(statement: ast.stmt) -> set[str]:
@@ -217,6 +305,10 @@ def _class_answer(definition: ast.ClassDef, qualified: str) -> Answer:
                 "async": isinstance(release, ast.AsyncFunctionDef),
             }
     return None
+
+
+def _is_none(expression: ast.expr) -> bool:
+    return isinstance(expression, ast.Constant) and expression.value is None
 
 
 def _plain_method(method: ast.FunctionDef) -> bool:

@@ -67,6 +67,7 @@ class TypeOracle:
         self._digests: dict[str, Optional[str]] = {}
         self._preambles: dict[str, _Preamble] = {}
         self._definitions: Optional[Definitions] = None
+        self._roots: dict[Path, list[Path]] = {}
         """The project's source, read at the first question (most runs ask none)."""
 
     def resource_type(
@@ -76,14 +77,12 @@ class TypeOracle:
         import when ``imported``), if any."""
         if qualified.split(".", 1)[0] in _BUILTIN_NAMES:
             return None
-        from leaklint.analysis.declared import ASK, Returns
+        from leaklint.analysis.declared import ASK
 
         declared = self._declared(filename, text, qualified, imported)
-        if isinstance(declared, Returns):
-            known = self._knowledge.factory_type(declared.qualified)
-            if known is not None:
-                return known
-        elif declared is not ASK:
+        if isinstance(declared, ResourceType):
+            return declared
+        if declared is not ASK:
             return _from_record(declared)
         self._load()
         key = _stable_key(qualified) if imported else None
@@ -114,17 +113,20 @@ class TypeOracle:
 
     def _declared(self, filename: str, text: str, qualified: str, imported: bool) -> Answer:
         """The answer the project's source gives without astroid (see ``declared``), if any."""
-        from leaklint.analysis.declared import ASK, Definitions, module_file
+        from leaklint.analysis.declared import ASK, Definitions, import_roots, module_file
 
         if self._definitions is None:
-            self._definitions = Definitions()
+            self._definitions = Definitions(self._knowledge)
         if imported:
             absolute = _absolute(qualified, filename)
             if _stable_key(absolute) is not None:
                 return ASK  # an installed distribution's: astroid's answer is kept by version
             _, root = _module_name_and_root(Path(filename))
+            roots = self._roots.get(root)
+            if roots is None:
+                roots = self._roots[root] = import_roots(root)
             dotted = absolute.split(".")
-            found = module_file(root, dotted)
+            found = module_file(roots, dotted)
             if found is None:
                 return ASK
             path, length = found

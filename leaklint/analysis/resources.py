@@ -235,6 +235,25 @@ SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
 }
 """Calls whose *result*, when called, makes a session: ``SessionLocal = sessionmaker(...)``."""
 
+SESSION_REGISTRIES = frozenset(
+    {
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+    }
+)
+"""Calls whose result, when called, hands out the session of the current thread or task and
+keeps it: ``Session = scoped_session(...)``; ``Session.remove()`` closes it, not the caller."""
+
+METHOD_RESULTS: dict[tuple[ResourceType, str], Optional[ResourceType]] = {
+    # a copy of the engine with other options, sharing its pool: `dispose()` releases both
+    (ENGINE, "execution_options"): None,
+    (ASYNC_ENGINE, "execution_options"): None,
+}
+"""What a method of a known resource returns, where that is known and the method is not one
+of :data:`METHOD_FACTORIES`: ``None`` when it is no resource of the caller's."""
+
 CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
     "SessionLocal": NAMED_SESSION,
     "AsyncSessionLocal": NAMED_ASYNC_SESSION,
