@@ -192,10 +192,11 @@ def parse_registrations(
     import_rows = {row for start, end in import_spans for row in range(start, end)}
     patterns = _simple_call_pattern(words)
     spans: list[tuple[int, int]] = []
+    seen: set[str] = set()
     for row in rows_with(words, code):
         if row in import_rows:
             continue  # parsed with the imports
-        calls = _simple_calls(code[row], row, patterns)
+        calls = _simple_calls(code[row], row, patterns, seen)
         if calls is not None:
             body.extend(calls)
             continue
@@ -205,7 +206,10 @@ def parse_registrations(
         if span is not None:  # else a comment or a blank line
             spans.append(span)
     tree = _assemble(lines, body, spans)
-    return None if tree is None else ParsedModule(filename, data, text, tree, ImportMap(tree))
+    if tree is None:
+        return None
+    # calls bind no names: only statements parsed whole may add definitions
+    return ParsedModule(filename, data, text, tree, ImportMap(tree) if spans else imports)
 
 
 _DOTTED = r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*"
@@ -222,12 +226,15 @@ def _simple_call_pattern(words: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pa
 
 
 def _simple_calls(
-    line: str, row: int, patterns: tuple[re.Pattern[str], re.Pattern[str]]
+    line: str, row: int, patterns: tuple[re.Pattern[str], re.Pattern[str]], seen: set[str]
 ) -> Optional[list[ast.stmt]]:
     """The calls of ``line`` as statements at their real row, when every word on it is the
     name of a simple call (see ``_simple_call_pattern``) and no string or comment starts
     before one; else ``None`` (the line's statement is parsed). Most registrations in a
-    route module are ``Depends(name)``: reading them needs no parse of the route."""
+    route module are ``Depends(name)``: reading them needs no parse of the route.
+
+    A call spelled as one in ``seen`` (the module's calls read so far) is left out: it adds
+    nothing to the index, and a route module repeats ``Depends(get_db)`` in every route."""
     simple, any_word = patterns
     matches = list(simple.finditer(line))
     if not matches:
@@ -239,7 +246,8 @@ def _simple_calls(
         if not any(start <= word.start() < end for start, end in named):
             return None  # a word outside the simple calls (a keyword, an override...)
     statements: list[ast.stmt] = []
-    for match in matches:
+    new = [match for match in matches if match.group(0) not in seen]
+    for match in new:
         callee = _dotted_node(match.group(1), row + 1, match.start(1))
         argument = _dotted_node(match.group(2), row + 1, match.start(2))
         if callee is None or argument is None:
@@ -250,6 +258,7 @@ def _simple_calls(
             node.lineno, node.col_offset = row + 1, match.start(1)
             node.end_lineno, node.end_col_offset = row + 1, match.end()
         statements.append(statement)
+    seen.update(match.group(0) for match in new)
     return statements
 
 

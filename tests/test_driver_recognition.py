@@ -199,7 +199,7 @@ from fastapi import Security as Guard
 
 from app import deps
 from app.db import get_db, get_cache, get_user, get_other, lifespan
-from app.db import not_a_dependency, get_hidden
+from app.db import not_a_dependency, get_hidden, get_first
 
 app = FastAPI(title, lifespan=lifespan)
 note = "Depends(not_a_dependency)"  # in a string: nothing registered
@@ -210,12 +210,21 @@ def read(db=Depends(get_db), cache=params.Depends(deps.get_cache)):  # Depends(g
 
 
 def write(user=Guard(get_user), other=Depends(get_other, use_cache=False)): ...
+
+
+def again(db=Depends(get_db), cache=params.Depends(deps.get_cache)): ...
+
+
+def first(db=Depends(get_db), first=Depends(get_first)): ...
+
+
+def unset(db=Depends(get_db), nothing=Depends(None)): ...
 """
 
 
 def test_simple_calls_are_read_without_a_parse_as_a_parse_reads_them() -> None:
-    """`Depends(name)` is read from the line; strings, comments, keywords and aliases are
-    left to the parser."""
+    """`Depends(name)` is read from the line, once per module; strings, comments, keywords
+    and aliases are left to the parser."""
     from leaklint.parse import parse
     from leaklint.runner import registrations_of
 
@@ -225,6 +234,7 @@ def test_simple_calls_are_read_without_a_parse_as_a_parse_reads_them() -> None:
     assert sorted(partial.references) == [
         "get_cache",
         "get_db",
+        "get_first",
         "get_other",
         "get_user",
         "lifespan",
