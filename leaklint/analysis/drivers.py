@@ -22,6 +22,7 @@ Projects add their own drivers with ``[[tool.leaklint.drivers]]``.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 
 from leaklint.records import field, record
@@ -287,6 +288,25 @@ class DriverTable:
             markers=DEPENDS_MARKER.markers | extra,
         )
         return self.extended([marker])
+
+    @functools.cached_property
+    def registration_words(self) -> tuple[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]:
+        """The words a registering call or method spells: those of every module, and those
+        only a module importing a driver's package spells (a receiver where it is named,
+        ``cleanup_ctx.append``, else the method)."""
+        always = {"dependency_overrides"}
+        imported: dict[str, set[str]] = {}
+        for driver in self.drivers:
+            always.update(qualified.rsplit(".", 1)[-1] for qualified in driver.calls)
+            always.update(driver.call_names)
+            methods = {
+                method if receiver == "*" else receiver for receiver, method in driver.methods
+            }
+            if driver.requires_import:
+                imported.setdefault(driver.requires_import, set()).update(methods)
+            else:
+                always.update(methods)
+        return frozenset(always), tuple((root, frozenset(w)) for root, w in imported.items())
 
     def for_decorator(self, qualified: str) -> Iterable[Driver]:
         """Drivers a decorator with this qualified name hands the function to."""

@@ -173,6 +173,8 @@ def index_module(
     imported_roots = imports.imported_roots()
     instances = _module_instances(tree, imports)
     for statement in _registering_statements(tree, imports, drivers, text):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue  # no call in it
         for node in ast.walk(statement):
             if isinstance(node, ast.Call):
                 _index_call(node, imports, index, drivers, module, imported_roots, instances)
@@ -242,15 +244,12 @@ def registrations_suffice(data: bytes) -> bool:
 
 def _registration_words(imports: ImportMap, drivers: DriverTable) -> frozenset[str]:
     """Every word a registering call, method or override must spell in this module."""
-    names = {"dependency_overrides"}
+    always, imported = drivers.registration_words
+    names = set(always)
     roots = imports.imported_roots()
-    for driver in drivers.drivers:
-        names.update(qualified.rsplit(".", 1)[-1] for qualified in driver.calls)
-        names.update(driver.call_names)
-        if driver.requires_import and driver.requires_import not in roots:
-            continue
-        # the receiver is spelled where it is named (``cleanup_ctx.append``), else the method
-        names.update(method if receiver == "*" else receiver for receiver, method in driver.methods)
+    for root, words in imported:
+        if root in roots:
+            names.update(words)
     # ``from fastapi import Depends as D``: the call spells only the alias
     names.update(imports.aliases_of(names))
     return frozenset(names)
