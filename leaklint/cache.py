@@ -106,12 +106,12 @@ class ResultsCache:
             return None
         return raw
 
-    def elsewhere(self, paths: Sequence[str], seen: Collection[str]) -> list[ProjectIndex]:
-        """The index contributions of the unchanged files outside ``paths``; their entries are
-        kept. Entries under ``paths`` that this run did not see (deleted, now excluded) go."""
+    def elsewhere(self, paths: Sequence[str], seen: Collection[str], into: IndexMerger) -> None:
+        """Merge ``into`` the index contributions of the unchanged files outside ``paths``;
+        their entries are kept. Entries under ``paths`` that this run did not see (deleted, now
+        excluded) go."""
         files = {os.path.normpath(path) for path in paths if not os.path.isdir(path)}
         folders = [os.path.normpath(path) for path in paths if os.path.isdir(path)]
-        contributions: list[ProjectIndex] = []
         for name, raw in self._loaded.items():
             if name in seen:
                 continue
@@ -124,11 +124,10 @@ class ResultsCache:
             unchanged = self._unchanged(name)
             if unchanged is not None:
                 try:
-                    contributions.append(index_from_json(unchanged["index"]))
+                    into.add(unchanged["index"])
                 except (KeyError, TypeError, ValueError):
                     continue
                 self._kept[name] = unchanged
-        return contributions
 
     def store(self, path: Path, data_size: int, entry: Entry) -> None:
         """Remember what was found for ``path`` (its time is read now, after reading it)."""
@@ -219,6 +218,34 @@ def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
             for name, items in raw["session_factories"].items()
         },
     )
+
+
+class IndexMerger:
+    """Merges contributions kept as JSON into one project index, building each distinct
+    reference once: the route modules of an application repeat ``Depends(get_db)``, and a
+    reference is a record whose hash is computed in Python."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def add(self, raw: Mapping[str, Any]) -> None:
+        """Add one contribution in the shape :func:`index_to_json` gives."""
+        from leaklint.analysis.targets import Reference
+
+        references = self.index.references
+        for name, items in raw["references"].items():
+            for module, exact, driver, owner in items:
+                key = (name, tuple(module), exact, driver, owner)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    reference = Reference(key[1], exact, driver, owner)
+                    references.setdefault(name, set()).add(reference)
+        for name, drivers in raw["method_references"].items():
+            self.index.method_references.setdefault(name, set()).update(drivers)
+        if raw["session_factories"]:
+            rest: dict[str, Any] = {"references": {}, "method_references": {}}
+            self.index.merge(index_from_json({**raw, **rest}))
 
 
 def index_digest(index: ProjectIndex) -> str:

@@ -272,7 +272,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     known: Optional[ResultsCache] = None
     if settings.cache_dir is not None:
         # loaded only here: hashing and JSON cost a run without a cache for nothing
-        from leaklint.cache import Entry, ResultsCache, index_digest, index_from_json, index_to_json
+        from leaklint.cache import Entry, IndexMerger, ResultsCache, index_digest, index_to_json
 
         known = ResultsCache(settings.cache_dir, settings)
         # a fix run reads the index of the files it does not touch, and writes nothing
@@ -280,6 +280,8 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     pending: list[_Pending] = []
     cached: list[tuple[FileOutcome, Path, Entry]] = []
     contributions: list[ProjectIndex] = []
+    index = ProjectIndex()
+    merger = None if known is None else IndexMerger(index)
     for found in discover(paths, settings.exclusions):
         if isinstance(found, MissingPath):
             report.missing.append(found.path)
@@ -288,8 +290,8 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
         report.outcomes.append(outcome)
         entry = cache.lookup(found) if cache is not None else None
         if entry is not None:
-            if entry.index is not None:
-                contributions.append(index_from_json(entry.index))
+            if entry.index is not None and merger is not None:
+                merger.add(entry.index)
             cached.append((outcome, found, entry))
             continue
         read = _read(found, outcome, settings, cache)
@@ -298,11 +300,11 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 contributions.append(read.contribution)
             if may_have_targets(read.data):
                 pending.append(read)
-    if known is not None:
+    if known is not None and merger is not None:
         # pre-commit passes the changed files alone: the rest of the project's index comes
         # from the cache of an earlier run over the whole project, where the files are unchanged
-        contributions += known.elsewhere(paths, {outcome.filename for outcome in report.outcomes})
-    index = ProjectIndex()
+        seen = {outcome.filename for outcome in report.outcomes}
+        known.elsewhere(paths, seen, merger)
     for contribution in contributions:
         index.merge(contribution)
     digest = index_digest(index) if cache is not None else ""

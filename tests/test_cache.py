@@ -136,3 +136,36 @@ def test_one_or_two_workers_report_the_same(tmp_path: Path) -> None:
     two = run("--no-cache", "--jobs", "2", "--output-format", "json", "fixtures", cwd=tmp_path)
     assert one.stdout == two.stdout and len(one.stdout) > 1000
     assert one.stderr == two.stderr and "broken.py:1:7: SyntaxError" in two.stderr
+
+
+def test_contributions_kept_as_json_merge_into_the_index_fresh_ones_make() -> None:
+    """Every fixture's contribution, twice over (a repeated reference is built once), with
+    references, method references and session factories among them."""
+    from fixture_support import FIXTURES
+
+    from leaklint.analysis.resources import DEFAULT_KNOWLEDGE
+    from leaklint.analysis.targets import ProjectIndex, index_module, module_name
+    from leaklint.cache import IndexMerger, index_to_json
+    from leaklint.parse import ParsedModule, parse
+
+    method = (
+        b"from fastapi import Depends\n\n"
+        b"class Service:\n    def get_db(self): ...\n\n"
+        b"def get_db(): ...\n\nservice = Service()\n\n"
+        b"def route(a=Depends(request.app.get_db), b=Depends(service.get_db), c=Depends(get_db)):\n"
+        b"    ...\n"
+    )
+    sources = [(str(path), path.read_bytes()) for path in FIXTURES.rglob("*.py")]
+    sources += [(str(path), path.read_bytes()) for path in (ROOT / "examples").rglob("*.py")]
+    fresh, merged = ProjectIndex(), ProjectIndex()
+    merger = IndexMerger(merged)
+    for filename, data in sorted([*sources, ("app/routes.py", method)]) * 2:
+        parsed = parse(filename, data)
+        if not isinstance(parsed, ParsedModule):
+            continue
+        module = module_name(filename)
+        contribution = index_module(parsed.tree, parsed.imports, DEFAULT_KNOWLEDGE, module)
+        fresh.merge(contribution)
+        merger.add(index_to_json(contribution))
+    assert fresh.references and fresh.method_references and fresh.session_factories
+    assert merged == fresh
