@@ -11,11 +11,11 @@ atomic (temporary file and rename): two runs sharing the folder leave a valid ca
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -154,13 +154,27 @@ class ResultsCache:
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
-            descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                # dumps, not dump: only a one-shot encoding runs in C (ten times faster)
-                handle.write(json.dumps(document, separators=(",", ":"), default=_json_default))
-            os.replace(temporary, self.path)
+            # dumps, not dump: only a one-shot encoding runs in C (ten times faster)
+            text = json.dumps(document, separators=(",", ":"), default=_json_default)
+            _write_atomically(self.path, text)
         except OSError:
             pass
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``path``, then rename it over ``path``. The name is
+    made here rather than by ``tempfile``, whose import (``random``, ``shutil``) costs a
+    pre-commit run more than the write does."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _within(name: str, folder: str) -> bool:

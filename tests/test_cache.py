@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from test_cli import SESSIONLOCAL, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,3 +170,22 @@ def test_contributions_kept_as_json_merge_into_the_index_fresh_ones_make() -> No
         merger.add(index_to_json(contribution))
     assert fresh.references and fresh.method_references and fresh.session_factories
     assert merged == fresh
+
+
+def test_the_cache_is_replaced_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaklint.cache import _write_atomically
+
+    target = tmp_path / "results.json"
+    _write_atomically(target, '{"first": 1}')
+    assert target.read_text() == '{"first": 1}'
+
+    def refused(source: object, destination: object) -> None:
+        raise OSError("rename refused")
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(OSError, match="rename refused"):
+        _write_atomically(target, '{"second": 2}')
+    assert target.read_text() == '{"first": 1}'
+    assert [path.name for path in tmp_path.iterdir()] == ["results.json"]  # no temporary left
