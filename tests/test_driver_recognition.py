@@ -104,6 +104,13 @@ def test_each_registration_names_its_driver(driver: str, template: str) -> None:
             "fastapi",
             "from fastapi import Depends\r\n{gen}\r\ndef route(r=Depends(resource)): ...",
         ),
+        (  # deep in a class: only the nodes around the registration are walked
+            "fastapi",
+            "from fastapi import Depends\n{gen}\nclass Routes:\n    def other(self):\n"
+            "        return [1]\n\n    def build(self, app):\n        @app.get('/')\n"
+            "        def route(\n            r=Depends(\n                resource\n"
+            "            ),\n        ): ...\n        return route\n",
+        ),
     ],
 )
 def test_reading_only_the_registering_statements_loses_no_registration(

@@ -165,17 +165,18 @@ def index_module(
 ) -> ProjectIndex:
     """The facts one module contributes to the project index.
 
-    With the module's ``text``, only the top-level statements whose rows name a registering
-    call or method are walked (see ``_registering_statements``): in a route module that is a
-    few lines of each route, not every expression of the file."""
+    With the module's ``text``, only the nodes whose rows name a registering call or method
+    are walked (see ``_registering_rows``): in a route module that is a few lines of each
+    route, in a test module a few lines of one class, not every expression of the file."""
     index = ProjectIndex()
     drivers = knowledge.drivers
     imported_roots = imports.imported_roots()
     instances = _module_instances(tree, imports)
-    for statement in _registering_statements(tree, imports, drivers, text):
+    rows = _registering_rows(imports, drivers, text)
+    for statement in tree.body if rows is None else _spanning(tree.body, rows):
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue  # no call in it
-        for node in ast.walk(statement):
+        for node in ast.walk(statement) if rows is None else _nodes_spanning(statement, rows):
             if isinstance(node, ast.Call):
                 _index_call(node, imports, index, drivers, module, imported_roots, instances)
             elif isinstance(node, ast.Assign):
@@ -193,18 +194,18 @@ def index_module(
     return index
 
 
-def _registering_statements(
-    tree: ast.Module, imports: ImportMap, drivers: DriverTable, text: Optional[str]
-) -> Iterable[ast.stmt]:
-    """The top-level statements that may register a function with a driver or override a
-    dependency: those whose rows hold one of the words such code must spell.
+def _registering_rows(
+    imports: ImportMap, drivers: DriverTable, text: Optional[str]
+) -> Optional[list[int]]:
+    """The rows (sorted) that hold one of the words a registration must spell.
 
     A call registers only when its callee resolves to a driver's call (so the callee's last
     name, or a local alias of it, is written there), or when it is a driver's method
-    (``cleanup_ctx.append``); an override spells ``dependency_overrides``. Without ``text``
-    (or with carriage returns in it), every statement."""
+    (``cleanup_ctx.append``); an override spells ``dependency_overrides``. So only the
+    statements and nodes that span such a row need to be walked. ``None`` without ``text``
+    (or with carriage returns in it): every node is."""
     if text is None or "\r" in text:  # rows counted by "\n" alone would drift
-        return tree.body
+        return None
     words = _registration_words(imports, drivers)
     pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
     rows: list[int] = []
@@ -214,19 +215,38 @@ def _registering_statements(
         position = match.start()
         if not rows or rows[-1] != row:
             rows.append(row)
-    if not rows:
-        return []
-    chosen = []
-    for statement in tree.body:
+    return rows
+
+
+def _spanning(statements: list[ast.stmt], rows: list[int]) -> Iterable[ast.stmt]:
+    """The statements whose rows, decorators included, hold one of ``rows``."""
+    for statement in statements:
         first = min(
             [statement.lineno]
             + [decorator.lineno for decorator in getattr(statement, "decorator_list", ())]
         )
-        last = statement.end_lineno or statement.lineno
-        at = bisect.bisect_left(rows, first)
-        if at < len(rows) and rows[at] <= last:
-            chosen.append(statement)
-    return chosen
+        if _holds_row(rows, first, statement.end_lineno or statement.lineno):
+            yield statement
+
+
+def _nodes_spanning(statement: ast.stmt, rows: list[int]) -> Iterable[ast.AST]:
+    """The nodes of ``statement`` that span one of ``rows`` (and the nodes without a
+    position, which only group others): a registering call spans the row of its callee, and
+    every node around it spans that row too. A large class with one registration in it is
+    walked down to that registration, not whole."""
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            first = getattr(child, "lineno", None)
+            if first is None or _holds_row(rows, first, child.end_lineno or first):  # type: ignore[attr-defined]
+                stack.append(child)
+
+
+def _holds_row(rows: list[int], first: int, last: int) -> bool:
+    at = bisect.bisect_left(rows, first)
+    return at < len(rows) and rows[at] <= last
 
 
 def registration_words(imports: ImportMap, knowledge: KnowledgeBase) -> frozenset[str]:
