@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from leaklint.analysis.collector import Oracle
     from leaklint.analysis.inference import TypeOracle
-    from leaklint.cache import ResultsCache
+    from leaklint.cache import Entry, ResultsCache
 
 INFERENCE_CACHE = "inference-v1.json"
 MAX_FIX_PASSES = 10
@@ -253,6 +253,16 @@ PARALLEL_THRESHOLD = 4_000_000
 below it, starting the workers costs more than they save."""
 
 
+READ_SAMPLE = 64
+"""Files read in this process before deciding whether reading the rest is worth workers."""
+PARALLEL_READ_BYTES = 8_000_000
+PARALLEL_READ_INDEXED = 200
+"""Reading (and indexing the files that feed the project index) is spread over worker
+processes when the files still to read are estimated, from those read first, to hold this
+many bytes or this many files that feed the index: below both, starting the workers costs
+more than they save."""
+
+
 @record
 class _Pending:
     """A file waiting to be checked: parsed already (it feeds the index), or only read."""
@@ -262,6 +272,9 @@ class _Pending:
     data: bytes
     parsed: Optional[ParsedModule] = None
     contribution: Optional[ProjectIndex] = None
+    whole: bool = False
+    """It was parsed whole to feed the index (in a worker, which kept no tree): its findings
+    come from a whole parse too, syntax errors anywhere in it included."""
 
 
 def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunReport:
@@ -279,6 +292,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
         cache = None if settings.fix or diff else known
     pending: list[_Pending] = []
     cached: list[tuple[FileOutcome, Path, Entry]] = []
+    unread: list[tuple[FileOutcome, Path]] = []
     contributions: list[ProjectIndex] = []
     index = ProjectIndex()
     merger = None if known is None else IndexMerger(index)
@@ -294,7 +308,8 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 merger.add(entry.index)
             cached.append((outcome, found, entry))
             continue
-        read = _read(found, outcome, settings, cache)
+        unread.append((outcome, found))
+    for read in _read_all(unread, settings, cache):
         if read is not None:
             if read.contribution is not None:
                 contributions.append(read.contribution)
@@ -340,8 +355,104 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     return report
 
 
+def _read_all(
+    files: list[tuple[FileOutcome, Path]], settings: Settings, cache: Optional[ResultsCache]
+) -> list[Optional[_Pending]]:
+    """:func:`_read` each file, the results in the files' order; in worker processes when a
+    sample read first says the rest is worth it (see :func:`_worth_workers`), or when the
+    number of jobs is set. Reading, the text searches and the index's parses are most of a
+    cold run, and the checks cannot start before the index is whole. What the workers would
+    have kept in the cache and the outcomes' errors come back and are applied here."""
+    jobs = settings.jobs or os.cpu_count() or 1
+    results: list[Optional[_Pending]] = [None] * len(files)
+    # a sample spread over the files (discovery's order groups alike files together)
+    stride = max(1, len(files) // READ_SAMPLE)
+    sampled = set(range(0, len(files), stride)) if not settings.jobs else set()
+    for at in sorted(sampled):
+        outcome, path = files[at]
+        results[at] = _read(path, outcome, settings, cache)
+    rest = [at for at in range(len(files)) if at not in sampled]
+    sample = [(files[at], results[at]) for at in sorted(sampled)]
+    if jobs <= 1 or len(rest) < 2 or not (settings.jobs or _worth_workers(sample, len(rest))):
+        for at in rest:
+            outcome, path = files[at]
+            results[at] = _read(path, outcome, settings, cache)
+        return results
+    import concurrent.futures
+
+    tasks = [(files[at][0].filename, files[at][1]) for at in rest]
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs, initializer=_start_reader, initargs=(settings, cache is not None)
+    ) as pool:
+        answers = list(pool.map(_read_in_worker, tasks, chunksize=32))
+    for at, (error, stored, read) in zip(rest, answers):
+        outcome, path = files[at]
+        outcome.error = error
+        if cache is not None:
+            for size, entry in stored:
+                cache.store(path, size, entry)
+        if read is not None:
+            read.outcome = outcome
+        results[at] = read
+    return results
+
+
+def _worth_workers(
+    sample: list[tuple[tuple[FileOutcome, Path], Optional[_Pending]]], remaining: int
+) -> bool:
+    """Whether the ``remaining`` files, estimated from the ``sample`` read first, hold enough
+    bytes or files that feed the index to be worth reading in workers."""
+    if not sample:
+        return False
+    size = indexed = 0
+    for (_, path), read in sample:
+        indexed += read is not None and read.contribution is not None
+        try:
+            size += os.stat(path).st_size
+        except OSError:
+            continue
+    scale = remaining / len(sample)
+    return size * scale >= PARALLEL_READ_BYTES or indexed * scale >= PARALLEL_READ_INDEXED
+
+
+class _Stored:
+    """Stands in for the results cache in a worker: what would be stored, to store later."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, Entry]] = []
+
+    def store(self, path: Path, data_size: int, entry: Entry) -> None:
+        self.entries.append((data_size, entry))
+
+
+_READER: dict[str, Any] = {}
+
+
+def _start_reader(settings: Settings, caching: bool) -> None:
+    _READER.update(settings=settings, caching=caching)
+
+
+def _read_in_worker(
+    task: tuple[str, Path],
+) -> tuple[Optional[FileError], list[tuple[int, Entry]], Optional[_Pending]]:
+    filename, path = task
+    outcome = FileOutcome(filename)
+    stored = _Stored()
+    read = _read(path, outcome, _READER["settings"], stored if _READER["caching"] else None)
+    if read is not None:
+        # the tree stays here (it is rebuilt where the file is checked), and a file without
+        # generators is not checked: only its contribution to the index goes back
+        data = read.data if may_have_targets(read.data) else b""
+        whole = read.parsed is not None
+        read = _Pending(outcome, path, data, None, read.contribution, whole)
+    return outcome.error, stored.entries, read
+
+
 def _read(
-    path: Path, outcome: FileOutcome, settings: Settings, cache: Optional[ResultsCache]
+    path: Path,
+    outcome: FileOutcome,
+    settings: Settings,
+    cache: Union[ResultsCache, _Stored, None],
 ) -> Optional[_Pending]:
     """Read and prefilter one file; a file that feeds the project index is parsed whole now,
     for its contribution.
@@ -413,7 +524,7 @@ def _parsed(item: _Pending) -> Union[ParsedModule, ParseFailure]:
     rule reads)."""
     if item.parsed is not None:
         return item.parsed
-    return parse(item.outcome.filename, item.data, whole=False)
+    return parse(item.outcome.filename, item.data, whole=item.whole)
 
 
 if TYPE_CHECKING:
@@ -430,7 +541,11 @@ def _check_all(
     if jobs > 1 and (settings.jobs or size >= PARALLEL_THRESHOLD) and len(pending) > 1:
         import concurrent.futures
 
-        tasks = [(item.outcome.filename, item.data) for item in pending if item.parsed is None]
+        tasks = [
+            (item.outcome.filename, item.data, item.whole)
+            for item in pending
+            if item.parsed is None
+        ]
         with concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, initializer=_start_worker, initargs=(index, settings)
         ) as pool:
@@ -471,11 +586,13 @@ def _start_worker(index: ProjectIndex, settings: Settings) -> None:
     _WORKER.update(index=index, settings=settings, types=_type_oracle(settings))
 
 
-def _check_in_worker(task: tuple[str, bytes]) -> tuple[CheckResult, Optional[dict[str, Any]]]:
+def _check_in_worker(
+    task: tuple[str, bytes, bool],
+) -> tuple[CheckResult, Optional[dict[str, Any]]]:
     """The file's findings, and what the worker's inference learnt since its last task (for
     the parent to save)."""
-    filename, data = task
-    parsed = parse(filename, data, whole=False)
+    filename, data, whole = task
+    parsed = parse(filename, data, whole=whole)
     types: Optional[TypeOracle] = _WORKER["types"]
     result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
     return result, types.hand_over() if types is not None else None

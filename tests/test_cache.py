@@ -3,6 +3,7 @@ Depends index stays right when only the file that references a dependency change
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -130,13 +131,27 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     assert len(_lines(result)) == 1 and "Traceback" not in result.stderr
 
 
-def test_one_or_two_workers_report_the_same(tmp_path: Path) -> None:
+def test_one_or_two_workers_report_and_keep_the_same(tmp_path: Path) -> None:
+    """Two workers read the files (and index them) and check them: the findings, the errors
+    and the cache they leave are one worker's."""
     shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
     (tmp_path / "fixtures" / "broken.py").write_text("def f(:\n    yield\n")
-    one = run("--no-cache", "--jobs", "1", "--output-format", "json", "fixtures", cwd=tmp_path)
-    two = run("--no-cache", "--jobs", "2", "--output-format", "json", "fixtures", cwd=tmp_path)
-    assert one.stdout == two.stdout and len(one.stdout) > 1000
-    assert one.stderr == two.stderr and "broken.py:1:7: SyntaxError" in two.stderr
+    # feeds the index and holds a generator: parsed whole, so the error after it counts
+    (tmp_path / "fixtures" / "indexed_broken.py").write_text(
+        "from fastapi import Depends\n\ndef get_db():\n    yield 1\n\n"
+        "def route(db=Depends(get_db)): ...\n\nvalue = (\n"
+    )
+    runs = []
+    for jobs in ("1", "2"):
+        shutil.rmtree(tmp_path / ".leaklint_cache", ignore_errors=True)
+        found = run("--jobs", jobs, "--output-format", "json", "fixtures", cwd=tmp_path)
+        [kept] = (tmp_path / ".leaklint_cache").glob("results-*.json")
+        runs.append((found.stdout, found.stderr, json.loads(kept.read_text())))
+    (one, one_errors, one_kept), (two, two_errors, two_kept) = runs
+    assert one == two and len(one) > 1000
+    assert one_errors == two_errors and "broken.py:1:7: SyntaxError" in two_errors
+    assert "indexed_broken.py:8:" in two_errors
+    assert one_kept == two_kept and len(two_kept["files"]) > 100
 
 
 def test_contributions_kept_as_json_merge_into_the_index_fresh_ones_make() -> None:
@@ -189,3 +204,32 @@ def test_the_cache_is_replaced_whole_or_not_at_all(
         _write_atomically(target, '{"second": 2}')
     assert target.read_text() == '{"first": 1}'
     assert [path.name for path in tmp_path.iterdir()] == ["results.json"]  # no temporary left
+
+
+def test_a_sample_read_first_decides_whether_workers_read_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--jobs``, a sample spread over the files is read here first; when it says
+    the rest is large, workers read the rest, and the run reports what one process does."""
+    from leaklint import runner
+    from leaklint.rules import RULES
+    from leaklint.settings import Settings
+
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # a one-core machine never spreads
+    spread: list[bool] = []
+    decide = runner._worth_workers
+    monkeypatch.setattr(
+        runner, "_worth_workers", lambda *args: spread.append(decide(*args)) or spread[-1]
+    )
+
+    def report() -> list[tuple[str, list[object], object]]:
+        found = runner.run([str(tmp_path / "fixtures")], settings)
+        return [(o.filename, o.diagnostics, o.error) for o in found.outcomes]
+
+    alone = report()
+    monkeypatch.setattr(runner, "PARALLEL_READ_BYTES", 1)
+    spread_out = report()
+    assert spread == [False, True]
+    assert spread_out == alone and sum(len(d) for _, d, _ in alone) > 100
