@@ -57,6 +57,8 @@ class ParsedModule:
     imports: ImportMap
     skipped: tuple[SkippedStatement, ...] = ()
     """Statements the running interpreter cannot parse (newer syntax): not in ``tree``."""
+    yield_rows: Optional[tuple[int, ...]] = None
+    """The rows that spell ``yield``, when the parse found them already."""
 
     @property
     def skipped_source(self) -> tuple[str, ...]:
@@ -142,7 +144,8 @@ def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModu
     if not whole:
         partial = _parse_generators(text)
         if partial is not None:
-            return ParsedModule(filename, data, text, partial, ImportMap(partial))
+            tree, yield_rows = partial
+            return ParsedModule(filename, data, text, tree, ImportMap(tree), yield_rows=yield_rows)
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
@@ -180,9 +183,9 @@ def parse_registrations(
         return None
     if "\0" in text:
         return None
-    lines = source_lines(text, keepends=True)
+    lines = _Lines(source_lines(text, keepends=True))
     in_string = _starts_in_string(lines)
-    code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
+    code = _Lines(line if not inside else "\n" for line, inside in zip(lines, in_string))
     import_spans = _import_spans(code)
     body = _parse_imports(lines, import_spans)
     if body is None:
@@ -365,14 +368,15 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _parse_generators(text: str) -> Optional[ast.Module]:
+def _parse_generators(text: str) -> Optional[tuple[ast.Module, tuple[int, ...]]]:
     """A module of the file's import statements and of its functions that contain ``yield``,
-    each parsed from its own lines and moved back to its real rows and columns; ``None`` when
-    some part cannot be parsed alone (the caller parses the whole file)."""
-    lines = source_lines(text, keepends=True)
+    each parsed from its own lines and moved back to its real rows and columns, and the rows
+    that spell ``yield``; ``None`` when some part cannot be parsed alone (the caller parses
+    the whole file)."""
+    lines = _Lines(source_lines(text, keepends=True))
     in_string = _starts_in_string(lines)
     # a line inside a triple-quoted string is text: blank it for the scans below
-    code = [line if not inside else "\n" for line, inside in zip(lines, in_string)]
+    code = _Lines(line if not inside else "\n" for line, inside in zip(lines, in_string))
     spans = _generator_spans(code)
     if spans is None:
         return None
@@ -380,7 +384,10 @@ def _parse_generators(text: str) -> Optional[ast.Module]:
     if body is None:
         return None
     body.extend(_resource_class_stubs(code, spans))
-    return _assemble(lines, body, spans)
+    tree = _assemble(lines, body, spans)
+    if tree is None:
+        return None
+    return tree, tuple(row + 1 for row in rows_with(("yield",), lines))
 
 
 def _assemble(
@@ -401,8 +408,9 @@ def _generator_spans(lines: list[str]) -> Optional[list[tuple[int, int]]]:
     """(first, last + 1) line indexes of each outermost function holding a ``yield``,
     decorators included."""
     spans: dict[int, tuple[int, int]] = {}
-    for index, line in enumerate(lines):
-        if "yield" not in line or not _YIELD.search(line.split("#", 1)[0]):
+    for index in rows_with(("yield",), lines):
+        line = lines[index]
+        if not _YIELD.search(line.split("#", 1)[0]):
             continue
         depth = _indent(line)
         header = index
@@ -471,17 +479,32 @@ _RELEASE_METHOD = re.compile(
 )
 
 
+class _Lines(list):  # type: ignore[type-arg]
+    """The lines of one text, searched several times: their joined text and where each line
+    starts in it are computed once."""
+
+    text: Optional[str] = None
+    starts: Optional[list[int]] = None
+
+
 def rows_with(words: tuple[str, ...], lines: Sequence[str]) -> list[int]:
     """Indexes of the lines holding one of ``words``, in order: the text is searched, not
     each line (most lines hold none)."""
-    text = "".join(lines)
+    searched = lines if isinstance(lines, _Lines) else None
+    text = searched.text if searched is not None else None
+    if text is None:
+        text = "".join(lines)
+        if searched is not None:
+            searched.text = text
     found: set[int] = set()
-    starts: Optional[list[int]] = None
+    starts = searched.starts if searched is not None else None
     for word in words:
         position = text.find(word)
         while position >= 0:
             if starts is None:
                 starts = list(itertools.accumulate(map(len, lines), initial=0))
+                if searched is not None:
+                    searched.starts = starts
             row = bisect.bisect_right(starts, position) - 1
             found.add(row)
             position = text.find(word, starts[row + 1])  # on to the next line

@@ -97,6 +97,8 @@ def check_module(
     the calls the knowledge base does not know; ``yield_rows`` (rows holding ``yield``, found
     in the text when not given) spares a walk over the whole tree."""
     if yield_rows is None:
+        yield_rows = parsed.yield_rows
+    if yield_rows is None:
         yield_rows = [row for row, line in enumerate(parsed.lines, start=1) if "yield" in line]
     codes = settings.codes_for(parsed.filename)
     rules = [rule for rule in RULES if rule.code in codes]

@@ -229,6 +229,10 @@ def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -
             continue  # the runner parses these whole: they feed the project index
         whole, partial = parse("f.py", data), parse("f.py", data, whole=False)
         assert isinstance(whole, ParsedModule) and isinstance(partial, ParsedModule)
+        # the rows the partial parse found spelling `yield` are the text's
+        assert partial.yield_rows is None or list(partial.yield_rows) == [
+            row for row, line in enumerate(whole.lines, start=1) if "yield" in line
+        ]
         index = build_index([whole])
         found = [
             [
