@@ -282,3 +282,33 @@ def test_code_inside_docstrings_is_not_read_as_code() -> None:
     parsed = parse("f.py", source, whole=False)
     assert isinstance(parsed, ParsedModule)
     assert not any(isinstance(node, ast.FunctionDef) for node in ast.walk(parsed.tree))
+
+
+def test_child_nodes_are_the_ast_children_but_the_shared_markers() -> None:
+    """Every node of the fixtures, the package's own source and (where this Python has it)
+    a type alias: the children the analysis walks are ``ast``'s, less the operator and
+    context markers."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    from fixture_support import FIXTURES
+
+    from leaklint.analysis.syntax import child_nodes
+
+    markers = (ast.expr_context, ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
+    sources = [path.read_text(encoding="utf-8") for path in FIXTURES.rglob("*.py")]
+    sources += [p.read_text(encoding="utf-8") for p in Path(ast.__file__).parent.glob("a*.py")]
+    if sys.version_info >= (3, 12):
+        sources.append("type Alias[T] = list[T]\n")
+    compared = 0
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue  # a fixture of newer syntax than this Python's
+        for node in ast.walk(tree):
+            expected = [c for c in ast.iter_child_nodes(node) if not isinstance(c, markers)]
+            assert child_nodes(node) == expected, ast.dump(node)[:200]
+            compared += 1
+    assert compared > 50_000

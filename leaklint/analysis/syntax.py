@@ -24,7 +24,8 @@ _BROAD_HANDLERS = frozenset({"BaseException", "Exception", "GeneratorExit"})
 
 
 def own_scope(function: FunctionNode, parent: dict[ast.AST, ast.AST]) -> Iterator[ast.AST]:
-    """Nodes of the function's body, not descending into nested functions, lambdas or classes."""
+    """Nodes of the function's body, not descending into nested functions, lambdas or classes
+    (see :func:`child_nodes` for the nodes left out)."""
     stack: list[ast.AST] = []
     for statement in function.body:
         parent[statement] = function
@@ -34,9 +35,38 @@ def own_scope(function: FunctionNode, parent: dict[ast.AST, ast.AST]) -> Iterato
         yield node
         if isinstance(node, SCOPES):
             continue
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             parent[child] = node
             stack.append(child)
+
+
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level", "kind"}
+    | {"type_comment", "is_async", "conversion", "lineno", "col_offset"}
+)
+"""Fields that hold no expression or statement (but ``TypeAlias.name``, a ``Name``): names,
+flags, and the operator and context markers (``Load``, ``Add``, ``Eq``), which the parser
+shares between every node."""
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` without the operator and context markers, and without trying
+    the fields that hold names and flags: the analysis reads those as attributes of their
+    node, and a walk over every function's body is most of a check."""
+    kind = type(node)
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        leaves = _LEAF_FIELDS - {"name"} if kind.__name__ == "TypeAlias" else _LEAF_FIELDS
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in leaves)
+    children: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST))
+    return children
 
 
 def in_loop(node: ast.AST, parent: dict[ast.AST, ast.AST], function: FunctionNode) -> bool:
