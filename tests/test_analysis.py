@@ -284,7 +284,7 @@ def test_code_inside_docstrings_is_not_read_as_code() -> None:
     assert not any(isinstance(node, ast.FunctionDef) for node in ast.walk(parsed.tree))
 
 
-def test_child_nodes_are_the_ast_children_but_the_shared_markers() -> None:
+def test_child_nodes_and_walk_are_asts_but_the_shared_markers() -> None:
     """Every node of the fixtures, the package's own source and (where this Python has it)
     a type alias: the children the analysis walks are ``ast``'s, less the operator and
     context markers."""
@@ -294,7 +294,7 @@ def test_child_nodes_are_the_ast_children_but_the_shared_markers() -> None:
 
     from fixture_support import FIXTURES
 
-    from leaklint.analysis.syntax import child_nodes
+    from leaklint.analysis.syntax import child_nodes, walk
 
     markers = (ast.expr_context, ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
     sources = [path.read_text(encoding="utf-8") for path in FIXTURES.rglob("*.py")]
@@ -311,4 +311,6 @@ def test_child_nodes_are_the_ast_children_but_the_shared_markers() -> None:
             expected = [c for c in ast.iter_child_nodes(node) if not isinstance(c, markers)]
             assert child_nodes(node) == expected, ast.dump(node)[:200]
             compared += 1
+        everything = [node for node in ast.walk(tree) if not isinstance(node, markers)]
+        assert sorted(map(id, walk(tree))) == sorted(map(id, everything))
     assert compared > 50_000

@@ -40,6 +40,7 @@ from leaklint.analysis.syntax import (
     is_broad_handler,
     leaves,
     position,
+    walk,
 )
 from leaklint.analysis.targets import ModuleName, ProjectIndex
 
@@ -348,7 +349,7 @@ class ResourceCollector:
         if self._assigned is None:
             self._assigned = {
                 node.id
-                for node in ast.walk(self.function)
+                for node in walk(self.function)
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
             }
         return self._assigned

@@ -40,6 +40,16 @@ def own_scope(function: FunctionNode, parent: dict[ast.AST, ast.AST]) -> Iterato
             stack.append(child)
 
 
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and every node under it, in no particular order, as ``ast.walk`` finds them
+    but the markers :func:`child_nodes` leaves out."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(child_nodes(current))
+
+
 _LEAF_FIELDS = frozenset(
     {"ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level", "kind"}
     | {"type_comment", "is_async", "conversion", "lineno", "col_offset"}
