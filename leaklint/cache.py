@@ -38,7 +38,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional, TypeVar
 
-FORMAT = 4
+FORMAT = 5
 
 
 @record
@@ -63,48 +63,66 @@ class Entry:
 
 
 class ResultsCache:
-    """Entries by path, loaded at the start of a run and saved at its end. Entries stay JSON
-    until a file asks for its own: a run over 20 changed files of a large project reads the
-    others' index contributions and writes them back as they were."""
+    """Entries by path, loaded at the start of a run and saved at its end.
+
+    The file holds a header line and one line per file: its path (as a JSON string), size,
+    modification time, index contribution (JSON, or ``-``) and the rest of its entry (JSON),
+    separated by tabs (which JSON escapes). A line is decoded only as far as a run needs it,
+    and an entry that still holds is written back as the very line it was read from: a run
+    over 20 changed files of a large project decodes the others' index contributions alone
+    and encodes nothing of theirs."""
 
     def __init__(self, folder: Path, settings: Settings) -> None:
         self.path = folder / f"results-{FORMAT}-{_settings_digest(settings)}.json"
-        self._loaded: dict[str, dict[str, Any]] = {}
-        self._kept: dict[str, dict[str, Any]] = {}
-        """Loaded entries that still hold, to be written back unchanged."""
+        self._loaded: dict[str, str] = {}
+        """Each file's line, after its path."""
+        self._kept: dict[str, str] = {}
+        """Loaded lines that still hold, to be written back unchanged."""
         self._fresh: dict[str, Entry] = {}
         """What this run found: the file does not hold it yet."""
         try:
-            document = json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
         except (OSError, ValueError):
             return
-        if isinstance(document, dict) and document.get("version") == __version__:
-            files = document.get("files")
-            if isinstance(files, dict):
-                self._loaded = {path: raw for path, raw in files.items() if isinstance(raw, dict)}
+        header, _, body = text.partition("\n")
+        if header != _header():
+            return  # another version's, or no cache at all
+        for line in body.split("\n"):
+            quoted, tab, rest = line.partition("\t")
+            if not tab or len(quoted) < 2:
+                continue
+            try:
+                name = quoted[1:-1] if "\\" not in quoted else json.loads(quoted)
+            except ValueError:
+                continue
+            self._loaded[name] = rest
 
     def lookup(self, path: Path) -> Optional[Entry]:
         """The entry for ``path`` if the file still has the size and time it had."""
         name = str(path)
-        raw = self._unchanged(name)
-        if raw is None:
+        fields = self._unchanged(name)
+        if fields is None:
             return None
-        entry = _entry_from_json(raw)
+        entry = _entry_from_fields(fields)
         if entry is not None:
-            self._kept[name] = raw
+            self._kept[name] = self._loaded[name]
         return entry
 
-    def _unchanged(self, name: str) -> Optional[dict[str, Any]]:
-        raw = self._loaded.get(name)
-        if raw is None:
+    def _unchanged(self, name: str) -> Optional[list[str]]:
+        """The fields of the file's line (size, time, index, the rest), if it is unchanged."""
+        line = self._loaded.get(name)
+        if line is None:
+            return None
+        fields = line.split("\t", 3)
+        if len(fields) != 4:
             return None
         try:
             status = os.stat(name)
         except OSError:
             return None
-        if (status.st_size, status.st_mtime_ns) != (raw.get("size"), raw.get("mtime_ns")):
+        if (str(status.st_size), str(status.st_mtime_ns)) != (fields[0], fields[1]):
             return None
-        return raw
+        return fields
 
     def elsewhere(self, paths: Sequence[str], seen: Collection[str], into: IndexMerger) -> None:
         """Merge ``into`` the index contributions of the unchanged files outside ``paths``;
@@ -112,22 +130,22 @@ class ResultsCache:
         excluded) go."""
         files = {os.path.normpath(path) for path in paths if not os.path.isdir(path)}
         folders = [os.path.normpath(path) for path in paths if os.path.isdir(path)]
-        for name, raw in self._loaded.items():
+        for name, line in self._loaded.items():
             if name in seen:
                 continue
             normal = os.path.normpath(name)
             if normal in files or any(_within(normal, folder) for folder in folders):
                 continue
-            if raw.get("index") is None:
-                self._kept[name] = raw  # a file outside the run: nothing to read from it
+            if _NO_INDEX in line:
+                self._kept[name] = line  # a file outside the run: nothing to read from it
                 continue
-            unchanged = self._unchanged(name)
-            if unchanged is not None:
+            fields = self._unchanged(name)
+            if fields is not None:
                 try:
-                    into.add(unchanged["index"])
+                    into.add_text(fields[2])
                 except (KeyError, TypeError, ValueError):
                     continue
-                self._kept[name] = unchanged
+                self._kept[name] = line
 
     def store(self, path: Path, data_size: int, entry: Entry) -> None:
         """Remember what was found for ``path`` (its time is read now, after reading it)."""
@@ -146,19 +164,59 @@ class ResultsCache:
         costs time. A run that found every file as the cache holds it writes nothing."""
         if not self._fresh and self._kept.keys() == self._loaded.keys():
             return
-        files = dict(self._kept)
-        files.update((path, _entry_to_json(entry)) for path, entry in self._fresh.items())
-        document = {"version": __version__, "files": files}
+        lines = [_header()]
+        lines += [f"{_quoted(name)}\t{line}" for name, line in self._kept.items()]
+        lines += [f"{_quoted(name)}\t{_entry_line(entry)}" for name, entry in self._fresh.items()]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
-            # dumps, not dump: only a one-shot encoding runs in C (ten times faster)
-            text = json.dumps(document, separators=(",", ":"), default=_json_default)
-            _write_atomically(self.path, text)
+            _write_atomically(self.path, "\n".join(lines) + "\n")
         except OSError:
             pass
+
+
+_NO_INDEX = "\t-\t"
+"""How a line without an index contribution spells it (no JSON value is ``-``)."""
+
+
+def _header() -> str:
+    return json.dumps({"leaklint": __version__, "format": FORMAT})
+
+
+def _quoted(name: str) -> str:
+    return json.dumps(name)
+
+
+def _entry_line(entry: Entry) -> str:
+    """The fields of an entry's line after its path (see :class:`ResultsCache`)."""
+    index = "-" if entry.index is None else json.dumps(entry.index, separators=(",", ":"))
+    rest = {
+        "has_targets": entry.has_targets,
+        "index_digest": entry.index_digest,
+        "diagnostics": [records.asdict(d) for d in entry.diagnostics],
+        "error": None if entry.error is None else records.asdict(entry.error),
+        "warning": None if entry.warning is None else records.asdict(entry.warning),
+    }
+    encoded = json.dumps(rest, separators=(",", ":"), default=_json_default)
+    return f"{entry.size}\t{entry.mtime_ns}\t{index}\t{encoded}"
+
+
+def _entry_from_fields(fields: list[str]) -> Optional[Entry]:
+    size, mtime_ns, index, rest = fields
+    if rest == _NOTHING and index == "-":  # most files: no generator, nothing for the index
+        try:
+            return Entry(size=int(size), mtime_ns=int(mtime_ns))
+        except ValueError:
+            return None
+    try:
+        raw = json.loads(rest)
+        raw.update(size=int(size), mtime_ns=int(mtime_ns))
+        raw["index"] = None if index == "-" else json.loads(index)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return _entry_from_json(raw)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -242,6 +300,14 @@ class IndexMerger:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self._seen: set[tuple[Any, ...]] = set()
+        self._texts: set[str] = set()
+
+    def add_text(self, text: str) -> None:
+        """Add one contribution as its JSON text; a text added already adds nothing (most
+        route modules of an application contribute the same ``Depends(get_db)``)."""
+        if text not in self._texts:
+            self._texts.add(text)
+            self.add(json.loads(text))
 
     def add(self, raw: Mapping[str, Any]) -> None:
         """Add one contribution in the shape :func:`index_to_json` gives."""
@@ -314,19 +380,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in the cache")
 
 
-def _entry_to_json(entry: Entry) -> dict[str, Any]:
-    return {
-        "size": entry.size,
-        "mtime_ns": entry.mtime_ns,
-        "has_targets": entry.has_targets,
-        "index": entry.index,
-        "index_digest": entry.index_digest,
-        "diagnostics": [records.asdict(d) for d in entry.diagnostics],
-        "error": None if entry.error is None else records.asdict(entry.error),
-        "warning": None if entry.warning is None else records.asdict(entry.warning),
-    }
-
-
 def _entry_from_json(raw: Any) -> Optional[Entry]:
     try:
         diagnostics = [_diagnostic(item) for item in raw["diagnostics"]]
@@ -381,3 +434,7 @@ def _diagnostic(raw: dict[str, Any]) -> Diagnostic:
         fix=plan,
         severity=Severity(raw["severity"]),
     )
+
+
+_NOTHING = _entry_line(Entry()).split("\t", 3)[3]
+"""The rest of the line of a file that holds nothing for any check."""

@@ -3,7 +3,6 @@ Depends index stays right when only the file that references a dependency change
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -146,12 +145,12 @@ def test_one_or_two_workers_report_and_keep_the_same(tmp_path: Path) -> None:
         shutil.rmtree(tmp_path / ".leaklint_cache", ignore_errors=True)
         found = run("--jobs", jobs, "--output-format", "json", "fixtures", cwd=tmp_path)
         [kept] = (tmp_path / ".leaklint_cache").glob("results-*.json")
-        runs.append((found.stdout, found.stderr, json.loads(kept.read_text())))
+        runs.append((found.stdout, found.stderr, sorted(kept.read_text().splitlines())))
     (one, one_errors, one_kept), (two, two_errors, two_kept) = runs
     assert one == two and len(one) > 1000
     assert one_errors == two_errors and "broken.py:1:7: SyntaxError" in two_errors
     assert "indexed_broken.py:8:" in two_errors
-    assert one_kept == two_kept and len(two_kept["files"]) > 100
+    assert one_kept == two_kept and len(two_kept) > 100
 
 
 def test_contributions_kept_as_json_merge_into_the_index_fresh_ones_make() -> None:
@@ -233,3 +232,30 @@ def test_a_sample_read_first_decides_whether_workers_read_the_rest(
     spread_out = report()
     assert spread == [False, True]
     assert spread_out == alone and sum(len(d) for _, d, _ in alone) > 100
+
+
+def test_a_damaged_line_costs_its_own_file_and_odd_names_survive(tmp_path: Path) -> None:
+    """The cache is read line by line: a line cut short is that file's entry lost (it is
+    checked again), not the others'; names with tabs, quotes or other scripts round-trip."""
+    names = ["plain.py", "tab\there.py", 'quote"d.py', "caf\u00e9.py"]
+    for name in names:
+        (tmp_path / name).write_text(SESSIONLOCAL)
+    first = _lines(run(".", cwd=tmp_path))
+    assert len(first) == 4
+    [cache] = (tmp_path / ".leaklint_cache").glob("results-*.json")
+    lines = cache.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 5  # the header and one line per file
+    assert all(" is skipped " in line for line in first)
+    damaged = [line[: len(line) // 2] if "plain" in line else line for line in lines]
+    # the other lines are read: a message changed in one of them comes back as it is
+    marked = [
+        line.replace(" is skipped ", " IS SKIPPED ") if "caf" in line else line for line in damaged
+    ]
+    cache.write_text("\n".join(marked) + "\n", encoding="utf-8")
+    second = _lines(run(".", cwd=tmp_path))
+    assert [line.replace(" IS SKIPPED ", " is skipped ") for line in second] == first
+    assert sum(" IS SKIPPED " in line for line in second) == 1
+    # the damaged line is written anew, as it was first; the others as they were read
+    plain = [line for line in lines if "plain" in line]
+    expected = [line for line in marked if "plain" not in line] + plain
+    assert sorted(cache.read_text(encoding="utf-8").splitlines()) == sorted(expected)
