@@ -184,8 +184,7 @@ def parse_registrations(
     if "\0" in text:
         return None
     lines = _Lines(source_lines(text, keepends=True))
-    in_string = _starts_in_string(lines)
-    code = _Lines(line if not inside else "\n" for line, inside in zip(lines, in_string))
+    code = _code_lines(lines)
     import_spans = _import_spans(code)
     body = _parse_imports(lines, import_spans)
     if body is None:
@@ -322,21 +321,22 @@ def _starts_statement(line: str) -> bool:
     return bool(line[:1].strip()) and line[0] != "#" and not line.startswith(_CLOSING)
 
 
-def _starts_in_string(lines: list[str]) -> list[bool]:
-    """For each line, whether it begins inside a triple-quoted string (docstrings, examples
-    in them). A scan of quotes and comments, not a tokenizer: a miss costs a whole-file parse
-    at worst, since spans cut wrongly do not parse. Only the lines holding a triple quote
-    can change the answer, and the text is searched for those (most lines hold none)."""
-    flags = [False] * len(lines)
+def _code_lines(lines: list[str]) -> _Lines:
+    """The lines with those that begin inside a triple-quoted string (docstrings, examples in
+    them) blanked: the scans for definitions and words read code only. A scan of quotes and
+    comments, not a tokenizer: a miss costs a whole-file parse at worst, since spans cut
+    wrongly do not parse. Only the lines holding a triple quote can change the answer, and
+    the text is searched for those (most lines hold none)."""
+    code = _Lines(lines)
     delimiter: Optional[str] = None
     last = -1
     for row in rows_with(('"""', "'''"), lines):
         if delimiter is not None:
-            flags[last + 1 : row + 1] = [True] * (row - last)
+            code[last + 1 : row + 1] = ["\n"] * (row - last)
         delimiter, last = _string_state_after(lines[row], delimiter), row
     if delimiter is not None:
-        flags[last + 1 :] = [True] * (len(lines) - last - 1)
-    return flags
+        code[last + 1 :] = ["\n"] * (len(lines) - last - 1)
+    return code
 
 
 def _string_state_after(line: str, delimiter: Optional[str]) -> Optional[str]:
@@ -374,9 +374,7 @@ def _parse_generators(text: str) -> Optional[tuple[ast.Module, tuple[int, ...]]]
     that spell ``yield``; ``None`` when some part cannot be parsed alone (the caller parses
     the whole file)."""
     lines = _Lines(source_lines(text, keepends=True))
-    in_string = _starts_in_string(lines)
-    # a line inside a triple-quoted string is text: blank it for the scans below
-    code = _Lines(line if not inside else "\n" for line, inside in zip(lines, in_string))
+    code = _code_lines(lines)  # a line inside a triple-quoted string is text, not code
     spans = _generator_spans(code)
     if spans is None:
         return None
