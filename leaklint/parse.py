@@ -241,11 +241,15 @@ def _simple_calls(
     matches = list(simple.finditer(line))
     if not matches:
         return None
-    if any(mark in line[: matches[-1].end()] for mark in ('"', "'", "#")):
+    before = line[: matches[-1].end()]
+    if '"' in before or "'" in before or "#" in before:
         return None  # the call may be text: let the parser tell
-    named = [match.span(1) for match in matches]
-    for word in any_word.finditer(line):
-        if not any(start <= word.start() < end for start, end in named):
+    named = iter(matches)
+    match: Optional[re.Match[str]] = next(named)
+    for word in any_word.finditer(line):  # both in the order of the line
+        while match is not None and word.start() >= match.end(1):
+            match = next(named, None)
+        if match is None or word.start() < match.start(1):
             return None  # a word outside the simple calls (a keyword, an override...)
     statements: list[ast.stmt] = []
     new = [match for match in matches if match.group(0) not in seen]
