@@ -202,9 +202,7 @@ def _spec(lines: Iterable[str]) -> Optional[Patterns]:
     lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         return None
-    import pathspec  # only once there is a pattern to match: it costs 10 ms to import
-
-    return Patterns(pathspec.GitIgnoreSpec.from_lines(lines))
+    return Patterns(lines)
 
 
 class Patterns:
@@ -213,11 +211,23 @@ class Patterns:
     pathspec tries each pattern in turn, in Python: a 200-line ``.gitignore`` cost 60 ms on a
     700-file project, a quarter of its check. One expression made of every pattern answers
     "no pattern matches" at once; a path that some pattern matches is left to pathspec, which
-    decides what the matches mean (negation, directory patterns, the last match winning)."""
+    decides what the matches mean (negation, directory patterns, the last match winning).
+    pathspec's own patterns are compiled only for such a path (one expression each: 25 ms for
+    that ``.gitignore``, and most projects never need them)."""
 
-    def __init__(self, spec: pathspec.GitIgnoreSpec) -> None:
-        self.spec = spec
-        self._any = _any_of(spec)
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self._spec: Optional[pathspec.GitIgnoreSpec] = None
+        self._any = _any_of(lines)
+
+    @property
+    def spec(self) -> pathspec.GitIgnoreSpec:
+        """pathspec's reading of the lines, built at the first path it must decide."""
+        if self._spec is None:
+            import pathspec
+
+            self._spec = pathspec.GitIgnoreSpec.from_lines(self.lines)
+        return self._spec
 
     def match_file(self, path: str) -> bool:
         """Whether ``path`` (relative, ``/``-separated, with a trailing ``/`` for a folder) is
@@ -227,31 +237,42 @@ class Patterns:
         return bool(self.spec.match_file(path))
 
 
-def _any_of(spec: pathspec.GitIgnoreSpec) -> Optional[re.Pattern[str]]:
-    """One expression matching where any of the spec's patterns matches, or ``None`` when the
-    patterns are not all plain ones (which pathspec then matches itself)."""
+def _any_of(lines: list[str]) -> Optional[re.Pattern[str]]:
+    """One expression matching where any of the lines' patterns matches, or ``None`` when the
+    patterns are not all plain ones (which pathspec then matches itself). Each pattern's
+    expression is pathspec's own, translated but not compiled."""
+    import pathspec  # only once there is a pattern to match: it costs 10 ms to import
+
+    kind = type(pathspec.GitIgnoreSpec.from_lines(["x"]).patterns[0])
+    translate = getattr(kind, "pattern_to_regex", None)
+    if translate is None:
+        return None
     alternatives = []
     anywhere = []  # most patterns name a path component at any depth: one prefix for them all
-    for pattern in spec.patterns:
-        if getattr(pattern, "include", None) is None:
+    for line in lines:
+        try:
+            regex, include = translate(line)
+        except (ValueError, TypeError):
+            return None  # pathspec refuses it too: let it say so
+        if include is None:
             continue  # a blank line or comment: it matches nothing
-        regex = getattr(pattern, "regex", None)
-        if not isinstance(regex, re.Pattern) or not isinstance(regex.pattern, str):
-            return None
-        if regex.flags != re.UNICODE or "(?P=" in regex.pattern:
-            return None
+        if not isinstance(regex, str) or "(?P=" in regex:
+            return None  # a back-reference: not one of the plain shapes
         # the patterns name the same groups; unnamed, they can share one expression
-        expression = _NAMED_GROUP.sub("(?:", regex.pattern)
+        expression = _NAMED_GROUP.sub("(?:", regex)
         if expression.startswith(_ANY_DEPTH):
             anywhere.append(expression[len(_ANY_DEPTH) :])
         else:
             alternatives.append(expression)
     if anywhere:
         alternatives.append(_ANY_DEPTH + "(?:" + "|".join(f"(?:{e})" for e in anywhere) + ")")
+    if not alternatives:
+        return None
     try:
-        return re.compile("|".join(f"(?:{e})" for e in alternatives)) if alternatives else None
+        combined = re.compile("|".join(f"(?:{e})" for e in alternatives))
     except re.error:
         return None
+    return combined if combined.flags == re.UNICODE else None  # inline flags change them all
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")

@@ -48,8 +48,16 @@ def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
         paths.add("/".join(parts))
     for lines in [GITIGNORE, GITIGNORE[:6], [line for line in GITIGNORE if "!" not in line]]:
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        patterns = Patterns(spec)
+        patterns = Patterns(lines)
         assert patterns._any is not None  # the quick answer is really being compared
         for path in sorted(paths):
             for name in (path, f"{path}/"):
                 assert patterns.match_file(name) == spec.match_file(name), (lines, name)
+
+
+def test_pathspec_compiles_the_patterns_only_for_a_path_some_pattern_matches() -> None:
+    patterns = Patterns(GITIGNORE)
+    for path in ("app/main.py", "src/app/", "app/models/user.py"):
+        assert not patterns.match_file(path)
+    assert patterns._spec is None
+    assert patterns.match_file("app/x.pyc") and patterns._spec is not None
