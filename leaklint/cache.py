@@ -11,7 +11,6 @@ atomic (temporary file and rename): two runs sharing the folder leave a valid ca
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import hashlib
 import json
@@ -33,6 +32,7 @@ from leaklint.model import (
 )
 from leaklint.records import record
 from leaklint.settings import Settings
+from leaklint.write import replace_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class ResultsCache:
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
-            _write_atomically(self.path, "\n".join(lines) + "\n")
+            replace_file(self.path, ("\n".join(lines) + "\n").encode("utf-8"))
         except OSError:
             pass
 
@@ -217,22 +217,6 @@ def _entry_from_fields(fields: list[str]) -> Optional[Entry]:
     except (ValueError, TypeError, AttributeError):
         return None
     return _entry_from_json(raw)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a new file beside ``path``, then rename it over ``path``. The name is
-    made here rather than by ``tempfile``, whose import (``random``, ``shutil``) costs a
-    pre-commit run more than the write does."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _within(name: str, folder: str) -> bool:

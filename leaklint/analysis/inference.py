@@ -156,7 +156,8 @@ class TypeOracle:
             return
         self._load()
         import json
-        import tempfile
+
+        from leaklint.write import replace_file
 
         stable = {key: value for key, value in self._stored.items() if "@" in key}
         document = {
@@ -170,10 +171,7 @@ class TypeOracle:
             ignore = self._cache_file.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# written by leaklint\n*\n", encoding="utf-8")
-            descriptor, temporary = tempfile.mkstemp(dir=self._cache_file.parent)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(document))
-            os.replace(temporary, self._cache_file)
+            replace_file(self._cache_file, json.dumps(document).encode("utf-8"))
         except OSError:
             pass  # a cache that cannot be written only costs time
 
