@@ -482,35 +482,33 @@ _RELEASE_METHOD = re.compile(
 
 
 class _Lines(list):  # type: ignore[type-arg]
-    """The lines of one text, searched several times: their joined text and where each line
-    starts in it are computed once."""
+    """The lines of one text, searched several times (and not changed once searched): their
+    joined text and where each line starts in it are computed once."""
 
-    text: Optional[str] = None
-    starts: Optional[list[int]] = None
+    _text: Optional[str] = None
+    _starts: Optional[list[int]] = None
+
+    def rows_with(self, words: tuple[str, ...]) -> list[int]:
+        """See :func:`rows_with`."""
+        if self._text is None:
+            self._text = "".join(self)
+        text = self._text
+        found: set[int] = set()
+        for word in words:
+            position = text.find(word)
+            while position >= 0:
+                if self._starts is None:
+                    self._starts = list(itertools.accumulate(map(len, self), initial=0))
+                row = bisect.bisect_right(self._starts, position) - 1
+                found.add(row)
+                position = text.find(word, self._starts[row + 1])  # on to the next line
+        return sorted(found)
 
 
 def rows_with(words: tuple[str, ...], lines: Sequence[str]) -> list[int]:
     """Indexes of the lines holding one of ``words``, in order: the text is searched, not
     each line (most lines hold none)."""
-    searched = lines if isinstance(lines, _Lines) else None
-    text = searched.text if searched is not None else None
-    if text is None:
-        text = "".join(lines)
-        if searched is not None:
-            searched.text = text
-    found: set[int] = set()
-    starts = searched.starts if searched is not None else None
-    for word in words:
-        position = text.find(word)
-        while position >= 0:
-            if starts is None:
-                starts = list(itertools.accumulate(map(len, lines), initial=0))
-                if searched is not None:
-                    searched.starts = starts
-            row = bisect.bisect_right(starts, position) - 1
-            found.add(row)
-            position = text.find(word, starts[row + 1])  # on to the next line
-    return sorted(found)
+    return (lines if isinstance(lines, _Lines) else _Lines(lines)).rows_with(words)
 
 
 def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> list[ast.stmt]:
