@@ -24,6 +24,7 @@ from leaklint.analysis.resources import (
     KnowledgeBase,
     ResourceType,
 )
+from leaklint.analysis.syntax import child_nodes, walk
 from leaklint.records import field, record
 
 TYPE_CHECKING = False
@@ -176,7 +177,7 @@ def index_module(
     for statement in tree.body if rows is None else _spanning(tree.body, rows):
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue  # no call in it
-        for node in ast.walk(statement) if rows is None else _nodes_spanning(statement, rows):
+        for node in walk(statement) if rows is None else _nodes_spanning(statement, rows):
             if isinstance(node, ast.Call):
                 _index_call(node, imports, index, drivers, module, imported_roots, instances)
             elif isinstance(node, ast.Assign):
@@ -238,7 +239,7 @@ def _nodes_spanning(statement: ast.stmt, rows: list[int]) -> Iterable[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             first = getattr(child, "lineno", None)
             if first is None or _holds_row(rows, first, child.end_lineno or first):  # type: ignore[attr-defined]
                 stack.append(child)
