@@ -136,7 +136,7 @@ class ResultsCache:
             normal = os.path.normpath(name)
             if normal in files or any(_within(normal, folder) for folder in folders):
                 continue
-            if _NO_INDEX in line:
+            if line.split("\t", 3)[2:3] == ["-"]:
                 self._kept[name] = line  # a file outside the run: nothing to read from it
                 continue
             fields = self._unchanged(name)
@@ -175,10 +175,6 @@ class ResultsCache:
             replace_file(self.path, ("\n".join(lines) + "\n").encode("utf-8"))
         except OSError:
             pass
-
-
-_NO_INDEX = "\t-\t"
-"""How a line without an index contribution spells it (no JSON value is ``-``)."""
 
 
 def _header() -> str:

@@ -369,12 +369,12 @@ def _read_all(
     results: list[Optional[_Pending]] = [None] * len(files)
     # a sample spread over the files (discovery's order groups alike files together)
     stride = max(1, len(files) // READ_SAMPLE)
-    sampled = set(range(0, len(files), stride)) if not settings.jobs else set()
-    for at in sorted(sampled):
+    sampled = [] if settings.jobs else list(range(0, len(files), stride))
+    for at in sampled:
         outcome, path = files[at]
         results[at] = _read(path, outcome, settings, cache)
-    rest = [at for at in range(len(files)) if at not in sampled]
-    sample = [(files[at], results[at]) for at in sorted(sampled)]
+    rest = sorted(set(range(len(files))).difference(sampled))
+    sample = [(files[at], results[at]) for at in sampled]
     if jobs <= 1 or len(rest) < 2 or not (settings.jobs or _worth_workers(sample, len(rest))):
         for at in rest:
             outcome, path = files[at]

@@ -55,7 +55,7 @@ class TypeOracle:
     ) -> None:
         self._cache_file = cache_file
         self._knowledge = knowledge
-        """What a class a project function is annotated to return is, when it is known."""
+        """What the project's source names (a factory, an annotated class) is, when known."""
         self._environment = ""
         self._stored: dict[str, Optional[dict[str, Any]]] = {}
         self._local: dict[str, dict[str, Any]] = {}
@@ -67,8 +67,9 @@ class TypeOracle:
         self._digests: dict[str, Optional[str]] = {}
         self._preambles: dict[str, _Preamble] = {}
         self._definitions: Optional[Definitions] = None
-        self._roots: dict[Path, list[Path]] = {}
         """The project's source, read at the first question (most runs ask none)."""
+        self._roots: dict[Path, list[Path]] = {}
+        """For a package root, where its modules import others from."""
 
     def resource_type(
         self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
