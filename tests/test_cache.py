@@ -205,6 +205,35 @@ def test_the_cache_is_replaced_whole_or_not_at_all(
     assert [path.name for path in tmp_path.iterdir()] == ["results.json"]  # no temporary left
 
 
+def test_a_sample_read_first_decides_whether_workers_read_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--jobs``, a sample spread over the files is read here first; when it says
+    the rest is large, workers read the rest, and the run reports what one process does."""
+    from leaklint import runner
+    from leaklint.rules import RULES
+    from leaklint.settings import Settings
+
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # a one-core machine never spreads
+    spread: list[bool] = []
+    decide = runner._worth_workers
+    monkeypatch.setattr(
+        runner, "_worth_workers", lambda *args: spread.append(decide(*args)) or spread[-1]
+    )
+
+    def report() -> list[tuple[str, list[object], object]]:
+        found = runner.run([str(tmp_path / "fixtures")], settings)
+        return [(o.filename, o.diagnostics, o.error) for o in found.outcomes]
+
+    alone = report()
+    monkeypatch.setattr(runner, "PARALLEL_READ_BYTES", 1)
+    spread_out = report()
+    assert spread == [False, True]
+    assert spread_out == alone and sum(len(d) for _, d, _ in alone) > 100
+
+
 def test_a_damaged_line_costs_its_own_file_and_odd_names_survive(tmp_path: Path) -> None:
     """The cache is read line by line: a line cut short is that file's entry lost (it is
     checked again), not the others'; names with tabs, quotes or other scripts round-trip."""
