@@ -343,9 +343,16 @@ def _code_lines(lines: list[str]) -> _Lines:
     return code
 
 
+_STRING_START = re.compile(r"\"\"\"|'''|[\"'#]")
+_ONE_LINE_STRING = {
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
+    "'": re.compile(r"(?:[^'\\\n]|\\.)*'"),
+}
+
+
 def _string_state_after(line: str, delimiter: Optional[str]) -> Optional[str]:
     """The triple quote a string open at the end of ``line`` waits for, given the one open
-    at its start."""
+    at its start. A string on one line is skipped whole: ``('\"\"\"', "'''")`` opens none."""
     position = 0
     while True:
         if delimiter is not None:
@@ -354,18 +361,19 @@ def _string_state_after(line: str, delimiter: Optional[str]) -> Optional[str]:
                 return delimiter
             delimiter, position = None, found + 3
             continue
-        candidates = [
-            (index, token)
-            for token in ('"""', "'''", "#")
-            for index in [line.find(token, position)]
-            if index >= 0
-        ]
-        if not candidates:
+        match = _STRING_START.search(line, position)
+        if match is None:
             return None
-        index, token = min(candidates)
+        token = match.group()
         if token == "#":
             return None
-        delimiter, position = token, index + 3
+        if len(token) == 3:
+            delimiter, position = token, match.end()
+            continue
+        closing = _ONE_LINE_STRING[token].match(line, match.end())
+        if closing is None:
+            return None  # not closed on this line: continued by a backslash, or broken
+        position = closing.end()
 
 
 def _indent(line: str) -> int:
@@ -422,6 +430,11 @@ def _generator_spans(lines: list[str]) -> Optional[list[tuple[int, int]]]:
                 match = _DEF.match(candidate)
                 if match and len(match.group(1)) < depth:
                     break
+            stripped = candidate.lstrip(" \t")
+            if stripped and stripped[0] not in "#\r\n" and not stripped.startswith(_CLOSING):
+                # the function holding the yield is indented less than every statement on
+                # the way up: a nested function passed on the way does not hold it
+                depth = min(depth, len(candidate) - len(stripped))
             header -= 1
         if header < 0:
             return None  # a yield with no def above it: let the whole file speak

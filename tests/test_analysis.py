@@ -246,6 +246,33 @@ def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -
     assert compared > 12
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a nested function between the `def` and a `yield` indented deeper than it
+        "def get_db():\n    db = SessionLocal()\n\n    def log(message):\n        print(message)\n\n"
+        "    if db is not None:\n        yield db\n    db.close()\n",
+        # triple quotes inside one-line strings open no string
+        "QUOTES = ('\"\"\"', \"'''\")  # and one more: '''\n\n\n"
+        "def get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n",
+        "NOTE = 'it\\'s \"\"\"'\n\n\ndef get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n",
+    ],
+)
+def test_the_generators_cut_out_of_the_text_are_the_real_ones(source: str) -> None:
+    from leaklint.parse import ParsedModule, parse
+    from leaklint.rules import RULES
+    from leaklint.runner import build_index, check_module
+    from leaklint.settings import Settings
+
+    settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
+    whole, partial = parse("f.py", source.encode()), parse("f.py", source.encode(), whole=False)
+    assert isinstance(whole, ParsedModule) and isinstance(partial, ParsedModule)
+    assert partial.yield_rows is not None  # cut out, not parsed whole
+    index = build_index([whole])
+    found = [[d.code for d in check_module(p, index, settings)] for p in (whole, partial)]
+    assert found == [["LL001"], ["LL001"]]
+
+
 def test_finding_generators_by_the_rows_that_spell_yield_misses_none() -> None:
     """``check_module`` looks only at the functions around rows that spell ``yield``; handed
     every row, it considers every function: the findings must be the same."""
