@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Optional, Union
 
+    from leaklint.analysis.sieve import Sieve
     from leaklint.salvage import SkippedStatement
 
 _OTHER_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -115,10 +116,13 @@ def decode(data: bytes) -> str:
     return importlib.util.decode_source(data)
 
 
-def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModule, ParseFailure]:
+def parse(
+    filename: str, data: bytes, *, whole: bool = True, sieve: Optional[Sieve] = None
+) -> Union[ParsedModule, ParseFailure]:
     """Decode and parse one file: all of it, or (``whole=False``) only what the analysis reads
-    — the functions that contain ``yield`` and the import statements — falling back to the
-    whole file when a function's lines cannot be parsed on their own. A file the interpreter
+    — the functions that contain ``yield`` (those the ``sieve`` keeps, when given) and the
+    import statements — falling back to the whole file when a function's lines cannot be
+    parsed on their own. A file the interpreter
     cannot parse whole but LibCST can (syntax newer than the interpreter) is parsed statement
     by statement, and what does not parse is listed in ``skipped``."""
     try:
@@ -142,7 +146,7 @@ def parse(filename: str, data: bytes, *, whole: bool = True) -> Union[ParsedModu
             Location(row, column),
         )
     if not whole:
-        partial = _parse_generators(text)
+        partial = _parse_generators(text, sieve)
         if partial is not None:
             tree, yield_rows = partial
             return ParsedModule(filename, data, text, tree, ImportMap(tree), yield_rows=yield_rows)
@@ -380,24 +384,54 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _parse_generators(text: str) -> Optional[tuple[ast.Module, tuple[int, ...]]]:
-    """A module of the file's import statements and of its functions that contain ``yield``,
-    each parsed from its own lines and moved back to its real rows and columns, and the rows
-    that spell ``yield``; ``None`` when some part cannot be parsed alone (the caller parses
-    the whole file)."""
+def _parse_generators(
+    text: str, sieve: Optional[Sieve] = None
+) -> Optional[tuple[ast.Module, tuple[int, ...]]]:
+    """A module of the file's import statements and of its functions that contain ``yield``
+    (those the ``sieve`` keeps), each parsed from its own lines and moved back to its real rows
+    and columns, and the rows that spell ``yield``; ``None`` when some part cannot be parsed
+    alone (the caller parses the whole file)."""
     lines = _Lines(source_lines(text, keepends=True))
     code = _code_lines(lines)  # a line inside a triple-quoted string is text, not code
     spans = _generator_spans(code)
     if spans is None:
         return None
-    body = _parse_imports(lines, _import_spans(code))
+    imports = _import_spans(code)
+    kept = spans
+    if sieve is not None and sieve.sifts(text):
+        aliases = sieve.aliases("".join(line for span in imports for line in code[slice(*span)]))
+        kept = [
+            span
+            for span in spans
+            for text_of_span in ["".join(lines[slice(*span)])]
+            if not _cut_cleanly(text_of_span) or sieve.keeps(text_of_span, aliases)
+        ]
+        if not kept:  # nothing any rule could report: nothing to parse
+            return ast.Module(body=[], type_ignores=[]), ()
+    body = _parse_imports(lines, imports)
     if body is None:
         return None
     body.extend(_resource_class_stubs(code, spans))
-    tree = _assemble(lines, body, spans)
+    tree = _assemble(lines, body, kept)
     if tree is None:
         return None
     return tree, tuple(row + 1 for row in rows_with(("yield",), lines))
+
+
+def _cut_cleanly(text: str) -> bool:
+    """Whether a function's lines look complete: brackets and triple quotes balanced, no
+    backslash continuing the last line. The scans that cut functions out are not a tokenizer;
+    a function cut short does not parse alone, and the whole file is parsed instead. A span
+    the sieve would drop is parsed all the same when it may be cut short, so that this still
+    happens."""
+    return (
+        text.count("(") == text.count(")")
+        and text.count("[") == text.count("]")
+        and text.count("{") == text.count("}")
+        and text.count('"""') % 2 == 0
+        and text.count("'''") % 2 == 0
+        and not text.rstrip().endswith("\\")
+    )
 
 
 def _assemble(

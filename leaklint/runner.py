@@ -11,6 +11,7 @@ from pathlib import Path
 from leaklint import records
 from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
+from leaklint.analysis.sieve import Sieve
 from leaklint.analysis.targets import (
     ProjectIndex,
     index_module,
@@ -521,12 +522,12 @@ def registrations_of(
     return None if contribution.method_references else contribution
 
 
-def _parsed(item: _Pending) -> Union[ParsedModule, ParseFailure]:
+def _parsed(item: _Pending, sieve: Optional[Sieve] = None) -> Union[ParsedModule, ParseFailure]:
     """The file's parse: done already, or of its generators only (most of a file is code no
-    rule reads)."""
+    rule reads), and of those the ``sieve`` keeps."""
     if item.parsed is not None:
         return item.parsed
-    return parse(item.outcome.filename, item.data, whole=item.whole)
+    return parse(item.outcome.filename, item.data, whole=item.whole, sieve=sieve)
 
 
 if TYPE_CHECKING:
@@ -563,7 +564,8 @@ def _check_all(
         ]
     else:
         types = _type_oracle(settings)
-        results = [_check(_parsed(item), index, settings, types) for item in pending]
+        sieve = Sieve(settings.knowledge, index)
+        results = [_check(_parsed(item, sieve), index, settings, types) for item in pending]
     if types is not None:
         types.save()
     return results
@@ -585,7 +587,12 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(index: ProjectIndex, settings: Settings) -> None:
-    _WORKER.update(index=index, settings=settings, types=_type_oracle(settings))
+    _WORKER.update(
+        index=index,
+        settings=settings,
+        types=_type_oracle(settings),
+        sieve=Sieve(settings.knowledge, index),
+    )
 
 
 def _check_in_worker(
@@ -594,7 +601,7 @@ def _check_in_worker(
     """The file's findings, and what the worker's inference learnt since its last task (for
     the parent to save)."""
     filename, data, whole = task
-    parsed = parse(filename, data, whole=whole)
+    parsed = parse(filename, data, whole=whole, sieve=_WORKER["sieve"])
     types: Optional[TypeOracle] = _WORKER["types"]
     result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
     return result, types.hand_over() if types is not None else None

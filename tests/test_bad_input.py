@@ -26,7 +26,7 @@ MATRIX: dict[str, tuple[bytes, str]] = {  # the file's bytes, a pattern for its 
         r"error: syntax_error\.py:1:7: SyntaxError: invalid syntax",
     ),
     "python2.py": (
-        b'def gen():\n    print "hi"\n    yield 1\n',
+        b'def gen():\n    print "hi"\n    log = open("log")\n    yield log\n',
         # the column is the parser's: 11 on Python 3.9, 5 from 3.10
         r"error: python2\.py:2:\d+: SyntaxError: Missing parentheses in call to 'print'",
     ),
@@ -43,17 +43,17 @@ MATRIX: dict[str, tuple[bytes, str]] = {  # the file's bytes, a pattern for its 
         r"error: nul_bytes\.py:1:1: cannot parse the file: it contains a NUL byte",
     ),
     "deep_parentheses.py": (
-        b"def f():\n    yield " + b"(" * 500 + b"1" + b")" * 500 + b"\n",
+        b"def f():\n    db = SessionLocal()\n    yield " + b"(" * 500 + b"db" + b")" * 500 + b"\n",
         # valid Python that CPython's parser refuses: LibCST finds the statement, only it is lost
-        r"warning: deep_parentheses\.py:2:211: Python 3\.\d+ cannot parse `f` \(lines 1-2\):"
+        r"warning: deep_parentheses\.py:3:211: Python 3\.\d+ cannot parse `f` \(lines 1-3\):"
         " SyntaxError: too many nested parentheses; the rest of the file was checked",
     ),
     "deep_blocks.py": (
-        b"def f():\n"
+        b"def f():\n    db = SessionLocal()\n"
         + b"".join(b"    " * (i + 1) + b"if x:\n" for i in range(500))
         + b"    " * 501
-        + b"yield 1\n",
-        r"error: deep_blocks\.py:101:1: SyntaxError: too many levels of indentation",
+        + b"yield db\n",
+        r"error: deep_blocks\.py:102:1: SyntaxError: too many levels of indentation",
     ),
 }
 

@@ -25,6 +25,7 @@ from leaklint.analysis.resources import (
     OWNER_RELEASE_METHODS,
     OWNERSHIP_TRANSFERS,
     POOL_CHECKOUTS,
+    RELEASE_HELPER_WORDS,
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
     ResourceType,
@@ -87,17 +88,13 @@ _VERBS = frozenset(
     {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
 )
 
-_HELPER_ONLY_WORDS = frozenset({"teardown", "stop", "destroy"})
-"""Words that name a release helper (``teardown_db(engine)``) but not a release method: a
-``.stop()`` method is too common to be evidence of a resource on its own."""
-
 
 def is_release_helper(name: str, release_methods: frozenset[str]) -> bool:
     """A function named for releasing what it is given: ``close_db``, ``shutdown``,
     ``dispose_all``, ``release_connection``, ``_teardown`` (its first word is a release
     method's name, or teardown/stop/destroy)."""
     words = name.lower().strip("_").split("_")
-    return bool(words) and (words[0] in release_methods or words[0] in _HELPER_ONLY_WORDS)
+    return bool(words) and (words[0] in release_methods or words[0] in RELEASE_HELPER_WORDS)
 
 
 def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:

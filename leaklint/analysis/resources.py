@@ -34,6 +34,10 @@ RELEASE_METHODS = frozenset(
 )
 """Methods whose call on a name releases it: the evidence rule reads these."""
 
+RELEASE_HELPER_WORDS = frozenset({"teardown", "stop", "destroy"})
+"""Words that name a release helper (``teardown_db(engine)``) but not a release method: a
+``.stop()`` method is too common to be evidence of a resource on its own."""
+
 OWNER_RELEASE_METHODS = frozenset({"putconn", "release"})
 """Pool methods that release the resource passed to them: ``pool.putconn(conn)``."""
 
