@@ -5,8 +5,9 @@ Usage: ``python benchmarks/index_parity.py PATH [PATH ...]``.
 For every file that may feed the index, the index read by walking only the statements that
 spell a registration (``index_module`` with the text) must equal the full walk; for every such
 file without ``yield``, the index read from its registering statements alone
-(``registrations_of``, no whole parse) must equal it too, or decline. Prints the counts and
-each file that differs; exits 1 if any does.
+(``registrations_of``, no whole parse) must equal it too, or decline; and a file whose
+markers are all in comment lines (so it is not read for the index) must contribute nothing.
+Prints the counts and each file that differs; exits 1 if any does.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import time
 from pathlib import Path
 
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE
-from leaklint.analysis.targets import index_module, module_name
+from leaklint.analysis.targets import ProjectIndex, index_module, module_name
 from leaklint.parse import ParsedModule, may_feed_index, may_have_targets, parse
 from leaklint.runner import registrations_of
 
 
 def main(roots: list[str]) -> int:
-    checked = declined = 0
+    checked = declined = commented = 0
     differ: list[str] = []
     whole_time = partial_time = 0.0
     for root in roots:
@@ -31,7 +32,21 @@ def main(roots: list[str]) -> int:
                 data = path.read_bytes()
             except OSError:
                 continue
-            if len(data) > 3_000_000 or not may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers):
+            if len(data) > 3_000_000:
+                continue
+            if not may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers):
+                if any(marker in data for marker in DEFAULT_KNOWLEDGE.index_markers):
+                    # its markers are all in comment lines: it must contribute nothing
+                    commented += 1
+                    parsed = parse(str(path), data)
+                    if (
+                        isinstance(parsed, ParsedModule)
+                        and index_module(
+                            parsed.tree, parsed.imports, DEFAULT_KNOWLEDGE, module_name(str(path))
+                        )
+                        != ProjectIndex()
+                    ):
+                        differ.append(f"{path}: a registration in a file read as comments only")
                 continue
             started = time.perf_counter()
             parsed = parse(str(path), data)
@@ -58,7 +73,7 @@ def main(roots: list[str]) -> int:
                 differ.append(f"{path}: parsing the registering statements only")
     print(
         f"files that may feed the index: {checked}; without yield, read in part declined: "
-        f"{declined}; differ: {len(differ)}"
+        f"{declined}; markers in comment lines only: {commented}; differ: {len(differ)}"
     )
     print(
         f"parse + index of the files without yield: whole {whole_time:.2f} s, "

@@ -43,8 +43,16 @@ def may_have_targets(data: bytes) -> bool:
 
 def may_feed_index(data: bytes, markers: tuple[bytes, ...]) -> bool:
     """A file that may hand a function to a driver or define a session factory for the index
-    (``markers``: the knowledge base's ``index_markers``)."""
-    return any(marker in data for marker in markers)
+    (``markers``: the knowledge base's ``index_markers``), outside a line that is all comment:
+    ``# Depends on the platform`` is no registration, and such a file would be parsed whole."""
+    for marker in markers:
+        position = data.find(marker)
+        while position >= 0:
+            start = max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
+            if not data[start:position].lstrip(b" \t\f").startswith(b"#"):
+                return True
+            position = data.find(marker, position + len(marker))
+    return False
 
 
 @record

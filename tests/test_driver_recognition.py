@@ -397,3 +397,20 @@ def test_flake8_takes_drivers_as_an_option(tmp_path: Path) -> None:
         [command("flake8"), "tasks.py"], cwd=tmp_path, capture_output=True, text=True
     )
     assert after.returncode == 0, after.stdout + after.stderr
+
+
+@pytest.mark.parametrize(
+    "data, feeds",
+    [
+        (b"def f():\n    # Depends on the platform\n    yield 1\n", False),
+        (b'"""\n  # Depends\n"""\n', False),  # a line of a string, not code either
+        (b"x = 1  # Depends\n", True),  # after code: not told apart from `"#"; Depends(f)`
+        (b"# see below\r\nitems = Depends(get_items)\n", True),
+        (b"# a comment ends at a carriage return\rDepends(get_items)\n", True),
+        (b"# Depends\nrouter = APIRouter(dependencies=[Depends(auth)])\n", True),
+    ],
+)
+def test_a_marker_only_in_comment_lines_does_not_feed_the_index(data: bytes, feeds: bool) -> None:
+    from leaklint.parse import may_feed_index
+
+    assert may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers) is feeds
