@@ -355,6 +355,7 @@ def _code_lines(lines: list[str]) -> _Lines:
     return code
 
 
+_ONE_LINE_STRINGS = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""")
 _STRING_START = re.compile(r"\"\"\"|'''|[\"'#]")
 _ONE_LINE_STRING = {
     '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
@@ -462,22 +463,9 @@ def _generator_spans(lines: list[str]) -> Optional[list[tuple[int, int]]]:
     spans: dict[int, tuple[int, int]] = {}
     for index in rows_with(("yield",), lines):
         line = lines[index]
-        if not _YIELD.search(line.split("#", 1)[0]):
-            continue
-        depth = _indent(line)
-        header = index
-        while header >= 0:
-            candidate = lines[header]
-            if "def" in candidate:  # the substring test first: the regex is the slow part
-                match = _DEF.match(candidate)
-                if match and len(match.group(1)) < depth:
-                    break
-            stripped = candidate.lstrip(" \t")
-            if stripped and stripped[0] not in "#\r\n" and not stripped.startswith(_CLOSING):
-                # the function holding the yield is indented less than every statement on
-                # the way up: a nested function passed on the way does not hold it
-                depth = min(depth, len(candidate) - len(stripped))
-            header -= 1
+        if not _YIELD.search(_ONE_LINE_STRINGS.sub('""', line).split("#", 1)[0]):
+            continue  # `yield` in a string or a comment
+        header = _holding_def(lines, index)
         if header < 0:
             return None  # a yield with no def above it: let the whole file speak
         if header in spans:
@@ -490,6 +478,28 @@ def _generator_spans(lines: list[str]) -> Optional[list[tuple[int, int]]]:
             continue  # nested in a function already taken
         outermost.append((start, end))
     return outermost
+
+
+def _holding_def(lines: list[str], row: int) -> int:
+    """The line index of the ``def`` whose body holds the ``yield`` on ``row``; -1 if none."""
+    line = lines[row]
+    if "def" in line and _DEF.match(line):
+        return row  # `def __await__(self): yield`
+    depth = _indent(line)
+    header = row
+    while header >= 0:
+        candidate = lines[header]
+        if "def" in candidate:  # the substring test first: the regex is the slow part
+            match = _DEF.match(candidate)
+            if match and len(match.group(1)) < depth:
+                return header
+        stripped = candidate.lstrip(" \t")
+        if stripped and stripped[0] not in "#\r\n" and not stripped.startswith(_CLOSING):
+            # the function holding the yield is indented less than every statement on the
+            # way up: a nested function passed on the way does not hold it
+            depth = min(depth, len(candidate) - len(stripped))
+        header -= 1
+    return -1
 
 
 def _decorators_start(lines: list[str], header: int, def_indent: int) -> int:

@@ -256,6 +256,10 @@ def test_parsing_only_the_generators_finds_what_parsing_the_whole_file_finds() -
         "QUOTES = ('\"\"\"', \"'''\")  # and one more: '''\n\n\n"
         "def get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n",
         "NOTE = 'it\\'s \"\"\"'\n\n\ndef get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n",
+        # a `yield` in a string is not a generator's; a one-line `def` holds its own
+        "WORDS = {\n    'yield': 'a keyword',  # yield\n}\n\n\nclass Waiter:\n"
+        "    def __await__(self): yield\n\n\n"
+        "def get_db():\n    db = SessionLocal()\n    yield db\n    db.close()\n",
     ],
 )
 def test_the_generators_cut_out_of_the_text_are_the_real_ones(source: str) -> None:
