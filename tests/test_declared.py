@@ -13,7 +13,11 @@ from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import HTTP_CLIENT
 
 MODULE = """\
+import importlib
+import io
+import multiprocessing.pool
 import typing
+import unittest
 from typing import Optional
 
 import httpx
@@ -131,6 +135,31 @@ def engines(url):
     yield create_engine(url)
 
 
+class Skipped(unittest.SkipTest):
+    pass
+
+
+class Buffer(io.StringIO):
+    def close(self):
+        pass
+
+
+def loaded(name):
+    if not name:
+        return None
+    return importlib.import_module(name)
+
+
+def loaded_or_connection(name):
+    if name:
+        return importlib.import_module(name)
+    return Connection()
+
+
+def workers(path):
+    return multiprocessing.pool.ThreadPool(path)
+
+
 engine = create_engine("sqlite://")
 made = make_engine("sqlite://")
 maybe = engine_or_none("sqlite://")
@@ -150,6 +179,10 @@ CASES = [
     (["Closer"], "nothing"),
     (["Exiter"], "nothing"),
     (["Derived"], "ask"),
+    (["Skipped"], "nothing"),
+    (["Buffer"], "ask"),
+    (["loaded"], "nothing"),
+    (["loaded_or_connection"], "ask"),
     (["Borrowed"], "ask"),
     (["Tracker", "track"], "nothing"),
     (["Tracker", "label"], "ask"),
@@ -264,3 +297,21 @@ def test_the_search_for_modules_stops_at_the_project(tmp_path: Path) -> None:
     text, call = _question(caller, "plain()")
     oracle.resource_type(str(caller), text, "outside.plain", call, True)
     assert len(asked) == 1
+
+
+def test_a_helper_returning_a_standard_library_value_is_answered_as_the_call_in_place(
+    tmp_path: Path,
+) -> None:
+    """The knowledge base speaks for the standard library: a generator that calls
+    ``multiprocessing.pool.ThreadPool()`` itself is not asked about (astroid would call the
+    pool a resource), and neither is one that calls a project helper returning it."""
+    from leaklint import check_source
+
+    module = tmp_path / "mod.py"
+    module.write_text(MODULE)
+    assert Definitions().answer(str(module), None, ["workers"], "mod") is None
+    in_place = (
+        "from contextlib import contextmanager\nfrom multiprocessing.pool import ThreadPool\n\n\n"
+        "@contextmanager\ndef working():\n    pool = ThreadPool(2)\n    yield pool\n"
+    )
+    assert check_source(in_place) == []

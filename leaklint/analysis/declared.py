@@ -16,8 +16,15 @@ about the project's code are settled by the definition alone:
   engine's pool), and a session registry (``Session = scoped_session(...)``) hands out sessions
   it releases itself.
 
-Everything else (a base class, a decorator, a re-export, an unannotated function, a method the
-knowledge base does not describe) is left to astroid: :data:`ASK` says so.
+The knowledge base speaks for the standard library, as it does for calls written in the
+generator itself (those are never asked about): a function without annotation whose every
+``return`` gives nothing, a constant or a standard-library call the knowledge base does not know
+(``importlib.import_module(name)``) returns no resource, and neither does a class whose bases
+are all such standard-library classes (``unittest.SkipTest``) and whose body defines no release
+or exit method.
+
+Everything else (another base class, a decorator, a re-export, another unannotated function, a
+method the knowledge base does not describe) is left to astroid: :data:`ASK` says so.
 """
 
 from __future__ import annotations
@@ -105,6 +112,8 @@ class Definitions:
             return self._instance_answer(path, tree, definition, names[1:])
         if isinstance(definition, ast.ClassDef):
             if len(names) == 1:
+                if self._standard_bases(path, tree, definition):
+                    return None if _defines(definition, _DYNAMIC) is False else ASK
                 return _class_answer(definition, f"{module}.{definition.name}")
             if len(names) != 2:
                 return ASK
@@ -123,7 +132,7 @@ class Definitions:
     ) -> Answer:
         returns = function.returns
         if returns is None:
-            return ASK
+            return self._returned(path, tree, function)
         if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
             try:
                 returns = ast.parse(returns.value, mode="eval").body
@@ -137,6 +146,44 @@ class Definitions:
                 return _class_answer(own, f"{module}.{own.name}")
         known = self._knowledge.factory_type(self._imported(path, tree, returns) or "")
         return ASK if known is None else known
+
+    def _returned(self, path: str, tree: ast.Module, function: ast.FunctionDef) -> Answer:
+        """An unannotated function's answer from its ``return`` statements: ``None`` when each
+        returns nothing, a constant, or what a standard-library call the knowledge base does
+        not know returns, which leaklint takes for no resource written in place too."""
+        for node in own_scope(function, {}):
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                return ASK
+            if not isinstance(node, ast.Return) or node.value is None:
+                continue
+            if isinstance(node.value, ast.Constant):
+                continue
+            if not isinstance(node.value, ast.Call) or not self._standard(
+                path, tree, node.value.func
+            ):
+                return ASK
+        return None
+
+    def _standard_bases(self, path: str, tree: ast.Module, definition: ast.ClassDef) -> bool:
+        """The class has bases, and each is a standard-library class the knowledge base does
+        not know (``unittest.SkipTest``), as a class of the checked module is asked about only
+        when it inherits from outside the standard library."""
+        if definition.decorator_list or definition.keywords or not definition.bases:
+            return False
+        return all(self._standard(path, tree, base) for base in definition.bases)
+
+    def _standard(self, path: str, tree: ast.Module, expression: ast.expr) -> bool:
+        """``expression`` names, through the module's imports, a standard-library callable
+        that the knowledge base does not know as a factory."""
+        from leaklint.analysis.collector import standard_library
+
+        qualified = self._imported(path, tree, expression)
+        if qualified is None or qualified.startswith("."):
+            return False
+        return (
+            qualified.split(".", 1)[0] in standard_library()
+            and self._knowledge.factory_type(qualified) is None
+        )
 
     def _instance_answer(
         self,
@@ -305,6 +352,18 @@ def _class_answer(definition: ast.ClassDef, qualified: str) -> Answer:
                 "async": isinstance(release, ast.AsyncFunctionDef),
             }
     return None
+
+
+def _defines(definition: ast.ClassDef, names: frozenset[str]) -> Optional[bool]:
+    """Whether the class body binds one of ``names``; ``None`` when it may, but not by a
+    ``def`` of its own (an assignment, an import, a condition)."""
+    found = False
+    for statement in definition.body:
+        bound = _bound_by(statement) & names
+        if bound and not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        found = found or bool(bound)
+    return found
 
 
 def _is_none(expression: ast.expr) -> bool:
