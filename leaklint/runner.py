@@ -97,6 +97,8 @@ def check_module(
     """Run the selected rules over every generator of one parsed module; ``types`` answers for
     the calls the knowledge base does not know; ``yield_rows`` (rows holding ``yield``, found
     in the text when not given) spares a walk over the whole tree."""
+    if not parsed.tree.body:
+        return []  # every generator was left out, or there is none
     if yield_rows is None:
         yield_rows = parsed.yield_rows
     if yield_rows is None:
@@ -140,6 +142,8 @@ def check_module(
                         fix=finding.fix,
                     ),
                 )
+    if not found:
+        return []  # most files: their lines are not split for suppression comments
     return unsuppressed(sorted(found.values(), key=lambda d: (d.location, d.code)), parsed.lines)
 
 
