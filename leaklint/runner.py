@@ -282,6 +282,19 @@ class _Pending:
     whole: bool = False
     """It was parsed whole to feed the index (in a worker, which kept no tree): its findings
     come from a whole parse too, syntax errors anywhere in it included."""
+    size: int = -1
+    """How many bytes it held when read; ``data`` is empty when it was read in a worker, and
+    is read again where it is checked, rather than sent here and back."""
+
+    @property
+    def unread(self) -> bool:
+        """Read in a worker: its bytes are not here."""
+        return self.size >= 0 and not self.data
+
+    @property
+    def has_targets(self) -> bool:
+        """It holds a generator to check."""
+        return self.unread or may_have_targets(self.data)
 
 
 def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunReport:
@@ -320,7 +333,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
         if read is not None:
             if read.contribution is not None:
                 contributions.append(read.contribution)
-            if may_have_targets(read.data):
+            if read.has_targets:
                 pending.append(read)
     if known is not None and merger is not None:
         # pre-commit passes the changed files alone: the rest of the project's index comes
@@ -343,7 +356,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
         _fix_all(pending, index, settings, diff=diff)
         return report
     for item, (diagnostics, error, warning) in zip(pending, _check_all(pending, index, settings)):
-        item.outcome.source = item.data
+        item.outcome.source = item.data  # read again by a worker when it has findings
         item.outcome.diagnostics, item.outcome.error = diagnostics, error
         item.outcome.warning = warning
         if cache is not None:
@@ -356,7 +369,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 error=error,
                 warning=warning,
             )
-            cache.store(item.path, len(item.data), entry)
+            cache.store(item.path, item.size if item.unread else len(item.data), entry)
     if cache is not None:
         cache.save()
     return report
@@ -447,11 +460,11 @@ def _read_in_worker(
     stored = _Stored()
     read = _read(path, outcome, _READER["settings"], stored if _READER["caching"] else None)
     if read is not None:
-        # the tree stays here (it is rebuilt where the file is checked), and a file without
-        # generators is not checked: only its contribution to the index goes back
-        data = read.data if may_have_targets(read.data) else b""
+        # the tree and the bytes stay here: the file is read and parsed again where it is
+        # checked (sending megabytes of source back and forth costs more than reading it)
+        size = len(read.data) if may_have_targets(read.data) else -1
         whole = read.parsed is not None
-        read = _Pending(outcome, path, data, None, read.contribution, whole)
+        read = _Pending(outcome, path, b"", None, read.contribution, whole, size)
     return outcome.error, stored.entries, read
 
 
@@ -473,9 +486,7 @@ def _read(
     try:
         data = path.read_bytes()
     except OSError as error:
-        outcome.error = FileError(
-            outcome.filename, f"cannot read the file: {error.strerror or error}"
-        )
+        outcome.error = FileError(outcome.filename, _unreadable(error))
         return None
     has_targets = may_have_targets(data)
     feeds_index = may_feed_index(data, settings.knowledge.index_markers)
@@ -531,7 +542,17 @@ def _parsed(item: _Pending, sieve: Optional[Sieve] = None) -> Union[ParsedModule
     rule reads), and of those the ``sieve`` keeps."""
     if item.parsed is not None:
         return item.parsed
+    if item.unread:
+        try:
+            item.data = item.path.read_bytes()
+        except OSError as error:
+            return ParseFailure(item.outcome.filename, _unreadable(error))
+        item.size = len(item.data)
     return parse(item.outcome.filename, item.data, whole=item.whole, sieve=sieve)
+
+
+def _unreadable(error: OSError) -> str:
+    return f"cannot read the file: {error.strerror or error}"
 
 
 if TYPE_CHECKING:
@@ -544,12 +565,12 @@ def _check_all(
     """Check every pending file, in worker processes when the work is big enough; the results
     come back in the order of ``pending`` whatever the workers' order."""
     jobs = settings.jobs or os.cpu_count() or 1
-    size = sum(len(item.data) for item in pending if item.parsed is None)
+    size = sum(max(item.size, len(item.data)) for item in pending if item.parsed is None)
     if jobs > 1 and (settings.jobs or size >= PARALLEL_THRESHOLD) and len(pending) > 1:
         import concurrent.futures
 
         tasks = [
-            (item.outcome.filename, item.data, item.whole)
+            (item.outcome.filename, item.path, item.data, item.whole)
             for item in pending
             if item.parsed is None
         ]
@@ -558,14 +579,19 @@ def _check_all(
         ) as pool:
             answered = list(pool.map(_check_in_worker, tasks, chunksize=8))
         types = _type_oracle(settings)
-        for _, learnt in answered:
+        for _, learnt, _, _ in answered:
             if types is not None and learnt:
                 types.learn(learnt)
-        remote = iter([result for result, _ in answered])
-        results = [
-            next(remote) if item.parsed is None else _check(item.parsed, index, settings, types)
-            for item in pending
-        ]
+        remote = iter(answered)
+        results = []
+        for item in pending:
+            if item.parsed is not None:
+                results.append(_check(item.parsed, index, settings, types))
+                continue
+            result, _, data, size = next(remote)
+            if item.unread:
+                item.data, item.size = data, size
+            results.append(result)
     else:
         types = _type_oracle(settings)
         sieve = Sieve(settings.knowledge, index)
@@ -600,15 +626,19 @@ def _start_worker(index: ProjectIndex, settings: Settings) -> None:
 
 
 def _check_in_worker(
-    task: tuple[str, bytes, bool],
-) -> tuple[CheckResult, Optional[dict[str, Any]]]:
-    """The file's findings, and what the worker's inference learnt since its last task (for
-    the parent to save)."""
-    filename, data, whole = task
-    parsed = parse(filename, data, whole=whole, sieve=_WORKER["sieve"])
+    task: tuple[str, Path, bytes, bool],
+) -> tuple[CheckResult, Optional[dict[str, Any]], bytes, int]:
+    """The file's findings; what the worker's inference learnt since its last task (for the
+    parent to save); and, when the file was read here, its bytes if anything is reported
+    (the output shows its lines) and its size."""
+    filename, path, data, whole = task
+    item = _Pending(FileOutcome(filename), path, data, whole=whole, size=-1 if data else 0)
+    parsed = _parsed(item, _WORKER["sieve"])
     types: Optional[TypeOracle] = _WORKER["types"]
     result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
-    return result, types.hand_over() if types is not None else None
+    diagnostics, _, warning = result
+    back = item.data if not data and (diagnostics or warning) else b""
+    return result, types.hand_over() if types is not None else None, back, item.size
 
 
 def _fix_all(

@@ -259,3 +259,32 @@ def test_a_damaged_line_costs_its_own_file_and_odd_names_survive(tmp_path: Path)
     plain = [line for line in lines if "plain" in line]
     expected = [line for line in marked if "plain" not in line] + plain
     assert sorted(cache.read_text(encoding="utf-8").splitlines()) == sorted(expected)
+
+
+def test_a_worker_reads_what_it_checks_and_sends_the_bytes_back_only_with_findings(
+    tmp_path: Path,
+) -> None:
+    """Files read by workers are not sent to this process and back: the checking worker
+    reads them again, and returns their bytes only when the output will show their lines."""
+    from leaklint import runner
+    from leaklint.analysis.targets import ProjectIndex
+    from leaklint.rules import RULES
+    from leaklint.settings import Settings
+
+    settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
+    runner._start_worker(ProjectIndex(), settings)
+    leak, rows, gone = tmp_path / "deps.py", tmp_path / "rows.py", tmp_path / "gone.py"
+    leak.write_text(SESSIONLOCAL)
+    rows.write_text("def rows(cursor):\n    for row in cursor:\n        yield row\n")
+    (found, error, _), _, data, size = runner._check_in_worker((str(leak), leak, b"", False))
+    assert [d.code for d in found] == ["LL001"] and error is None
+    assert data == leak.read_bytes() and size == len(data)
+    (found, error, _), _, data, size = runner._check_in_worker((str(rows), rows, b"", False))
+    assert found == [] and data == b"" and size == rows.stat().st_size
+    # sent with its bytes, it sends nothing back
+    sent = leak.read_bytes()
+    (found, _, _), _, data, _ = runner._check_in_worker((str(leak), leak, sent, False))
+    assert len(found) == 1 and data == b""
+    # gone between reading and checking: one clear error
+    (found, error, _), _, data, _ = runner._check_in_worker((str(gone), gone, b"", False))
+    assert found == [] and error is not None and error.message.startswith("cannot read the file")
