@@ -52,15 +52,36 @@ def _kept(source: str, sieve: Sieve) -> list[str]:
         "    with local_session() as db_session:\n        pass\n",  # a name for a session
         "    db.commit()\n",  # LL009
         "    stack.enter_context(closing(thing))\n",
-        "    try:\n        pass\n    finally:\n        forget(thing)\n",  # any call may release
-        "    try:\n        pass\n    except Exception:\n        forget(thing)\n",
-        "    try:\n        pass\n    except:\n        forget(thing)\n",
-        "    try:\n        pass\n    except GeneratorExit:\n        forget(thing)\n",
+        "    with thing:\n        pass\n    try:\n        pass\n    finally:\n        forget(thing)\n",  # any call may release
+        "    with thing:\n        pass\n    try:\n        pass\n    except Exception:\n        forget(thing)\n",
+        "    with thing:\n        pass\n    try:\n        pass\n    except:\n        forget(thing)\n",
+        "    with thing:\n        pass\n    try:\n        pass\n    except GeneratorExit:\n        forget(thing)\n",
     ],
 )
 def test_a_generator_spelling_what_a_rule_reads_is_parsed(body: str) -> None:
     source = f"{ITERATOR}\n\ndef target(conn):\n    yield conn\n{body}"
     assert _kept(source, Sieve(DEFAULT_KNOWLEDGE)) == ["target"]
+
+
+@pytest.mark.parametrize(
+    "body, kept",
+    [
+        ("    try:\n        yield\n    finally:\n        forget(thing)\n", False),
+        ("    global thing\n    try:\n        yield\n    finally:\n        forget(thing)\n", True),
+        ("    with thing:\n        yield\n    log(thing)\n", False),
+        (
+            "    with thing:\n        yield\n    try:\n        pass\n    except:\n        log(thing)\n",
+            True,
+        ),
+    ],
+)
+def test_a_call_in_a_finally_matters_only_with_a_resource_that_spells_no_word(
+    body: str, kept: bool
+) -> None:
+    """A call in a ``finally`` or a broad ``except`` releases what it is given only when that
+    is a resource already; with no other word, only a ``with``'s or a ``global`` name is."""
+    source = f"def target(thing):\n{body}"
+    assert _kept(source, Sieve(DEFAULT_KNOWLEDGE)) == (["target"] if kept else [])
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ and parsing and walking them was most of a cold run. A finding needs at least on
   checkout method, a ``closing()`` wrapper, a name for a session;
 * a release: a release method's name (``close``, ``dispose``...) or a helper named for one
   (``close_db``, ``teardown``), a ``commit`` (LL009), or any call in a ``finally`` or a broad
-  ``except`` around the ``yield`` (it may release what it is given).
+  ``except`` around the ``yield`` given what is already a resource: without any word above,
+  only a name a ``with`` manages or one declared ``global`` or ``nonlocal`` can be.
 
 A function whose text spells none of these is left unparsed. The words are matched more
 loosely than the analysis reads them (any case, inside longer names, in comments and strings),
@@ -38,10 +39,13 @@ if TYPE_CHECKING:
 
     from leaklint.analysis.targets import ProjectIndex
 
-_KEYWORDS = frozenset(
-    {"finally", "commit", "closing", "aclosing", "Exception", "BaseException", "GeneratorExit"}
-)
-"""Names that matter whole: a ``finally``, a broad handler's class, LL009's ``commit``."""
+_KEYWORDS = frozenset({"commit", "closing", "aclosing"})
+"""Names that matter whole: LL009's ``commit``, ``closing()`` (what it wraps is a resource)."""
+_GUARDS = frozenset({"finally", "Exception", "BaseException", "GeneratorExit"})
+"""A ``finally`` or a broad handler: any call there may release what it is given..."""
+_HOLDERS = frozenset({"with", "global", "nonlocal"})
+"""...when that is already a resource without a word of its own: what a ``with`` manages, a
+name declared ``global`` or ``nonlocal``."""
 _BARE_EXCEPT = re.compile(r"\bexcept\s*:")
 _IDENTIFIER = re.compile(r"\w+")
 _ALIAS = re.compile(r"\b(\w+)[ \t]+as[ \t]+(\w+)")
@@ -94,4 +98,8 @@ class Sieve:
         spelt = set(_IDENTIFIER.findall(text))
         if not spelt.isdisjoint(self._whole) or (aliases and not spelt.isdisjoint(aliases)):
             return True
-        return _BARE_EXCEPT.search(text) is not None or self._loose.search(text.lower()) is not None
+        if not spelt.isdisjoint(_HOLDERS) and (
+            not spelt.isdisjoint(_GUARDS) or _BARE_EXCEPT.search(text) is not None
+        ):
+            return True
+        return self._loose.search(text.lower()) is not None
