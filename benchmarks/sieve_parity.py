@@ -31,7 +31,7 @@ from leaklint.settings import Settings
 SETTINGS = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
 
 
-def _functions(tree: ast.Module) -> set[tuple[str, int]]:
+def functions(tree: ast.Module) -> set[tuple[str, int]]:
     return {
         (node.name, node.lineno)
         for node in ast.walk(tree)
@@ -39,7 +39,7 @@ def _functions(tree: ast.Module) -> set[tuple[str, int]]:
     }
 
 
-def _evidence(module: ParsedModule, index: ProjectIndex) -> dict[tuple[str, int], list[str]]:
+def evidence(module: ParsedModule, index: ProjectIndex) -> dict[tuple[str, int], list[str]]:
     """What a rule reads in each generator function of a whole parse."""
     found: dict[tuple[str, int], list[str]] = {}
     facts_of_module = analyse_module(
@@ -73,7 +73,7 @@ def _findings(parsed: ParsedModule, index: ProjectIndex) -> list[tuple[object, .
 
 
 def main(roots: list[str]) -> int:
-    files = functions = dropped = findings = 0
+    files = generators = dropped = findings = 0
     lost: list[str] = []
     older: list[str] = []
     cut_time = sieved_time = 0.0
@@ -122,15 +122,15 @@ def main(roots: list[str]) -> int:
                 lost.append(f"{path}: findings {cut_found} cut, {sieved_found} sieved")
             if cut_found != _findings(whole, index):
                 older.append(f"{path}: the cut findings differ from the whole parse's")
-            left_out = _functions(cut.tree) - _functions(sieved.tree)
-            for function, seen in _evidence(whole, index).items():
-                functions += 1
+            left_out = functions(cut.tree) - functions(sieved.tree)
+            for function, seen in evidence(whole, index).items():
+                generators += 1
                 if function in left_out:
                     dropped += 1
                     if seen:
                         lost.append(f"{path}:{function[1]}: `{function[0]}` left out: {seen}")
     print(
-        f"files cut into generators: {files}; generator functions: {functions}, left out by "
+        f"files cut into generators: {files}; generator functions: {generators}, left out by "
         f"the sieve: {dropped}; findings: {findings}; lost by the sieve: {len(lost)}"
     )
     print(f"cut parse {cut_time:.2f} s, sieved {sieved_time:.2f} s (one process)")

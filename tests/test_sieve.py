@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from test_cli import SESSIONLOCAL, run
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from sieve_parity import evidence, functions
+
 from leaklint import parse as parse_module
-from leaklint.analysis.flow import analyse_module
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, ResourceType
 from leaklint.analysis.sieve import Sieve
-from leaklint.analysis.targets import ProjectIndex, module_name
+from leaklint.analysis.targets import ProjectIndex
 from leaklint.parse import ParsedModule, may_feed_index, parse
 from leaklint.rules import RULES
 from leaklint.runner import build_index, check_module
@@ -183,41 +186,6 @@ def test_a_function_that_may_be_cut_short_is_parsed_and_the_file_falls_back_whol
     assert [d.code for d in check_module(parsed, build_index([parsed]), ALL)] == ["LL001"]
 
 
-def _evidence(module: ParsedModule, index: ProjectIndex) -> dict[str, list[str]]:
-    """For each generator function of a whole parse: what in it a rule reads."""
-    found: dict[str, list[str]] = {}
-    facts_of_module = analyse_module(
-        module.tree, module.imports, index, DEFAULT_KNOWLEDGE, None, None,
-        module_name(module.filename),
-    )  # fmt: skip
-    for facts in facts_of_module:
-        seen = []
-        if facts.target.known:
-            seen.append("a driver")
-        if facts.anonymous_acquisitions:
-            seen.append("an acquisition it yields")
-        for resource in facts.resources:
-            if resource.acquisition is not None or resource.lost_acquisitions:
-                seen.append(f"an acquisition of {resource.key}")
-            if resource.release_sites:
-                seen.append(f"a release of {resource.key}")
-            if any(managing.resource_type for managing in resource.managing_withs):
-                seen.append(f"a `with` over {resource.key}")
-        for node in ast.walk(facts.node):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "commit":
-                seen.append("a commit")
-        found[f"{facts.node.name}:{facts.node.lineno}"] = seen
-    return found
-
-
-def _functions(tree: ast.Module) -> set[str]:
-    return {
-        f"{node.name}:{node.lineno}"
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-
-
 def test_the_sieve_loses_nothing_over_the_fixtures() -> None:
     """Every fixture, sieved with its own index, gives the findings of a whole parse; and
     every generator the sieve leaves out holds nothing any rule reads."""
@@ -241,8 +209,8 @@ def test_the_sieve_loses_nothing_over_the_fixtures() -> None:
             compared += bool(found[0])
         partial = parse(str(fixture.path), data, whole=False)
         assert isinstance(partial, ParsedModule)
-        left_out = _functions(partial.tree) - _functions(sieved.tree)
-        for function, seen in _evidence(whole, index).items():
+        left_out = functions(partial.tree) - functions(sieved.tree)
+        for function, seen in evidence(whole, index).items():
             if function in left_out:
                 dropped += 1
                 assert not seen, (fixture.path, function, seen)
@@ -266,8 +234,8 @@ def test_the_generators_the_sieve_drops_in_the_standard_library_hold_nothing_a_r
         assert isinstance(sieved, ParsedModule)
         partial = parse(str(path), data, whole=False)
         assert isinstance(partial, ParsedModule)
-        left_out = _functions(partial.tree) - _functions(sieved.tree)
-        for function, seen in _evidence(whole, index).items():
+        left_out = functions(partial.tree) - functions(sieved.tree)
+        for function, seen in evidence(whole, index).items():
             if function in left_out:
                 dropped += 1
                 assert not seen, (path, function, seen)
