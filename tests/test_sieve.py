@@ -239,7 +239,7 @@ def test_the_generators_the_sieve_drops_in_the_standard_library_hold_nothing_a_r
             if function in left_out:
                 dropped += 1
                 assert not seen, (path, function, seen)
-    assert dropped > 100
+    assert dropped > 50, dropped
 
 
 def test_a_plain_iterator_with_a_syntax_error_is_not_parsed(tmp_path: Path) -> None:
