@@ -130,9 +130,9 @@ def parse(
     """Decode and parse one file: all of it, or (``whole=False``) only what the analysis reads
     — the functions that contain ``yield`` (those the ``sieve`` keeps, when given) and the
     import statements — falling back to the whole file when a function's lines cannot be
-    parsed on their own. A file the interpreter
-    cannot parse whole but LibCST can (syntax newer than the interpreter) is parsed statement
-    by statement, and what does not parse is listed in ``skipped``."""
+    parsed on their own. A file the interpreter cannot parse whole but LibCST can (syntax
+    newer than the interpreter) is parsed statement by statement, and what does not parse is
+    listed in ``skipped``."""
     try:
         text = decode(data)
     except UnicodeDecodeError as error:
@@ -355,12 +355,15 @@ def _code_lines(lines: list[str]) -> _Lines:
     return code
 
 
-_ONE_LINE_STRINGS = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""")
 _STRING_START = re.compile(r"\"\"\"|'''|[\"'#]")
 _ONE_LINE_STRING = {
     '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
     "'": re.compile(r"(?:[^'\\\n]|\\.)*'"),
 }
+"""The rest of a string on one line, after its opening quote."""
+_ONE_LINE_STRINGS = re.compile(
+    "|".join(quote + rest.pattern for quote, rest in _ONE_LINE_STRING.items())
+)
 
 
 def _string_state_after(line: str, delimiter: Optional[str]) -> Optional[str]:

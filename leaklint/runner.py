@@ -632,7 +632,7 @@ def _check_in_worker(
     parent to save); and, when the file was read here, its bytes if anything is reported
     (the output shows its lines) and its size."""
     filename, path, data, whole = task
-    item = _Pending(FileOutcome(filename), path, data, whole=whole, size=-1 if data else 0)
+    item = _Pending(FileOutcome(filename), path, data, whole=whole, size=len(data))
     parsed = _parsed(item, _WORKER["sieve"])
     types: Optional[TypeOracle] = _WORKER["types"]
     result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
