@@ -68,6 +68,9 @@ class ParsedModule:
     """Statements the running interpreter cannot parse (newer syntax): not in ``tree``."""
     yield_rows: Optional[tuple[int, ...]] = None
     """The rows that spell ``yield``, when the parse found them already."""
+    whole: bool = True
+    """Every statement of the file was parsed (or salvaged); ``False`` when only what the
+    analysis reads was, so ``skipped`` does not speak for the rest of the file."""
 
     @property
     def skipped_source(self) -> tuple[str, ...]:
@@ -114,6 +117,13 @@ def reparse(before: ParsedModule, data: bytes) -> Union[ParsedModule, ParseFailu
         return ParseFailure(
             after.filename, f"the result does not parse: {after.message}", after.location
         )
+    if not before.whole:
+        # only the generators were parsed: what the interpreter cannot parse elsewhere in the
+        # file is known only from a parse of all of it
+        whole_before = parse(before.filename, before.data)
+        if isinstance(whole_before, ParseFailure):
+            return ParseFailure(after.filename, f"the file does not parse: {whole_before.message}")
+        before = whole_before
     if after.skipped_source != before.skipped_source:
         return ParseFailure(after.filename, "the result changes code this Python cannot parse")
     return after
@@ -157,7 +167,9 @@ def parse(
         partial = _parse_generators(text, sieve)
         if partial is not None:
             tree, yield_rows = partial
-            return ParsedModule(filename, data, text, tree, ImportMap(tree), yield_rows=yield_rows)
+            return ParsedModule(
+                filename, data, text, tree, ImportMap(tree), yield_rows=yield_rows, whole=False
+            )
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
@@ -223,7 +235,9 @@ def parse_registrations(
     if tree is None:
         return None
     # calls bind no names: only statements parsed whole may add definitions
-    return ParsedModule(filename, data, text, tree, ImportMap(tree) if spans else imports)
+    return ParsedModule(
+        filename, data, text, tree, ImportMap(tree) if spans else imports, whole=False
+    )
 
 
 _DOTTED = r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*"

@@ -5,6 +5,7 @@ could not parse it; a broken module is still an error."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import sys
@@ -198,3 +199,48 @@ def test_statements_keep_their_rows_and_columns() -> None:
     assert (method.lineno, method.col_offset, method.end_lineno) == (9, 4, 11)
     yielded = method.body[1]
     assert (yielded.lineno, yielded.col_offset) == (11, 8)
+
+
+ONLY_GENERATORS_PARSED = """\
+from contextlib import contextmanager
+
+from sqlmodel import Session
+
+from inventory.db import engine
+
+
+@contextmanager
+def session_scope():
+    with Session(engine) as session:
+        yield session
+
+
+def parse_claims(api_key):
+    try:
+        return dict(part.split("=", 1) for part in api_key.split(";"))
+    except KeyError, ValueError:
+        return {}
+"""
+
+
+@newer_than_this_python(PEP_758)
+def test_json_diff_and_fix_agree_on_a_module_whose_generators_alone_were_parsed(
+    tmp_path: Path,
+) -> None:
+    # nothing registers a generator here, so only `session_scope` and the imports are parsed
+    # for the check, and the statement this Python cannot parse is found only when fixing
+    (tmp_path / "db.py").write_text(ONLY_GENERATORS_PARSED)
+    listed = run("--no-cache", "--output-format", "json", "db.py", cwd=tmp_path)
+    [finding] = json.loads(listed.stdout)
+    assert finding["code"] == "LL002" and finding["fix"]["applicability"] == "safe"
+    [edit] = finding["fix"]["edits"]
+    lines = ONLY_GENERATORS_PARSED.splitlines(keepends=True)
+    start, end = edit["location"]["row"] - 1, edit["end_location"]["row"] - 1
+    expected = "".join(lines[:start]) + edit["content"] + "".join(lines[end:])
+
+    shown = run("--no-cache", "--diff", "db.py", cwd=tmp_path)
+    assert shown.returncode == 1 and "+    session = Session(engine)" in shown.stdout, shown
+    assert "leaklint: error" not in shown.stderr
+    fixed = run("--no-cache", "--fix", "db.py", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert (tmp_path / "db.py").read_text() == expected

@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Optional
 
-__all__ = ["FixError", "apply_plans", "edits_for", "line_edit"]
+__all__ = ["FixError", "apply_plans", "edits_for", "fixed_bytes", "line_edit"]
 
 
 def apply_plans(data: bytes, plans: Iterable[FixPlan]) -> bytes:
@@ -129,9 +129,28 @@ def _apply_to_module(data: bytes, plans: list[FixPlan]) -> bytes:
     return new_data
 
 
-def edits_for(data: bytes, plan: FixPlan) -> list[Edit]:
+def fixed_bytes(data: bytes, plans: Iterable[FixPlan], filename: str) -> bytes:
+    """``apply_plans``, and the result checked as ``--fix`` checks it before writing: the whole
+    file parses, and no statement the interpreter cannot parse was touched. Every view of a
+    fix (``--fix``, ``--diff``, JSON, SARIF, the editor's code actions) goes through this
+    check, so none offers a fix another would refuse. Raises ``FixError``."""
+    from leaklint.parse import ParseFailure, parse, reparse
+
+    new_data = apply_plans(data, plans)
+    if new_data == data:
+        return data
+    before = parse(filename, data)
+    if isinstance(before, ParseFailure):
+        raise FixError(f"the file does not parse: {before.message}")
+    after = reparse(before, new_data)
+    if isinstance(after, ParseFailure):
+        raise FixError(after.message)
+    return new_data
+
+
+def edits_for(data: bytes, plan: FixPlan, filename: str = "<source>") -> list[Edit]:
     """The fix as text edits (for JSON output): the changed lines, replaced whole."""
-    edit = line_edit(_text(data), _text(apply_plans(data, [plan])))
+    edit = line_edit(_text(data), _text(fixed_bytes(data, [plan], filename)))
     return [] if edit is None else [edit]
 
 

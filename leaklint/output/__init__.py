@@ -54,7 +54,7 @@ class OutputContext:
         from leaklint.fixes import FixError, edits_for
 
         try:
-            return edits_for(source, diagnostic.fix)
+            return edits_for(source, diagnostic.fix, diagnostic.filename)
         except FixError:
             return None
 

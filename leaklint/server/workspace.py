@@ -16,7 +16,7 @@ from leaklint import records
 from leaklint.analysis.targets import ProjectIndex, index_module, module_name
 from leaklint.config import Config, ConfigError, find_config, load_config
 from leaklint.discover import MissingPath, discover
-from leaklint.fixes import apply_plans, line_edit
+from leaklint.fixes import FixError, fixed_bytes, line_edit
 from leaklint.model import Diagnostic, Edit
 from leaklint.noqa import with_noqa_comments
 from leaklint.parse import ParsedModule, ParseFailure, may_feed_index, may_have_targets, parse
@@ -234,7 +234,10 @@ class Project:
         if checked.parsed is None:
             return None
         settings = records.replace(self.settings, fix=True, unsafe_fixes=False)
-        fixed, _, _ = fix_module(checked.parsed, self.index, settings)
+        try:
+            fixed, _, _ = fix_module(checked.parsed, self.index, settings)
+        except FixError:
+            return None  # as `--fix` writes nothing then
         return line_edit(checked.text, fixed.data.decode("utf-8"))
 
     @staticmethod
@@ -242,7 +245,10 @@ class Project:
         """The fix of one finding, as one edit."""
         if diagnostic.fix is None:
             return None
-        fixed = apply_plans(checked.text.encode("utf-8"), [diagnostic.fix])
+        try:
+            fixed = fixed_bytes(checked.text.encode("utf-8"), [diagnostic.fix], diagnostic.filename)
+        except FixError:
+            return None  # what `--fix` would refuse is not offered either
         return line_edit(checked.text, fixed.decode("utf-8"))
 
     @staticmethod
