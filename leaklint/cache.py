@@ -38,7 +38,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional, TypeVar
 
-FORMAT = 5
+    from leaklint.analysis.resources import ResourceType
+
+FORMAT = 6
 
 
 @record
@@ -235,7 +237,7 @@ def index_to_json(index: ProjectIndex) -> dict[str, Any]:
         },
         "session_factories": {
             name: sorted(
-                ([list(f.module), records.asdict(f.resource_type)] for f in factories),
+                ([list(f.module), _resource_type_to_json(f.resource_type)] for f in factories),
                 key=repr,
             )
             for name, factories in index.session_factories.items()
@@ -243,9 +245,26 @@ def index_to_json(index: ProjectIndex) -> dict[str, Any]:
     }
 
 
+def _resource_type_to_json(resource_type: ResourceType) -> dict[str, Any]:
+    fields: dict[str, Any] = records.asdict(resource_type)
+    fields["with_form"] = resource_type.with_form.value
+    return fields
+
+
+def _resource_type_from_json(fields: Mapping[str, Any]) -> ResourceType:
+    from leaklint.analysis.resources import ResourceType, WithForm
+
+    return ResourceType(
+        **{
+            **fields,
+            "ends_with": tuple(fields.get("ends_with", ())),
+            "with_form": WithForm(fields["with_form"]),
+        }
+    )
+
+
 def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
     """The inverse of :func:`index_to_json`."""
-    from leaklint.analysis.resources import ResourceType
     from leaklint.analysis.targets import Factory, Reference
 
     return ProjectIndex(
@@ -260,13 +279,7 @@ def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
             name: set(drivers) for name, drivers in raw["method_references"].items()
         },
         session_factories={
-            name: {
-                Factory(
-                    tuple(module),
-                    ResourceType(**{**kind, "ends_with": tuple(kind.get("ends_with", ()))}),
-                )
-                for module, kind in items
-            }
+            name: {Factory(tuple(module), _resource_type_from_json(kind)) for module, kind in items}
             for name, items in raw["session_factories"].items()
         },
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from leaklint import records
 from leaklint.analysis.drivers import Driver, project_driver
-from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType, WithForm
 from leaklint.discover import Exclusions
 from leaklint.records import field, record
 from leaklint.settings import Settings, selected_codes, unknown_selectors
@@ -232,7 +232,9 @@ def _factories(value: Any, where: str) -> dict[str, ResourceType]:
             release=release,
             release_is_async=is_async,
             exit_closes=exit_closes,
-            exit_only_closes=exit_closes,
+            # a project's own resource: what its exit does besides releasing was never measured,
+            # so LL002 asks for no rewrite of its `with`
+            with_form=WithForm.UNMEASURED if exit_closes else WithForm.DOES_NOT_CLOSE,
         )
     return factories
 

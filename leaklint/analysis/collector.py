@@ -27,8 +27,10 @@ from leaklint.analysis.resources import (
     POOL_CHECKOUTS,
     RELEASE_HELPER_WORDS,
     SESSION_FACTORY_MAKERS,
+    SQLALCHEMY_CONNECTION,
     KnowledgeBase,
     ResourceType,
+    session_factory_product,
 )
 from leaklint.analysis.syntax import (
     SCOPES,
@@ -44,6 +46,7 @@ from leaklint.analysis.syntax import (
     walk,
 )
 from leaklint.analysis.targets import ModuleName, ProjectIndex
+from leaklint.records import replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -87,6 +90,12 @@ they end what an enclosing ``with`` manages, and are not evidence of a resource.
 _VERBS = frozenset(
     {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
 )
+
+
+def _names_engine(receiver: str) -> bool:
+    """``engine``, ``self.engine``, ``async_engine``, ``db.write_engine``: a SQLAlchemy engine,
+    whose ``connect()`` gives a ``Connection`` (an ``AsyncConnection`` for an async engine)."""
+    return receiver.rsplit(".", 1)[-1].lower().endswith("engine")
 
 
 def is_release_helper(name: str, release_methods: frozenset[str]) -> bool:
@@ -170,7 +179,7 @@ def factories_of_class(definition: ast.ClassDef, imports: ImportMap) -> dict[str
         for target, value in candidates:
             if not isinstance(value, ast.Call):
                 continue
-            made = SESSION_FACTORY_MAKERS.get(imports.qualified_name(value.func) or "")
+            made = session_factory_product(value, imports.qualified_name)
             name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
             if made is not None and name:
                 found[name] = made
@@ -221,6 +230,8 @@ class ResourceCollector:
         self._assigned: Optional[set[str]] = None
         self._argless_releases: set[str] = set()
         """Receivers of ``release()`` with no argument: locks, not pools."""
+        self._awaited_receivers: set[str] = set()
+        """Receivers of an awaited method other than a release: ``await db.execute(...)``."""
 
     def _resource(self, key: str) -> ResourceFacts:
         if key not in self.resources:
@@ -252,6 +263,7 @@ class ResourceCollector:
                 if resource_type is not None and resource_type[0] is not None:
                     self.anonymous.append((node, node.value, resource_type[0]))
         self._settle_flags()
+        self._settle_async()
         self._settle_bindings()
 
     # acquisitions -------------------------------------------------------------------------
@@ -294,8 +306,7 @@ class ResourceCollector:
         func = call.func
         if isinstance(func, ast.Call):
             # sessionmaker(bind=engine)() makes a session straight away
-            maker = self.imports.qualified_name(func.func)
-            made = SESSION_FACTORY_MAKERS.get(maker or "")
+            made = session_factory_product(func, self.imports.qualified_name)
             return (made, None, None) if made is not None else None
         if (
             isinstance(func, ast.Attribute)
@@ -323,9 +334,9 @@ class ResourceCollector:
             return pooled, receiver, owner_release
         if func.attr in METHOD_FACTORIES:
             method_type = METHOD_FACTORIES[func.attr]
-            if awaited:
-                return ResourceType(method_type.name, release_is_async=True), None, None
-            return method_type, None, None
+            if func.attr == "connect" and receiver is not None and _names_engine(receiver):
+                method_type = SQLALCHEMY_CONNECTION  # engine.connect(), async_engine.connect()
+            return (method_type.as_async() if awaited else method_type), None, None
         return None
 
     def _conventional(self, func: ast.expr) -> Optional[ResourceType]:
@@ -513,6 +524,12 @@ class ResourceCollector:
         receiver = dotted_name(func.value)
         if receiver in self.resources and position(call) > self.first_yield:
             self.resources[receiver].used_after_yield = True
+        if (
+            receiver is not None
+            and isinstance(self.parent.get(call), ast.Await)
+            and func.attr not in self.knowledge.release_methods
+        ):
+            self._awaited_receivers.add(receiver)
         key: Optional[str] = None
         if func.attr == "release" and not call.args and receiver is not None:
             self._argless_releases.add(receiver)
@@ -725,6 +742,33 @@ class ResourceCollector:
             truth_only = bool(loads) and all(_is_truth_test(load, self.parent) for load in loads)
             if acquisition.owner in self._argless_releases or truth_only:
                 facts.acquisition = None
+
+    def _settle_async(self) -> None:
+        """In an ``async def``, a resource the code treats as async is one, whatever its row
+        says: entered with ``async with``, acquired with ``await``, or with a method awaited
+        (``await session.execute(...)``). Its release is then a coroutine, so no fix writes
+        it without ``await`` (``AsyncSessionLocal = sessionmaker(engine, class_=...)`` named
+        in a module that is not linted, a project's own factory...)."""
+        if not isinstance(self.function, ast.AsyncFunctionDef):
+            return
+        for facts in self.resources.values():
+            acquisition = facts.acquisition
+            if not (
+                facts.key in self._awaited_receivers
+                or any(isinstance(m.statement, ast.AsyncWith) for m in facts.managing_withs)
+                or (acquisition is not None and acquisition.awaited)
+            ):
+                continue
+            if acquisition is not None and acquisition.resource_type is not None:
+                facts.acquisition = replace(
+                    acquisition, resource_type=acquisition.resource_type.as_async()
+                )
+            facts.managing_withs = [
+                managing
+                if managing.resource_type is None
+                else replace(managing, resource_type=managing.resource_type.as_async())
+                for managing in facts.managing_withs
+            ]
 
     def _settle_bindings(self) -> None:
         for key, facts in self.resources.items():

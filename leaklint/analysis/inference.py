@@ -409,7 +409,6 @@ def _from_record(record: Optional[Mapping[str, Any]]) -> Optional[ResourceType]:
         str(record["name"]),
         release=str(record["release"]),
         release_is_async=bool(record["async"]),
-        exit_only_closes=False,  # what its __exit__ does besides closing is not known
         inferred=True,
     )
 

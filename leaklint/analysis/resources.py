@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import enum
 import fnmatch
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from leaklint.analysis.drivers import DEFAULT_DRIVERS, Driver, DriverTable
-from leaklint.records import field, record
+from leaklint.records import field, record, replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +44,31 @@ OWNER_RELEASE_METHODS = frozenset({"putconn", "release"})
 """Pool methods that release the resource passed to them: ``pool.putconn(conn)``."""
 
 
+class WithForm(enum.Enum):
+    """How ``with resource:`` compares with the explicit form, ``resource = ...`` then
+    ``try: ... finally: resource.close()``, on every path a request can take: the caller's
+    error, asyncio cancellation, an anyio cancel scope, a second cancellation during cleanup.
+    Measured with the real libraries by ``tests/test_equivalence.py``."""
+
+    EQUIVALENT = "equivalent"
+    """Same outcome on every path: LL002 may ask for the explicit form."""
+    SHIELDED = "with-shielded"
+    """The exit closes in a task of its own, shielded from cancellation (async SQLAlchemy):
+    the ``with`` is better, and LL002 never asks to replace it."""
+    COMMITS = "with-commits"
+    """The exit commits (or rolls back) and then closes (psycopg 3): an explicit ``close()``
+    would drop the commit."""
+    LINTERS_REQUIRE = "linters-require-with"
+    """Equivalent, but ruff's SIM115 and pylint's R1732 report the explicit form: files,
+    archives, temporary files."""
+    DOES_NOT_CLOSE = "with-does-not-close"
+    """The exit does not release the resource (psycopg2 and ``sqlite3`` connections end a
+    transaction; ``Popen`` waits): the ``with`` form leaks."""
+    UNMEASURED = "unmeasured"
+    """Nobody measured it (a library without a row, a project's own class, a type known only
+    by inference or by name): LL002 does not ask."""
+
+
 @record(frozen=True)
 class ResourceType:
     """What leaklint knows about one kind of resource."""
@@ -53,9 +80,9 @@ class ResourceType:
     exit_closes: bool = True
     """Whether leaving ``with resource:`` releases it (psycopg2 and sqlite3 only end a
     transaction)."""
-    exit_only_closes: bool = True
-    """Whether ``__enter__`` returns the resource and ``__exit__`` does nothing but release it, so
-    ``with`` can be rewritten to an explicit release without changing behaviour."""
+    with_form: WithForm = WithForm.UNMEASURED
+    """What ``with`` does compared with the explicit release; only ``EQUIVALENT`` rows may be
+    rewritten from one to the other (LL002)."""
     exit_note: str = "ends a transaction but never closes"
     """What leaving ``with`` does instead of releasing, for messages (when ``exit_closes`` is
     false)."""
@@ -74,39 +101,83 @@ class ResourceType:
     request. Handing it to a function (``track_session(session)``) before its ``try`` leaks
     nothing if that fails (LL013)."""
 
+    @property
+    def explicit_form_equivalent(self) -> bool:
+        """``with`` may be rewritten to the explicit release without changing behaviour: a
+        measured row, not a guess from a name."""
+        return self.with_form is WithForm.EQUIVALENT and not self.guessed and not self.inferred
 
-SESSION = ResourceType("sqlalchemy.orm.Session", lazy=True)
+    def as_async(self) -> ResourceType:
+        """The type as an async resource, for a value the code treats as one (``async with``,
+        an awaited method): its release is a coroutine. What its exit does is no longer
+        what was measured for the sync type."""
+        if self.release_is_async:
+            return self
+        counterpart = ASYNC_COUNTERPARTS.get((self.name, self.guessed))
+        if counterpart is not None:
+            return counterpart
+        return replace(
+            self,
+            name=f"async {self.name}",
+            release_is_async=True,
+            with_form=WithForm.UNMEASURED,
+        )
+
+
+SESSION = ResourceType("sqlalchemy.orm.Session", with_form=WithForm.EQUIVALENT, lazy=True)
 ASYNC_SESSION = ResourceType(
-    "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, lazy=True
+    "sqlalchemy.ext.asyncio.AsyncSession",
+    release_is_async=True,
+    with_form=WithForm.SHIELDED,
+    lazy=True,
 )
 NAMED_SESSION = ResourceType("sqlalchemy.orm.Session", guessed=True, lazy=True)
 NAMED_ASYNC_SESSION = ResourceType(
     "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, guessed=True, lazy=True
 )
+# What `engine.connect()` returns: a SQLAlchemy connection when the receiver is an engine
+SQLALCHEMY_CONNECTION = ResourceType("sqlalchemy.engine.Connection", with_form=WithForm.EQUIVALENT)
+ASYNC_SQLALCHEMY_CONNECTION = ResourceType(
+    "sqlalchemy.ext.asyncio.AsyncConnection", release_is_async=True, with_form=WithForm.SHIELDED
+)
 CONNECTION = ResourceType("connection")
 ASYNC_CONNECTION = ResourceType("async connection", release_is_async=True)
+# psycopg 3: leaving `with` commits (or rolls back) and closes
+PSYCOPG_CONNECTION = ResourceType("psycopg.Connection", with_form=WithForm.COMMITS)
+ASYNC_PSYCOPG_CONNECTION = ResourceType(
+    "psycopg.AsyncConnection", release_is_async=True, with_form=WithForm.COMMITS
+)
 ENGINE = ResourceType(
-    "engine", release="dispose", exit_closes=False, exit_only_closes=False, lazy=True
+    "engine", release="dispose", exit_closes=False, with_form=WithForm.DOES_NOT_CLOSE, lazy=True
 )
 ASYNC_ENGINE = ResourceType(
     "async engine",
     release="dispose",
     release_is_async=True,
     exit_closes=False,
-    exit_only_closes=False,
+    with_form=WithForm.DOES_NOT_CLOSE,
     lazy=True,
 )
 # psycopg2 and sqlite3: `with conn:` commits or rolls back and leaves the connection open.
 TRANSACTION_SCOPED_CONNECTION = ResourceType(
-    "connection whose `with` ends only the transaction", exit_closes=False, exit_only_closes=False
+    "connection whose `with` ends only the transaction",
+    exit_closes=False,
+    with_form=WithForm.DOES_NOT_CLOSE,
 )
-FILE = ResourceType("file")
+FILE = ResourceType("file", with_form=WithForm.LINTERS_REQUIRE)
 SOCKET = ResourceType("socket")
-HTTP_CLIENT = ResourceType("httpx.Client", lazy=True)
+HTTP_CLIENT = ResourceType("httpx.Client", with_form=WithForm.EQUIVALENT, lazy=True)
 ASYNC_HTTP_CLIENT = ResourceType(
-    "httpx.AsyncClient", release="aclose", release_is_async=True, lazy=True
+    "httpx.AsyncClient",
+    release="aclose",
+    release_is_async=True,
+    with_form=WithForm.EQUIVALENT,
+    lazy=True,
 )
-AIOHTTP_SESSION = ResourceType("aiohttp.ClientSession", release_is_async=True, lazy=True)
+REQUESTS_SESSION = ResourceType("requests.Session", with_form=WithForm.EQUIVALENT, lazy=True)
+AIOHTTP_SESSION = ResourceType(
+    "aiohttp.ClientSession", release_is_async=True, with_form=WithForm.EQUIVALENT, lazy=True
+)
 AIOHTTP_CONNECTOR = ResourceType("aiohttp.TCPConnector", release_is_async=True)
 ASYNC_HTTP_TRANSPORT = ResourceType(
     "httpx async transport", release="aclose", release_is_async=True
@@ -117,15 +188,15 @@ ASYNC_REDIS = ResourceType(
 )
 # `with TemporaryDirectory() as path` binds the path string, not the directory object.
 TEMPORARY_DIRECTORY = ResourceType(
-    "tempfile.TemporaryDirectory", release="cleanup", exit_only_closes=False
+    "tempfile.TemporaryDirectory", release="cleanup", with_form=WithForm.LINTERS_REQUIRE
 )
-EXECUTOR = ResourceType("executor", release="shutdown", exit_only_closes=False)
+EXECUTOR = ResourceType("executor", release="shutdown")
 # `with Popen(...)` waits for the process on exit; a server started this way must be stopped
 PROCESS = ResourceType(
     "subprocess.Popen",
     release="terminate",
     exit_closes=False,
-    exit_only_closes=False,
+    with_form=WithForm.DOES_NOT_CLOSE,
     exit_note="waits for the process but never stops",
     ends_with=("wait", "communicate"),
 )
@@ -133,6 +204,18 @@ POOLED_CONNECTION = ResourceType("pooled connection", release=None, exit_closes=
 ASYNC_POOLED_CONNECTION = ResourceType(
     "pooled connection", release=None, release_is_async=True, exit_closes=False
 )
+
+ASYNC_COUNTERPARTS: dict[tuple[str, bool], ResourceType] = {
+    (kind.name, kind.guessed): async_kind
+    for kind, async_kind in (
+        (SESSION, ASYNC_SESSION),
+        (NAMED_SESSION, NAMED_ASYNC_SESSION),
+        (SQLALCHEMY_CONNECTION, ASYNC_SQLALCHEMY_CONNECTION),
+        (ENGINE, ASYNC_ENGINE),
+    )
+}
+"""The async resource a sync row stands for when the code treats it as async:
+``sessionmaker(class_=AsyncSession)()``, ``async with engine.connect()``."""
 
 FACTORIES: dict[str, ResourceType] = {
     # SQLAlchemy / SQLModel sessions and engines
@@ -149,9 +232,9 @@ FACTORIES: dict[str, ResourceType] = {
     # database drivers
     "psycopg2.connect": TRANSACTION_SCOPED_CONNECTION,
     "sqlite3.connect": TRANSACTION_SCOPED_CONNECTION,
-    "psycopg.connect": CONNECTION,
-    "psycopg.Connection.connect": CONNECTION,
-    "psycopg.AsyncConnection.connect": ASYNC_CONNECTION,
+    "psycopg.connect": PSYCOPG_CONNECTION,
+    "psycopg.Connection.connect": PSYCOPG_CONNECTION,
+    "psycopg.AsyncConnection.connect": ASYNC_PSYCOPG_CONNECTION,
     "asyncpg.connect": ASYNC_CONNECTION,
     "asyncpg.create_pool": ASYNC_CONNECTION,
     "pymysql.connect": CONNECTION,
@@ -172,8 +255,8 @@ FACTORIES: dict[str, ResourceType] = {
     "aiohttp.UnixConnector": AIOHTTP_CONNECTOR,
     "httpx.AsyncHTTPTransport": ASYNC_HTTP_TRANSPORT,
     "httpx.ASGITransport": ASYNC_HTTP_TRANSPORT,
-    "requests.Session": HTTP_CLIENT,
-    "requests.session": HTTP_CLIENT,
+    "requests.Session": REQUESTS_SESSION,
+    "requests.session": REQUESTS_SESSION,
     "socket.socket": SOCKET,
     "socket.create_connection": SOCKET,
     "urllib.request.urlopen": FILE,
@@ -238,6 +321,28 @@ SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
     "sqlalchemy.ext.asyncio.async_sessionmaker": ASYNC_SESSION,
 }
 """Calls whose *result*, when called, makes a session: ``SessionLocal = sessionmaker(...)``."""
+
+
+def session_factory_product(
+    call: ast.Call, qualified_name: Callable[[ast.expr], Optional[str]]
+) -> Optional[ResourceType]:
+    """The session that calling the result of ``call`` makes, when ``call`` builds a session
+    factory: ``sessionmaker(engine)`` makes sync sessions, ``async_sessionmaker(engine)`` and
+    SQLAlchemy 1.4's ``sessionmaker(engine, class_=AsyncSession)`` async ones. A ``class_`` of
+    the project's own makes sessions whose release was never measured: known by name only."""
+    made = SESSION_FACTORY_MAKERS.get(qualified_name(call.func) or "")
+    if made is None:
+        return None
+    for keyword in call.keywords:
+        if keyword.arg != "class_":
+            continue
+        named = qualified_name(keyword.value) or ""
+        known = FACTORIES.get(named)
+        if known is SESSION or known is ASYNC_SESSION:
+            return known
+        return NAMED_ASYNC_SESSION if "async" in named.lower() else NAMED_SESSION
+    return made
+
 
 SESSION_REGISTRIES = frozenset(
     {

@@ -23,6 +23,7 @@ from leaklint.analysis.resources import (
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
     ResourceType,
+    session_factory_product,
 )
 from leaklint.analysis.syntax import child_nodes, walk
 from leaklint.records import field, record
@@ -184,8 +185,7 @@ def index_module(
                 _index_assignment(node, imports, index, module, instances)
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
-            maker = imports.qualified_name(statement.value.func)
-            produced = SESSION_FACTORY_MAKERS.get(maker or "")
+            produced = session_factory_product(statement.value, imports.qualified_name)
             if produced is None:
                 continue
             for target in statement.targets:

@@ -95,21 +95,23 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             resource_type = managing.resource_type or resource.resource_type
             if resource_type is None or managing.explicit_closing:
                 continue
+            keyword = "async with" if isinstance(managing.statement, ast.AsyncWith) else "with"
+            code = short_code(managing.item.context_expr)
             if resource_type.exit_closes:
-                # the explicit form is recommended only where it is an exact equivalent
-                if not facts.throws_in or not resource_type.exit_only_closes:
+                # the explicit form is asked for only where it was measured equivalent
+                if not facts.throws_in or not resource_type.explicit_form_equivalent:
                     continue
                 yield Finding(
                     managing.item.context_expr,
-                    f"`yield` inside `with {short_code(managing.item.context_expr)}`: bind"
-                    f" `{resource.key}` before a `try` and release it in `finally`",
+                    f"`yield` inside `{keyword} {code}`: bind `{resource.key}` before a `try`"
+                    " and release it in `finally`",
                     _explicit_plan(facts, resource, managing, resource_type),
                 )
             elif not resource.release_sites:
                 yield Finding(
                     managing.item.context_expr,
-                    f"`with` on `{short_code(managing.item.context_expr)}`"
-                    f" {resource_type.exit_note} `{resource.key}`; release it in a `finally`",
+                    f"`{keyword}` on `{code}` {resource_type.exit_note} `{resource.key}`;"
+                    " release it in a `finally`",
                     _closing_plan(facts, resource, managing, resource_type),
                 )
 
@@ -130,7 +132,6 @@ def _explicit_plan(
     release_code = _release_code(facts, resource.key, resource_type)
     if (
         release_code is None
-        or not resource_type.exit_only_closes
         or len(statement.items) != 1
         or not isinstance(managing.item.optional_vars, ast.Name)
         or not _constructed_plainly(facts, statement, managing)
@@ -139,7 +140,7 @@ def _explicit_plan(
     return fix_plan(
         facts,
         FixKind.WITH_TO_TRY_FINALLY,
-        Applicability.UNSAFE if resource_type.guessed else Applicability.SAFE,
+        Applicability.SAFE,
         f"Bind `{resource.key}` before a `try` and release it in `finally`",
         statement.lineno,
         release_code=release_code,

@@ -59,9 +59,13 @@ The fix wraps the `yield` and everything after it in `try`/`finally` and release
 `finally` with the method the knowledge base records for its type (`close()`, `await aclose()`,
 `pool.putconn(conn)`...). It is offered only for resources whose type leaklint knows, and is safe
 for them: the resource was never released before, and is now released after the caller is done
-with it. A resource yielded without a name (`yield SessionLocal()`) and a resource lost to a
-rebinding are reported without a fix: whether to close the first one or drop it is the author's
-call.
+with it. In an `async def` the release is awaited whenever the code treats the resource as
+async (it was entered with `async with`, acquired with `await`, has a method awaited, or comes
+from `async_sessionmaker()` or `sessionmaker(class_=AsyncSession)`); a session known only by its
+factory's name (`SessionLocal()` from a module that is not linted) gets no fix in an
+`async def`, since its `close()` may or may not be a coroutine. A resource yielded without a
+name (`yield SessionLocal()`) and a resource lost to a rebinding are reported without a fix:
+whether to close the first one or drop it is the author's call.
 
 ## References
 * FastAPI: Dependencies with yield
@@ -118,6 +122,8 @@ def _fix_plan(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[FixPla
     resource_type = acquisition.resource_type
     if resource_type.release_is_async and not facts.is_async:
         return None
+    if facts.is_async and resource_type.guessed and not resource_type.release_is_async:
+        return None  # `SessionLocal()` known by name only: its `close()` may be a coroutine
     if acquisition.owner is not None and acquisition.owner_release is not None:
         prefix = "await " if resource_type.release_is_async else ""
         release_code = f"{prefix}{acquisition.owner}.{acquisition.owner_release}({resource.key})"
