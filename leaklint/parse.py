@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from leaklint.analysis.imports import ImportMap
+from leaklint.analysis.resources import RELEASE_HELPER_WORDS, RELEASE_METHODS
 from leaklint.model import Location
 from leaklint.records import record
 
@@ -437,7 +438,7 @@ def _parse_generators(
     body = _parse_imports(lines, imports)
     if body is None:
         return None
-    body.extend(_resource_class_stubs(code, spans))
+    body.extend(_resource_class_stubs(lines, code, spans))
     tree = _assemble(lines, body, kept)
     if tree is None:
         return None
@@ -593,34 +594,56 @@ def rows_with(words: tuple[str, ...], lines: Sequence[str]) -> list[int]:
     return (lines if isinstance(lines, _Lines) else _Lines(lines)).rows_with(words)
 
 
-def _resource_class_stubs(lines: list[str], taken: list[tuple[int, int]]) -> list[ast.stmt]:
-    """Top-level classes that define a release or exit method, as their header and one stub
-    per method: type inference asks about their names, methods and bases, nothing more."""
+_KEPT_METHODS = frozenset(
+    {"close", "aclose", "__exit__", "__aexit__", *RELEASE_METHODS, *RELEASE_HELPER_WORDS}
+)
+"""Methods a stub keeps whole: whether a class's release does anything is read from them (a
+test double whose ``close()`` is ``pass`` holds no resource)."""
+
+
+def _resource_class_stubs(
+    lines: list[str], code: list[str], taken: list[tuple[int, int]]
+) -> list[ast.stmt]:
+    """Top-level classes that define a release or exit method, at their real rows: the header,
+    the release and exit methods whole, and one stub per other method. Type inference asks
+    about their names, methods and bases; the analysis reads what their releases do."""
     stubs: list[ast.stmt] = []
     classes: set[int] = set()
-    for row in rows_with(("close", "exit__"), lines):
-        if not _RELEASE_METHOD.match(lines[row]):
+    for row in rows_with(("close", "exit__"), code):
+        if not _RELEASE_METHOD.match(code[row]):
             continue
         header = row - 1
-        while header >= 0 and not _CLASS.match(lines[header]):
+        while header >= 0 and not _CLASS.match(code[header]):
             header -= 1
         if header >= 0:
             classes.add(header)  # whether it holds the method is checked below
     for index in sorted(classes):
         if any(start <= index < end for start, end in taken):
             continue
-        end = _end(lines, index)
+        end = _end(code, index)
         header_end = index + 1
-        while header_end < end and not lines[header_end - 1].split("#", 1)[0].rstrip().endswith(
+        while header_end < end and not code[header_end - 1].split("#", 1)[0].rstrip().endswith(
             ":"
         ):
             header_end += 1
-        methods = [match.group(1) for match in map(_METHOD.match, lines[header_end:end]) if match]
-        if not {"close", "aclose", "__exit__", "__aexit__"} & set(methods):
+        methods = [
+            (row, match.group(1))
+            for row in range(header_end, end)
+            for match in [_METHOD.match(code[row])]
+            if match
+        ]
+        if not {"close", "aclose", "__exit__", "__aexit__"} & {name for _, name in methods}:
             continue
-        body = "".join(f"    def {name}(self): pass\n" for name in methods)
+        rows = ["\n"] * (end - index)
+        rows[: header_end - index] = lines[index:header_end]
+        for row, name in methods:
+            if name in _KEPT_METHODS:
+                rows[row - index : _end(code, row) - index] = lines[row : _end(code, row)]
+            else:
+                indent = code[row][: len(code[row]) - len(code[row].lstrip())]
+                rows[row - index] = f"{indent}def {name}(self): pass\n"
         try:
-            parsed = ast.parse("\n" * index + "".join(lines[index:header_end]) + body)
+            parsed = ast.parse("\n" * index + "".join(rows))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # inference is a bonus: an odd class is simply not asked about
         stubs.extend(parsed.body)

@@ -45,7 +45,7 @@ from contextlib import asynccontextmanager
 
 class Channel:
     async def close(self):
-        pass
+        await self.transport.aclose()
 
     async def __aexit__(self, *exc):
         await self.close()

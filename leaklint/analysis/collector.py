@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from leaklint.analysis.doubles import constructed_class, releases_nothing
 from leaklint.analysis.facts import (
     Acquisition,
     ManagingWith,
@@ -17,6 +18,7 @@ from leaklint.analysis.facts import (
     YieldSite,
 )
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
+from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
     CONVENTIONAL_SESSION_FACTORIES,
     METHOD_FACTORIES,
@@ -263,6 +265,7 @@ class ResourceCollector:
                 if resource_type is not None and resource_type[0] is not None:
                     self.anonymous.append((node, node.value, resource_type[0]))
         self._settle_flags()
+        self._settle_doubles()
         self._settle_async()
         self._settle_bindings()
 
@@ -568,11 +571,27 @@ class ResourceCollector:
             statement=self._statement_of(call),
             awaited=isinstance(self.parent.get(call), ast.Await),
             protects_throw_path=guarding_try is not None or self._after_swallow(call),
-            after_yield=any(position(call) > position(s.node) for s in self.yields),
+            after_yield=self._after_a_yield(call),
             in_handler=self._in_handler(call),
             guarding_try=guarding_try,
             discarded=isinstance(self.parent.get(call), ast.Expr),
             helper=helper,
+        )
+
+    def _result_dropped(self, call: ast.Call) -> bool:
+        """The call is a statement of its own (awaited or not): a release helper returns
+        nothing worth keeping, and ``clean = cleanup_headers(saved)`` transforms data."""
+        owner = self.parent.get(call)
+        if isinstance(owner, ast.Await):
+            owner = self.parent.get(owner)
+        return isinstance(owner, ast.Expr)
+
+    def _after_a_yield(self, node: ast.AST) -> bool:
+        """A run can pass ``node`` after a ``yield``: later in the text, and not only on a
+        branch the yield's own path returns from (``if not enabled: yield; return``)."""
+        return any(
+            position(node) > position(site.node) and reaches(site.node, node, self.parent)
+            for site in self.yields
         )
 
     def _helper_release(self, call: ast.Call) -> None:
@@ -587,8 +606,10 @@ class ResourceCollector:
         ):
             return
         parts = dotted_parts(func)
-        named_release = parts is not None and is_release_helper(
-            parts[-1], self.knowledge.release_methods
+        named_release = (
+            parts is not None
+            and is_release_helper(parts[-1], self.knowledge.release_methods)
+            and self._result_dropped(call)
         )
         if not named_release and (
             not any(dotted_name(argument) in self.resources for argument in call.args)
@@ -742,6 +763,33 @@ class ResourceCollector:
             truth_only = bool(loads) and all(_is_truth_test(load, self.parent) for load in loads)
             if acquisition.owner in self._argless_releases or truth_only:
                 facts.acquisition = None
+
+    def _settle_doubles(self) -> None:
+        """A name released after the ``yield`` is a resource by evidence, unless the project's
+        own class it was made from releases nothing (a fake client whose ``close()`` is
+        ``pass``): then it holds nothing, and its releases are no cleanup."""
+        for facts in self.resources.values():
+            acquisition = facts.acquisition
+            if not facts.release_sites or (
+                acquisition is not None
+                and acquisition.resource_type is not None
+                and not acquisition.resource_type.inferred
+            ):
+                continue
+            methods = {site.method for site in facts.release_sites}
+            if "" in methods:
+                continue  # handed to a helper: what that does is another question
+            for binding in self._bindings.get(facts.key, ()):
+                value = getattr(binding, "value", None)
+                if isinstance(value, ast.Await):
+                    value = value.value
+                if not isinstance(value, ast.Call):
+                    continue
+                definition = constructed_class(value, self.imports, self.module)
+                if definition is not None and releases_nothing(definition, methods):
+                    facts.release_sites = []
+                    facts.acquisition = None
+                    break
 
     def _settle_async(self) -> None:
         """In an ``async def``, a resource the code treats as async is one, whatever its row

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from leaklint.analysis.syntax import TRY_NODE_NAMES, position
+from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, position
 from leaklint.records import record
 
 TYPE_CHECKING = False
@@ -103,3 +103,94 @@ class YieldCounter:
         total = before + len(yields)
         extra = yields[max(0, 1 - before)] if yields and total >= 2 else None
         return _PathCount(total, extra=extra)
+
+
+_EXCLUSIVE_TRY_BLOCKS = frozenset({("handlers", "handlers"), ("handlers", "orelse")})
+"""Two parts of one ``try`` that no single pass runs both of: two handlers (the same handler
+is a single block), a handler and the ``else``."""
+
+
+def reaches(source: ast.AST, target: ast.AST, parent: dict[ast.AST, ast.AST]) -> bool:
+    """Whether one run can pass ``target`` after ``source`` (a ``yield`` before it in the
+    text): not when they sit in branches no run takes both of (``if``/``else``, two ``case``
+    blocks, two handlers), nor when every way on from ``source`` returns or raises before it
+    leaves the block ``target`` follows (``if not enabled: yield; return``). Inside a loop
+    the next pass may take the other branch: there the answer stays yes."""
+    source_chain = _chain(source, parent)
+    target_chain = _chain(target, parent)
+    common = next((node for node in target_chain if node in source_chain), None)
+    if common is None:
+        return True
+    if any(isinstance(node, LOOPS) for node in _chain(common, parent)):
+        return True
+    source_child = source_chain[source_chain.index(common) - 1]
+    target_child = target_chain[target_chain.index(common) - 1]
+    source_field, target_field = _field_of(common, source_child), _field_of(common, target_child)
+    if isinstance(common, ast.If) and source_field != target_field:
+        return False
+    if type(common).__name__ == "Match" and source_child is not target_child:
+        return False
+    if type(common).__name__ in TRY_NODE_NAMES:
+        if source_child is not target_child and (source_field, target_field) in (
+            _EXCLUSIVE_TRY_BLOCKS
+        ):
+            return False
+        if source_field != target_field:
+            return True  # an error after the yield reaches the handlers and the finally
+    if not isinstance(source_child, ast.stmt) or source_child is target_child:
+        return True
+    return _flows_out(source, source_child, parent)
+
+
+def _chain(node: ast.AST, parent: dict[ast.AST, ast.AST]) -> list[ast.AST]:
+    """``node`` and its ancestors, innermost first."""
+    chain = [node]
+    while chain[-1] in parent:
+        chain.append(parent[chain[-1]])
+    return chain
+
+
+def _field_of(owner: ast.AST, child: ast.AST) -> str:
+    for name in owner._fields:
+        value = getattr(owner, name, None)
+        if value is child or (isinstance(value, list) and any(item is child for item in value)):
+            return name
+    return ""
+
+
+def _flows_out(node: ast.AST, holder: ast.stmt, parent: dict[ast.AST, ast.AST]) -> bool:
+    """Whether a run that passes ``node`` can go on past the end of ``holder``, the statement
+    that contains it: no ``return`` or ``raise`` on every way from it (a ``break`` or
+    ``continue`` leaves a loop, which is not stopping)."""
+    current = node
+    while current is not holder:
+        owner = parent[current]
+        if isinstance(current, ast.stmt):
+            block = _block_of(owner, current)
+            if block is not None:
+                later = block[next(i for i, s in enumerate(block) if s is current) + 1 :]
+                if any(_always_stops(statement) for statement in later):
+                    return False
+        current = owner
+    return True
+
+
+def _block_of(owner: ast.AST, statement: ast.stmt) -> Optional[list[ast.stmt]]:
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(owner, name, None)
+        if isinstance(block, list) and any(item is statement for item in block):
+            return block
+    return None
+
+
+def _always_stops(statement: ast.stmt) -> bool:
+    """Every way through ``statement`` returns or raises."""
+    if isinstance(statement, (ast.Return, ast.Raise)):
+        return True
+    if isinstance(statement, ast.If):
+        return (
+            bool(statement.orelse)
+            and any(_always_stops(inner) for inner in statement.body)
+            and any(_always_stops(inner) for inner in statement.orelse)
+        )
+    return False
