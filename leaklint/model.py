@@ -82,6 +82,7 @@ class FixKind(enum.Enum):
     YIELD_FROM = "yield-from"
     NEST_TRY_FINALLY = "nest-try-finally"
     ENTER_AS_MANAGER = "enter-as-manager"
+    SPLIT_FINALLY = "split-finally"
 
 
 class Severity(enum.Enum):

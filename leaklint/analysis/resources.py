@@ -95,6 +95,9 @@ class ResourceType:
     ends_with: tuple[str, ...] = ()
     """Methods besides the release that end its life on that path: a process that was waited
     for (``proc.wait()``, ``proc.communicate()``) has exited and been reaped."""
+    opened_by: tuple[str, ...] = ()
+    """Methods that open it when it was built without arguments: ``ftp = FTP()`` holds no
+    connection until ``ftp.connect(host)``, so a step before that leaks nothing (LL013)."""
     lazy: bool = False
     """Holds nothing outside the process until a method of it is used: a SQLAlchemy session
     checks a connection out on its first query, an HTTP or Redis client connects on its first
@@ -275,10 +278,10 @@ FACTORIES: dict[str, ResourceType] = {
     "tempfile.SpooledTemporaryFile": FILE,
     "tempfile.TemporaryDirectory": TEMPORARY_DIRECTORY,
     # standard library clients
-    "smtplib.SMTP": ResourceType("smtplib.SMTP", release="quit"),
-    "smtplib.SMTP_SSL": ResourceType("smtplib.SMTP_SSL", release="quit"),
-    "ftplib.FTP": ResourceType("ftplib.FTP", release="quit"),
-    "ftplib.FTP_TLS": ResourceType("ftplib.FTP_TLS", release="quit"),
+    "smtplib.SMTP": ResourceType("smtplib.SMTP", release="quit", opened_by=("connect",)),
+    "smtplib.SMTP_SSL": ResourceType("smtplib.SMTP_SSL", release="quit", opened_by=("connect",)),
+    "ftplib.FTP": ResourceType("ftplib.FTP", release="quit", opened_by=("connect",)),
+    "ftplib.FTP_TLS": ResourceType("ftplib.FTP_TLS", release="quit", opened_by=("connect",)),
     "imaplib.IMAP4": ResourceType("imaplib.IMAP4", release="logout"),
     "imaplib.IMAP4_SSL": ResourceType("imaplib.IMAP4_SSL", release="logout"),
     "poplib.POP3": ResourceType("poplib.POP3", release="quit"),

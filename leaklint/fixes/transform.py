@@ -23,6 +23,7 @@ from leaklint.fixes import (
     hoist_from_try,
     move_to_finally,
     nest_try_finally,
+    split_finally,
     with_to_try,
     yield_from,
 )
@@ -56,6 +57,7 @@ CALL_REWRITES: dict[FixKind, CallRewrite] = {
 TRY_REWRITES: dict[FixKind, TryRewrite] = {
     FixKind.HANDLER_RELEASE_TO_FINALLY: handler_release_to_finally.rewrite,
     FixKind.COMMIT_TO_SUCCESS_PATH: commit_to_success_path.rewrite,
+    FixKind.SPLIT_FINALLY: split_finally.rewrite,
 }
 """Kinds that rewrite the ``try`` statement at the anchor."""
 

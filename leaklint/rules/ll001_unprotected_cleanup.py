@@ -66,7 +66,11 @@ should still run only on success. Cleanup that belongs with the release moves wi
 
 ## Fix safety
 The fix wraps the `yield` and the statements after it in `try`/`finally` and moves the shutdown
-sequence into `finally`: the release calls and the cleanup around them (release helpers, task
+sequence into `finally`. The `try` starts right after the resource is acquired, so a set-up
+step between the acquisition and the `yield` that fails (`ftp.login()`, a ping) releases it
+too, as LL013 asks; when the `finally` would read a name such a step binds (`cur =
+conn.cursor()`), the `try` starts at the `yield` and LL013's fix gives each resource its own
+`try`. The sequence moved is the release calls and the cleanup around them (release helpers, task
 cancellation and the wait that follows it, `wait_closed()`, clearing attributes), in their order.
 In an `async def` generator a release method that is a coroutine gains `await`. It is safe when
 every moved statement is a release or recognised cleanup on names bound before the `yield`. It
@@ -143,6 +147,7 @@ def _fix_plan(
     moved, reordered = _shutdown_sequence(facts, block, anchor_index, release_indices)
     if moved is None:
         return None
+    anchor_index = _after_acquisitions(facts, block, anchor_index, unprotected, moved)
     last = max(moved)
     # every yield must end up inside the new `try`
     for yield_site in facts.yields:
@@ -199,6 +204,38 @@ def _shutdown_sequence(
             return None, True  # `finally` would read a name the `try` may not have bound
         moved.append(index)
     return moved, reordered
+
+
+def _after_acquisitions(
+    facts: GeneratorFacts,
+    block: list[ast.stmt],
+    anchor: int,
+    unprotected: list[tuple[ResourceFacts, ReleaseSite]],
+    moved: list[int],
+) -> int:
+    """Where the new ``try`` starts: right after the last statement that binds a resource
+    whose release moves, so that a set-up step between it and the ``yield`` (``login()``, a
+    ping) that fails releases it too (what LL013 asks); at the ``yield``'s statement when the
+    ``finally`` would read a name those steps bind (``cur = conn.cursor()``: one ``try`` per
+    resource is LL013's fix)."""
+    bound = [
+        index
+        for resource, _ in unprotected
+        for binding in resource.bindings
+        for index, statement in enumerate(block[:anchor])
+        if statement is binding
+    ]
+    if not bound or max(bound) + 1 >= anchor:
+        return anchor
+    start = max(bound) + 1
+    late = _names_bound_after(facts, block[start])
+    reads = {
+        node.id
+        for index in moved
+        for node in ast.walk(block[index])
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    return anchor if reads & late else start
 
 
 def _call_name(statement: ast.stmt) -> Optional[str]:

@@ -59,7 +59,10 @@ The fix wraps the `yield` and everything after it in `try`/`finally` and release
 `finally` with the method the knowledge base records for its type (`close()`, `await aclose()`,
 `pool.putconn(conn)`...). It is offered only for resources whose type leaklint knows, and is safe
 for them: the resource was never released before, and is now released after the caller is done
-with it. In an `async def` the release is awaited whenever the code treats the resource as
+with it. The `try` starts right after the acquisition, so a step between it and the `yield`
+that fails (a ping, another acquisition) releases it too, as LL013 asks.
+
+In an `async def` the release is awaited whenever the code treats the resource as
 async (it was entered with `async with`, acquired with `await`, has a method awaited, or comes
 from `async_sessionmaker()` or `sessionmaker(class_=AsyncSession)`); a session known only by its
 factory's name (`SessionLocal()` from a module that is not linted) gets no fix in an
@@ -142,12 +145,17 @@ def _fix_plan(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[FixPla
         return None
     if any(facts.ancestor_in(site.node, block) is None for site in facts.yields):
         return None
+    # the `try` starts right after the acquisition: a step between it and the `yield` that
+    # fails (a ping, a second acquisition) must not leak the resource either (LL013)
+    after_acquisition = block[
+        next(i for i, s in enumerate(block) if s is acquisition.statement) + 1
+    ]
     return fix_plan(
         facts,
         FixKind.ADD_FINALLY,
         Applicability.SAFE,
         f"Release `{resource.key}` in a `finally` around the `yield`",
-        anchor.lineno,
+        after_acquisition.lineno,
         release_code=release_code,
     )
 

@@ -53,6 +53,27 @@ statement of the `try` body, and is safe when the `try` has no `except` clauses.
 clauses it is unsafe: a failing acquisition no longer reaches them (a handler that logs or wraps
 errors will not see it).
 
+Where the `finally` also releases a resource acquired before the `try` (a connection, then its
+cursor inside the `try`), moving the second acquisition above the `try` would put a step that
+can fail between the first one and the `try` that releases it (LL013). The fix then gives the
+second resource a `try` of its own, right after its acquisition, and moves its releases there
+from the start of the `finally`:
+
+```python
+conn = connect()
+try:
+    cur = conn.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+finally:
+    conn.close()
+```
+
+It is offered when those releases open the `finally` (so they still run first), and is unsafe
+when the `try` has `except` clauses (the inner `finally` now runs before them).
+
 ## References
 * Python: the `try` statement, `finally` clause
 """
@@ -82,7 +103,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
                 f"`{resource.key}` is bound inside the `try` that releases it: if `{acquired}`"
                 f" fails, the cleanup raises `{raised}` and hides the error; acquire it before"
                 " the `try`",
-                _fix_plan(facts, guard, binding),
+                _fix_plan(facts, guard, binding, resource),
             )
 
 
@@ -102,18 +123,55 @@ def _binding_inside(
     return inside[0] if inside and not before else None
 
 
-def _fix_plan(facts: GeneratorFacts, guard: ast.stmt, binding: ast.stmt) -> Optional[FixPlan]:
+def _fix_plan(
+    facts: GeneratorFacts, guard: ast.stmt, binding: ast.stmt, resource: ResourceFacts
+) -> Optional[FixPlan]:
     body: list[ast.stmt] = getattr(guard, "body", [])
-    if body[0] is not binding or len(body) < 2 or body[1].lineno == binding.lineno:
-        return None
+    final: list[ast.stmt] = getattr(guard, "finalbody", [])
     handlers = getattr(guard, "handlers", [])
+    if binding not in body or binding is body[-1]:
+        return None
+    position = body.index(binding)
+    if body[position + 1].lineno == binding.lineno:
+        return None  # `conn = connect(); yield conn` on one line
+    own = [
+        site.statement
+        for site in resource.release_sites
+        if site.guarding_try is guard and site.statement in final
+    ]
+    if position == 0 and not _releases_earlier_resource(facts, guard, resource):
+        return fix_plan(
+            facts,
+            FixKind.HOIST_FROM_TRY,
+            Applicability.UNSAFE if handlers else Applicability.SAFE,
+            "Acquire the resource before the `try`",
+            guard.lineno,
+            release_rows=(binding.lineno,),
+        )
+    # hoisting it would put a step between an earlier acquisition and its `try` (LL013): give
+    # it a `try` of its own inside, taking its releases from the start of the `finally`
+    if not own or final[: len(own)] != own or len(own) == len(final):
+        return None
     return fix_plan(
         facts,
-        FixKind.HOIST_FROM_TRY,
+        FixKind.SPLIT_FINALLY,
         Applicability.UNSAFE if handlers else Applicability.SAFE,
-        "Acquire the resource before the `try`",
+        f"Release `{resource.key}` in a `try` of its own, right after it is acquired",
         guard.lineno,
-        release_rows=(binding.lineno,),
+        release_rows=(binding.lineno, *(statement.lineno for statement in own)),
+    )
+
+
+def _releases_earlier_resource(
+    facts: GeneratorFacts, guard: ast.stmt, resource: ResourceFacts
+) -> bool:
+    """The ``finally`` of ``guard`` also releases a resource bound before the ``try``."""
+    return any(
+        site.guarding_try is guard
+        and any(binding.lineno < guard.lineno for binding in other.bindings)
+        for other in facts.resources
+        if other is not resource
+        for site in other.release_sites
     )
 
 

@@ -60,6 +60,12 @@ runs only when the caller succeeded. It is unsafe: code that relied on the commi
 failure (to persist an audit row, say) stops persisting it. A conditional commit, or one in an
 `except` clause, gets no fix.
 
+When the commit was all the `finally` did, no `try` is left: the commit follows a bare `yield`,
+which is what it must do (skipped when the caller fails). ruff's RUF075 (in preview) reports
+every statement after a bare `yield` of a context manager and so reports this one; add
+`except BaseException: raise` and `else:` around the commit if your project enforces it, or
+better, a `rollback()` before that `raise`.
+
 ## References
 * SQLAlchemy: Session basics, framing out a begin / commit / rollback block
 * FastAPI: Dependencies with yield

@@ -99,8 +99,10 @@ def get_cursor():
 The fix opens a `try` right after the acquisition around the steps and the existing `try`, and
 moves the first resource's releases from the existing `finally` into the new one. When nothing
 else is left in the existing `finally` (and it has no `except`), its body joins the new `try`.
-It is unsafe: the steps now run inside the `try`, so their failure releases the resource (the
-point), and the first resource is released after the others where it was released before them.
+The steps now run inside the `try`, so their failure releases the resource: that is the point,
+and the fix is safe when the first resource's releases were the last statements of the
+`finally` (they still run last). It is unsafe when they were not: the first resource is then
+released after the others where it was released before them.
 No fix is offered when the releases are not statements of their own in the `finally`, or when
 the `try` sits inside another statement (a `with`).
 
@@ -120,6 +122,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         if found is None:
             continue
         acquisition, guard, steps = found
+        acquisition, steps = _opened_later(facts, resource, acquisition, steps)
         for statement in steps:
             step = _failing_step(facts, statement, resource)
             if step is None:
@@ -163,6 +166,30 @@ def _setup_steps(
     start = next(i for i, statement in enumerate(block) if statement is acquisition.statement)
     end = next(i for i, statement in enumerate(block) if statement is holder)
     return acquisition.statement, guard, block[start + 1 : end]
+
+
+def _opened_later(
+    facts: GeneratorFacts, resource: ResourceFacts, acquisition: ast.stmt, steps: list[ast.stmt]
+) -> tuple[ast.stmt, list[ast.stmt]]:
+    """``ftp = FTP()`` holds nothing until ``ftp.connect(host)``: for a type opened by a method
+    when it was built without arguments, that call is the acquisition, and the steps that can
+    leak it are those after it (``ftp.login()``)."""
+    resource_type = resource.resource_type
+    call = resource.acquisition.call if resource.acquisition is not None else None
+    if resource_type is None or not resource_type.opened_by or call is None:
+        return acquisition, steps
+    if call.args or any(keyword.arg in ("host", "address") for keyword in call.keywords):
+        return acquisition, steps
+    for index, statement in enumerate(steps):
+        value = statement.value if isinstance(statement, ast.Expr) else None
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr in resource_type.opened_by
+            and _root(value.func.value) == resource.key
+        ):
+            return statement, steps[index + 1 :]
+    return acquisition, steps
 
 
 def _finally_releases(facts: GeneratorFacts, resource: ResourceFacts) -> list[ReleaseSite]:
@@ -233,10 +260,12 @@ def _fix_plan(
         rows.append(statement.lineno)
     if any(other is not acquisition and other.lineno == acquisition.lineno for other in block):
         return None
+    # its releases close the `finally`: the outer `finally` runs them last, as before
+    last = [statement.lineno for statement in guard.finalbody[len(guard.finalbody) - len(rows) :]]
     return fix_plan(
         facts,
         FixKind.NEST_TRY_FINALLY,
-        Applicability.UNSAFE,
+        Applicability.SAFE if sorted(rows) == last else Applicability.UNSAFE,
         f"Release `{resource.key}` in a `try` that starts right after it is acquired",
         acquisition.lineno,
         release_rows=tuple(sorted(rows)),
