@@ -622,9 +622,7 @@ def _resource_class_stubs(
             continue
         end = _end(code, index)
         header_end = index + 1
-        while header_end < end and not code[header_end - 1].split("#", 1)[0].rstrip().endswith(
-            ":"
-        ):
+        while header_end < end and not code[header_end - 1].split("#", 1)[0].rstrip().endswith(":"):
             header_end += 1
         methods = [
             (row, match.group(1))

@@ -131,7 +131,7 @@ def test_attribute_resources() -> None:
     import httpx
 
     @asynccontextmanager
-    async def lifespan(app):
+    async def shared_client(app):
         app.state.client = httpx.AsyncClient()
         yield
         await app.state.client.aclose()

@@ -17,6 +17,9 @@ LEAKLINT = command("leaklint")
 pytestmark = pytest.mark.skipif(LEAKLINT is None, reason="leaklint is not installed")
 
 TEMPLATE_DEPENDENCY = """\
+from typing import Annotated
+
+from fastapi import Depends
 from sqlmodel import Session, create_engine
 
 engine = create_engine("postgresql://app@db/app")
@@ -25,8 +28,14 @@ engine = create_engine("postgresql://app@db/app")
 def get_session():
     with Session(engine) as session:
         yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 """
 TEMPLATE_FIXED = """\
+from typing import Annotated
+
+from fastapi import Depends
 from sqlmodel import Session, create_engine
 
 engine = create_engine("postgresql://app@db/app")
@@ -38,6 +47,9 @@ def get_session():
         yield session
     finally:
         session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 """
 SESSIONLOCAL = """\
 from .database import SessionLocal

@@ -334,8 +334,34 @@ def test_a_lifespan_that_swallows_is_not_ll005() -> None:
         """
     )
     assert check_source(source) == []
-    entered = source.replace("app = FastAPI(lifespan=lifespan)\n", "")
+    # registered out of sight (another module, a factory, a registry): its name says lifespan
+    assert check_source(source.replace("app = FastAPI(lifespan=lifespan)\n", "")) == []
+    # the same body entered by application code is a context manager, which LL005 is about
+    entered = source.replace("app = FastAPI(lifespan=lifespan)\n", "").replace(
+        "async def lifespan(app):", "async def reporting_errors(app):"
+    )
     assert [d.code for d in check_source(entered)] == ["LL005"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "async def lifespan(app):",
+        "async def app_lifespan(app):",
+        "async def startup(app: FastAPI):",
+        "async def startup(application: fastapi.FastAPI):",
+        "@lifespan_manager.register\nasync def startup(app):",
+    ],
+)
+def test_a_lifespan_out_of_sight_is_known_by_its_name_or_its_app(header: str) -> None:
+    source = (
+        "import fastapi\nfrom contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n"
+        "from .lifespans import lifespan_manager\n\nclient = make_client()\n\n\n"
+        f"@asynccontextmanager\n{header}\n    yield\n    await client.aclose()\n"
+    )
+    assert check_source(source) == []
+    per_call = source.replace(header, "async def scoped(app):")
+    assert [d.code for d in check_source(per_call)] == ["LL010"]
 
 
 CONFIGURED = """\

@@ -20,6 +20,7 @@ from leaklint.analysis.facts import (
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
+    BORROWING_KEYWORDS,
     CONVENTIONAL_SESSION_FACTORIES,
     METHOD_FACTORIES,
     NAMED_ASYNC_SESSION,
@@ -323,6 +324,9 @@ class ResourceCollector:
             return None
         known = self.knowledge.factory_type(qualified)
         if known is not None:
+            borrowing = BORROWING_KEYWORDS.get(qualified, frozenset())
+            if any(keyword.arg in borrowing for keyword in call.keywords):
+                return None  # Redis(connection_pool=pool): the pool is the resource
             return known, None, None
         session = self.index.session_factory(qualified, self.module) or self._conventional(func)
         if session is not None:
@@ -548,7 +552,28 @@ class ResourceCollector:
                 key = receiver  # proc.wait(): the process has exited
         if key is None:
             return
-        self._resource(key).release_sites.append(self._site(call, helper=False))
+        site = self._site(call, helper=False)
+        self._resource(key).release_sites.append(site)
+        whole = self._released_through_parts(key, call)
+        if whole is not None:
+            self._resource(whole).release_sites.append(site)
+
+    def _released_through_parts(self, key: str, call: ast.Call) -> Optional[str]:
+        """``for client in sentinel.sentinels: client.close()``: releasing every part of a
+        resource the generator holds releases the resource (what ``Sentinel.close()`` does)."""
+        current = self.parent.get(call)
+        while current is not None and current is not self.function:
+            if (
+                isinstance(current, (ast.For, ast.AsyncFor))
+                and isinstance(current.target, ast.Name)
+                and current.target.id == key
+            ):
+                parts = dotted_parts(current.iter)
+                if parts and len(parts) > 1 and parts[0] in self.resources:
+                    return parts[0]
+                return None
+            current = self.parent.get(current)
+        return None
 
     def _closes_every_session(self, call: ast.Call) -> None:
         """``close_all_sessions()`` releases every session, this generator's included (too

@@ -5,29 +5,42 @@ from __future__ import annotations
 
 import ast
 
-from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, position
+from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, is_broad_handler, position
 from leaklint.records import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Optional
+    from typing import Optional, Union
 
 
 @record(frozen=True)
 class _PathCount:
-    """Yields run so far on the worst path, whether every path has left, the first extra one."""
+    """Yields run so far on the worst path that goes on, whether every path has left, the
+    first extra one, and the worst counts at a ``continue`` and at a ``break`` of the loop
+    being walked (``None`` when there is none)."""
 
     count: int
     terminated: bool = False
     extra: Optional[ast.AST] = None
+    looped: Optional[int] = None
+    broke: Optional[int] = None
+
+
+def _most(*counts: Optional[int]) -> Optional[int]:
+    known = [count for count in counts if count is not None]
+    return max(known) if known else None
 
 
 class YieldCounter:
     """Counts the yields a single run can pass through, to find the one that runs twice.
 
-    Branches take the larger count; a ``try`` adds its handlers' yields to its body's (what is
-    thrown in at a yield lands in a handler); a loop whose body yields can yield again.
+    Branches take the larger count. A ``try`` adds its handlers' yields to its body's: what is
+    thrown in at a yield lands in a handler that catches it, which a broad handler does
+    (``except Exception``); a narrower one (``except ImportError``) is taken to catch what the
+    code before the yield raises, not the caller's error. A loop yields again only when a pass
+    that yields can go round again: a retry loop whose yielding pass returns or breaks
+    (``for attempt in ...: try: connect() except Error: continue; yield; return``) yields once.
 
     ``yields`` are the function's own yields and ``parent`` its parent map (both from the
     analysis' one walk of the function): the yields under a statement are found by climbing
@@ -55,35 +68,31 @@ class YieldCounter:
 
     def block(self, statements: list[ast.stmt], before: int) -> _PathCount:
         count, extra = before, None
+        looped: Optional[int] = None
+        broke: Optional[int] = None
         for statement in statements:
             result = self.statement(statement, count)
             extra = extra or result.extra
+            looped, broke = _most(looped, result.looped), _most(broke, result.broke)
             count = result.count
             if result.terminated:
-                return _PathCount(count, True, extra)
-        return _PathCount(count, False, extra)
+                return _PathCount(count, True, extra, looped, broke)
+        return _PathCount(count, False, extra, looped, broke)
 
     def statement(self, statement: ast.stmt, before: int) -> _PathCount:
         if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
-            inner = self._own_yields(statement.body)
-            if inner:
-                return _PathCount(before + len(inner), extra=inner[0])
-            return self._branches([statement.body, statement.orelse], before)
+            return self._loop(statement, before)
+        if isinstance(statement, ast.Continue):
+            return _PathCount(before, True, looped=before)
+        if isinstance(statement, ast.Break):
+            return _PathCount(before, True, broke=before)
         if isinstance(statement, ast.If):
             return self._branches([statement.body, statement.orelse], before)
         if isinstance(statement, (ast.With, ast.AsyncWith)):
             heads = [y for item in statement.items for y in self._own_yields([item.context_expr])]
             return self.block(statement.body, self._add(heads, before).count)
         if type(statement).__name__ in TRY_NODE_NAMES:
-            body = self.block(statement.body, before)  # type: ignore[attr-defined]
-            exits = [self.block(statement.orelse, body.count)] if not body.terminated else []  # type: ignore[attr-defined]
-            exits += [self.block(handler.body, body.count) for handler in statement.handlers]  # type: ignore[attr-defined]
-            live = [result for result in exits if not result.terminated] or exits or [body]
-            count = max(result.count for result in live)
-            extra = body.extra or next((r.extra for r in exits if r.extra), None)
-            final = self.block(statement.finalbody, count)  # type: ignore[attr-defined]
-            terminated = bool(exits) and all(result.terminated for result in exits)
-            return _PathCount(final.count, terminated or final.terminated, extra or final.extra)
+            return self._try(statement, before)
         if type(statement).__name__ == "Match":  # `match` exists from Python 3.10
             cases = [case.body for case in statement.cases]  # type: ignore[attr-defined]
             return self._branches([*cases, []], before)
@@ -91,18 +100,67 @@ class YieldCounter:
         terminated = isinstance(statement, (ast.Return, ast.Raise))
         return _PathCount(result.count, terminated, result.extra)
 
+    def _loop(self, loop: Union[ast.For, ast.AsyncFor, ast.While], before: int) -> _PathCount:
+        inner = self._own_yields(loop.body)
+        if not inner:
+            return self._branches([loop.body, loop.orelse], before)
+        one_pass = self.block(loop.body, before)
+        again = _most(one_pass.looped, None if one_pass.terminated else one_pass.count)
+        if one_pass.extra is not None or (again is not None and again > before):
+            return _PathCount(before + len(inner), extra=one_pass.extra or inner[0])
+        # every pass that yields leaves the loop (or the function) after it
+        after = self.block(loop.orelse, before)
+        forever = isinstance(loop, ast.While) and _always_true(loop.test)
+        count = _most(None if forever else after.count, one_pass.broke)
+        return _PathCount(
+            before if count is None else count,
+            terminated=forever and one_pass.broke is None,
+            extra=after.extra,
+        )
+
+    def _try(self, statement: ast.stmt, before: int) -> _PathCount:
+        body = self.block(statement.body, before)  # type: ignore[attr-defined]
+        exits = [self.block(statement.orelse, body.count)] if not body.terminated else []  # type: ignore[attr-defined]
+        for handler in statement.handlers:  # type: ignore[attr-defined]
+            # a handler that cannot catch the caller's error is entered before the yield
+            entered = body.count if is_broad_handler(handler) else before
+            exits.append(self.block(handler.body, entered))
+        live = [result for result in exits if not result.terminated] or exits or [body]
+        count = max(result.count for result in live)
+        extra = body.extra or next((r.extra for r in exits if r.extra), None)
+        final = self.block(statement.finalbody, count)  # type: ignore[attr-defined]
+        terminated = bool(exits) and all(result.terminated for result in exits)
+        parts = [body, *exits, final]
+        return _PathCount(
+            final.count,
+            terminated or final.terminated,
+            extra or final.extra,
+            _most(*(part.looped for part in parts)),
+            _most(*(part.broke for part in parts)),
+        )
+
     def _branches(self, blocks: list[list[ast.stmt]], before: int) -> _PathCount:
         results = [self.block(block, before) for block in blocks]
         live = [result for result in results if not result.terminated]
         extra = next((result.extra for result in results if result.extra), None)
         count = max(result.count for result in (live or results))
-        return _PathCount(count, not live, extra)
+        return _PathCount(
+            count,
+            not live,
+            extra,
+            _most(*(result.looped for result in results)),
+            _most(*(result.broke for result in results)),
+        )
 
     @staticmethod
     def _add(yields: list[ast.AST], before: int) -> _PathCount:
         total = before + len(yields)
         extra = yields[max(0, 1 - before)] if yields and total >= 2 else None
         return _PathCount(total, extra=extra)
+
+
+def _always_true(test: ast.expr) -> bool:
+    return isinstance(test, ast.Constant) and bool(test.value)
 
 
 _EXCLUSIVE_TRY_BLOCKS = frozenset({("handlers", "handlers"), ("handlers", "orelse")})

@@ -251,6 +251,16 @@ FACTORIES: dict[str, ResourceType] = {
     "redis.asyncio.Redis": ASYNC_REDIS,
     "redis.asyncio.from_url": ASYNC_REDIS,
     "redis.asyncio.Redis.from_url": ASYNC_REDIS,
+    # a pool is released by disconnecting it; a Sentinel by closing its clients (redis 8.2)
+    "redis.ConnectionPool": ResourceType("redis.ConnectionPool", release="disconnect"),
+    "redis.BlockingConnectionPool": ResourceType("redis.ConnectionPool", release="disconnect"),
+    "redis.asyncio.ConnectionPool": ResourceType(
+        "redis.asyncio.ConnectionPool", release="disconnect", release_is_async=True
+    ),
+    "redis.asyncio.BlockingConnectionPool": ResourceType(
+        "redis.asyncio.ConnectionPool", release="disconnect", release_is_async=True
+    ),
+    "redis.sentinel.Sentinel": ResourceType("redis.sentinel.Sentinel"),
     "httpx.Client": HTTP_CLIENT,
     "httpx.AsyncClient": ASYNC_HTTP_CLIENT,
     "aiohttp.ClientSession": AIOHTTP_SESSION,
@@ -317,6 +327,17 @@ OWNERSHIP_TRANSFERS: dict[tuple[str, str], OwnershipTransfer] = {
 }
 """(constructor, parameter) pairs that hand a resource to its owner: a resource passed there
 is released when its owner is."""
+
+BORROWING_KEYWORDS: dict[str, frozenset[str]] = {
+    # a client on a pool it was handed: its close() leaves the pool alone (redis-py 5 sets
+    # auto_close_connection_pool=False), and between commands it holds no connection
+    "redis.Redis": frozenset({"connection_pool"}),
+    "redis.StrictRedis": frozenset({"connection_pool"}),
+    "redis.asyncio.Redis": frozenset({"connection_pool"}),
+    "redis.asyncio.StrictRedis": frozenset({"connection_pool"}),
+}
+"""Constructor keywords that make the new object a user of a resource it was given, not an
+owner of one: what must be released is what was passed (``pool.disconnect()``)."""
 
 SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
     "sqlalchemy.orm.sessionmaker": SESSION,

@@ -9,7 +9,7 @@ from leaklint.analysis.facts import GeneratorFacts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Union
+    from typing import Optional, Union
 
     Loop = Union[ast.For, ast.AsyncFor]
 
@@ -31,3 +31,72 @@ def reyielding_loops(facts: GeneratorFacts) -> Iterator[Loop]:
             and value.value.id == node.target.id
         ):
             yield node
+
+
+_ITERATION_BUILTINS = frozenset(
+    {"range", "enumerate", "zip", "map", "filter", "iter", "reversed", "sorted", "list", "tuple"}
+    | {"set", "dict", "chain", "product", "islice", "repeat", "count", "cycle", "walk", "glob"}
+)
+"""Callables whose result yields many values: a loop over them yields once per value."""
+
+
+def passes_on_a_generator(facts: GeneratorFacts, loop: ast.AST) -> bool:
+    """``async for client in make_client(app): yield client, token``: the loop's whole body
+    hands on what another generator function yields, so it yields as often as that one does:
+    once, for a generator used as a context manager or fixture. Not for a loop over data
+    (``range()``, ``cursor.fetchall()``), nor over a function of this module that can yield
+    twice."""
+    if not isinstance(loop, (ast.For, ast.AsyncFor)) or loop.orelse:
+        return False
+    if not isinstance(loop.iter, ast.Call) or len(loop.body) != 1:
+        return False
+    statement = loop.body[0]
+    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Yield):
+        return False
+    targets = {node.id for node in ast.walk(loop.target) if isinstance(node, ast.Name)}
+    handed_on = statement.value.value
+    if handed_on is None or not any(
+        isinstance(node, ast.Name) and node.id in targets for node in ast.walk(handed_on)
+    ):
+        return False
+    func = loop.iter.func
+    if isinstance(func, ast.Attribute):
+        # `helpers.make_client(app)`, not a method of something the generator holds
+        if not isinstance(func.value, ast.Name) or func.value.id in facts.local_names:
+            return False
+        name = func.attr
+    elif isinstance(func, ast.Name):
+        name = func.id
+    else:
+        return False
+    if name in _ITERATION_BUILTINS:
+        return False
+    definition = _module_function(facts.module_tree, name) if isinstance(func, ast.Name) else None
+    return definition is None or _yields_once(definition)
+
+
+def _module_function(tree: Optional[ast.Module], name: str) -> Optional[ast.AST]:
+    if tree is None:
+        return None
+    for statement in tree.body:
+        if (
+            isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and statement.name == name
+        ):
+            return statement
+    return None
+
+
+def _yields_once(function: ast.AST) -> bool:
+    """One ``yield`` in the function's own body, outside any loop."""
+    yields = []
+    stack: list[tuple[ast.AST, bool]] = [(child, False) for child in ast.iter_child_nodes(function)]
+    while stack:
+        node, looping = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            yields.append(looping or isinstance(node, ast.YieldFrom))
+        inner = looping or isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+    return yields == [False]

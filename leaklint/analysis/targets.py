@@ -16,7 +16,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
-from leaklint.analysis.drivers import CONTEXTMANAGER, FASTAPI, Driver, DriverTable, Role
+from leaklint.analysis.drivers import (
+    CONTEXTMANAGER,
+    FASTAPI,
+    LIFESPAN,
+    Driver,
+    DriverTable,
+    Role,
+)
 from leaklint.analysis.imports import ImportMap, dotted_parts
 from leaklint.analysis.resources import (
     DEFAULT_KNOWLEDGE,
@@ -483,7 +490,37 @@ def classify(
             found.setdefault(registered.name, registered)
     if len(found) > 1 and CONTEXTMANAGER.name in found:
         del found[CONTEXTMANAGER.name]
+    if set(found) <= {CONTEXTMANAGER.name} and _shaped_like_lifespan(function, imports):
+        return TargetKind((LIFESPAN,))
     return TargetKind(tuple(found.values()))
+
+
+_APPLICATION_CLASSES = frozenset({"FastAPI", "Starlette", "Litestar", "ASGIApp", "Quart"})
+"""Classes of the application a lifespan is handed: ``async def lifespan(app: FastAPI)``."""
+
+
+def _shaped_like_lifespan(function: FunctionNode, imports: ImportMap) -> bool:
+    """A lifespan whose registration is out of sight: built by a factory
+    (``Starlette(lifespan=build_lifespan(url))`` returns a nested function), registered through
+    a project's own registry (``@lifespan_manager.register``, entered by an ``AsyncExitStack``
+    when the app starts), or defined in a module the app imports. Its name, or the decorator
+    that registers it, says ``lifespan``, or it takes the application (``app: FastAPI``).
+    Lifespans are resumed normally at shutdown, like the registered ones."""
+    if not isinstance(function, ast.AsyncFunctionDef):
+        return False
+    if "lifespan" in function.name.lower():
+        return True
+    for decorator in function.decorator_list:
+        spelled = dotted_parts(decorator.func if isinstance(decorator, ast.Call) else decorator)
+        if spelled and any("lifespan" in part.lower() for part in spelled):
+            return True
+    arguments = [*function.args.posonlyargs, *function.args.args]
+    if arguments and arguments[0].arg in ("self", "cls"):
+        arguments = arguments[1:]
+    if len(arguments) != 1 or arguments[0].annotation is None:
+        return False
+    annotation = dotted_parts(arguments[0].annotation)
+    return annotation is not None and bool(annotation) and annotation[-1] in _APPLICATION_CLASSES
 
 
 def _decorator_names(decorators: Iterable[ast.expr], imports: ImportMap) -> Iterable[str]:

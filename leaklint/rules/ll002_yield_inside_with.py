@@ -98,8 +98,11 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             keyword = "async with" if isinstance(managing.statement, ast.AsyncWith) else "with"
             code = short_code(managing.item.context_expr)
             if resource_type.exit_closes:
-                # the explicit form is asked for only where it was measured equivalent
-                if not facts.throws_in or not resource_type.explicit_form_equivalent:
+                # the explicit form is asked for only where it was measured equivalent, and
+                # of a generator a known driver throws into (not one known by its shape alone)
+                if not (facts.target.known and facts.target.throws) or not (
+                    resource_type.explicit_form_equivalent
+                ):
                     continue
                 yield Finding(
                     managing.item.context_expr,

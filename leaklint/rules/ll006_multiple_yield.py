@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from leaklint.analysis.facts import GeneratorFacts
-from leaklint.analysis.shapes import reyielding_loops
+from leaklint.analysis.shapes import passes_on_a_generator
 from leaklint.rules.base import Finding, Rule
 
 DOCS = """\
@@ -14,6 +14,17 @@ Checks for FastAPI dependencies, `@contextmanager`/`@asynccontextmanager` functi
 yield fixtures that can reach a `yield` more than once in one run: two `yield`s one after the
 other, a `yield` in a loop, or a `yield` in an `except` clause after the `yield` in its `try`.
 Plain iterators are not checked: yielding many times is what they are for.
+
+Some shapes yield once although they look otherwise, and are not reported:
+
+* a loop whose yielding pass always leaves it (a retry loop: `for attempt in range(3): try:
+  conn = connect() except OperationalError: continue`, then `yield conn` and `return`);
+* a second `yield` in an `except` clause that cannot catch the caller's error (`except
+  ImportError:` around a set-up step): only a broad clause (`except Exception`, `except
+  BaseException`, a bare `except`) catches what is thrown in at the `yield`;
+* a loop that hands on what another generator function yields (`async for client in
+  make_client(app): yield client, token`): it yields as often as that one does, once for a
+  dependency or a fixture (LL011 is about that shape where the driver throws in).
 
 ## Why is this bad?
 A generator used as a context manager must yield exactly once. When it is resumed after the
@@ -56,8 +67,9 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     extra = facts.extra_yield
     if extra is None:
         return
-    if any(extra is loop.body[0].value for loop in reyielding_loops(facts)):  # type: ignore[attr-defined]
-        return  # `for db in get_db(): yield db` yields once per inner yield: LL011's finding
+    loop = facts.parent.get(facts.parent.get(extra))  # type: ignore[arg-type]
+    if loop is not None and passes_on_a_generator(facts, loop):
+        return  # `for db in get_db(): yield db` yields once per inner yield: LL011's shape
     in_loop = any(site.node is extra and site.in_loop for site in facts.yields)
     where = "in a loop" if in_loop else "after another `yield` on the same path"
     yield Finding(
