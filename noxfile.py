@@ -84,3 +84,23 @@ def tests(session: nox.Session) -> None:
     session.run(
         "python", "-m", "pytest", "-m", "not e2e", "-p", "no:cacheprovider", *session.posargs
     )
+
+
+@nox.session
+def equivalence_sqlalchemy20(session: nox.Session) -> None:
+    """tests/test_equivalence.py on SQLAlchemy 2.0 (the test extra installs the newest, 2.1):
+    what the exit of SQLAlchemy's async sessions and connections does under cancellation has
+    changed between releases, and LL002's advice covers both lines. Not a default session; its
+    PostgreSQL part needs initdb/pg_ctl, as the end-to-end test does."""
+    session.install("-e", ".[test]")
+    session.install("sqlalchemy[asyncio]>=2.0,<2.1")
+    session.run("python", "-c", "import sqlalchemy; print('SQLAlchemy', sqlalchemy.__version__)")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/test_equivalence.py",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )

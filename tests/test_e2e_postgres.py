@@ -3,7 +3,8 @@ exhausts its connection pool on a real PostgreSQL server, and `leaklint --fix` m
 
 A PostgreSQL server is started for the test session with ``initdb``/``pg_ctl`` in a temporary
 folder, listening on 127.0.0.1 only (on a random free port), as an unprivileged user when the
-tests run as root, and stopped afterwards. For each leak shape the app is copied, imported under
+tests run as root, and stopped afterwards (the ``postgres`` fixture of tests/conftest.py, from
+tests/postgres_server.py, which tests/test_equivalence.py shares). For each leak shape the app is copied, imported under
 a fresh module name and served over ASGI by ``httpx.AsyncClient``; a bounded number of concurrent
 requests go to an endpoint that runs ``SELECT 1`` in a transaction and then raises. The test
 measures the pool's checked-out connections, the app's sessions ``idle in transaction`` in
@@ -25,45 +26,28 @@ import importlib
 import importlib.util
 import itertools
 import os
-import pwd
-import re
-import secrets
-import shlex
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NoReturn, Optional
+from typing import Any, Optional
 
 import installed
 import pytest
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unavailable(reason: str) -> NoReturn:
-    """Skip on a developer's machine; fail in CI, where the end-to-end tests must always run."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI is set: the end-to-end tests must run in CI)", pytrace=False)
-    pytest.skip(reason)
-
+from postgres_server import PostgresServer, in_ci, run_command
 
 try:
     import httpx
     import psycopg
     import sqlalchemy.exc
 except ImportError as error:  # pragma: no cover - the test extra installs them
-    if _in_ci():
+    if in_ci():
         raise
     pytest.skip(
         f"end-to-end tests need the test extra: python -m pip install -e '.[test]' ({error})",
@@ -87,176 +71,9 @@ REQUEST_TIMEOUT = 60.0
 """A bound on one request, far above the pool timeout, for a very slow shared machine."""
 PHASE_TIMEOUT = 150.0
 """A bound on one phase (load, measurement, further requests, cleanup)."""
-COMMAND_TIMEOUT = 120.0
-"""A bound on each ``initdb``, ``pg_ctl`` and ``leaklint`` command."""
 
 TIMED_OUT = "pool timeout"
 NO_ANSWER = "no answer"
-
-
-# --- the PostgreSQL server -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PostgresServer:
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-
-    def url(self, driver: str) -> str:
-        return (
-            f"postgresql+{driver}://{self.user}:{self.password}"
-            f"@{self.host}:{self.port}/{self.dbname}"
-        )
-
-    def conninfo(self) -> str:
-        return (
-            f"host={self.host} port={self.port} user={self.user} password={self.password}"
-            f" dbname={self.dbname} connect_timeout=10 application_name=leaklint-e2e-admin"
-        )
-
-
-def _version_key(path: Path) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", path.parent.name)) or (0,)
-
-
-def _postgres_bindir() -> Optional[Path]:
-    """The folder holding ``initdb`` and ``pg_ctl``: PATH, ``pg_config --bindir``, then Debian's
-    ``/usr/lib/postgresql/<version>/bin`` (the ``postgresql`` package does not put them on PATH)."""
-    candidates: list[Path] = []
-    initdb = shutil.which("initdb")
-    if initdb is not None:
-        candidates.append(Path(initdb).parent)
-    pg_config = shutil.which("pg_config")
-    if pg_config is not None:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            result = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=30, check=True
-            )
-            candidates.append(Path(result.stdout.strip()))
-    candidates.extend(
-        sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
-    )
-    for folder in candidates:
-        if all(os.access(folder / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "postgres")):
-            return folder
-    return None
-
-
-def _server_user() -> Optional[pwd.struct_passwd]:
-    """PostgreSQL refuses to run as root: as root, run it as ``postgres`` (or ``nobody``)."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    pytest.fail("running as root, and there is neither a `postgres` nor a `nobody` user")
-
-
-def _as_user(user: Optional[pwd.struct_passwd], command: Sequence[str]) -> list[str]:
-    if user is None:
-        return list(command)
-    runuser = shutil.which("runuser")
-    if runuser is not None:
-        return [runuser, "-u", user.pw_name, "--", *command]
-    return ["su", user.pw_name, "-s", "/bin/sh", "-c", shlex.join(command)]
-
-
-def _run(command: Sequence[str], what: str) -> subprocess.CompletedProcess[str]:
-    try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{what} did not finish in {COMMAND_TIMEOUT:.0f} s: {shlex.join(command)}")
-    return result
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    bindir = _postgres_bindir()
-    if bindir is None:
-        _unavailable(
-            "PostgreSQL's initdb and pg_ctl were not found (on PATH, by `pg_config --bindir`, or"
-            " in /usr/lib/postgresql/*/bin): install the Debian `postgresql` package"
-            " (apt-get install postgresql) to run the end-to-end tests"
-        )
-    user = _server_user()
-    folder = Path(tempfile.mkdtemp(prefix="leaklint-e2e-pg-"))
-    data = folder / "data"
-    log = folder / "postgres.log"
-    password_file = folder / "password"
-    password = secrets.token_hex(16)
-    password_file.write_text(password + "\n")
-    password_file.chmod(0o600)
-    if user is not None:
-        for path in (folder, password_file):
-            os.chown(path, user.pw_uid, user.pw_gid)
-    pg_ctl = str(bindir / "pg_ctl")
-    started = False
-    try:
-        initdb = _run(
-            _as_user(
-                user,
-                [
-                    str(bindir / "initdb"),
-                    "--pgdata",
-                    str(data),
-                    "--username",
-                    "postgres",
-                    "--auth",
-                    "scram-sha-256",
-                    "--pwfile",
-                    str(password_file),
-                    "--encoding",
-                    "UTF8",
-                    "--no-locale",
-                    "--no-sync",
-                ],
-            ),
-            "initdb",
-        )
-        assert initdb.returncode == 0, f"initdb failed:\n{initdb.stdout}{initdb.stderr}"
-        for _attempt in range(3):  # another process may take the free port first
-            port = _free_port()
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}"
-                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            )
-            start_command = [pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w"]
-            start = _run(_as_user(user, [*start_command, "-t", "90", "start"]), "pg_ctl start")
-            if start.returncode == 0:
-                started = True
-                break
-        if not started:
-            log_tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-            pytest.fail(f"PostgreSQL did not start:\n{start.stdout}{start.stderr}\n{log_tail}")
-        print(
-            f"\n[e2e] PostgreSQL from {bindir} on 127.0.0.1:{port}, data in {data}"
-            f" (as {user.pw_name if user else 'the current user'})"
-        )
-        yield PostgresServer("127.0.0.1", port, "postgres", password, "postgres")
-    finally:
-        if started:
-            stop = _run(
-                _as_user(user, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"]),
-                "pg_ctl stop",
-            )
-            if stop.returncode != 0:
-                _run(_as_user(user, [pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), "stop")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- the app, as written and as fixed ----------------------------------------------------------
@@ -328,10 +145,12 @@ def fixed_app(workspace: Path) -> AppCopy:
     deps = folder / "deps.py"
     original = deps.read_text()
     leaklint = _leaklint()
-    fix = _run([leaklint, "--fix", "--show-fixes", "--no-cache", str(folder)], "leaklint --fix")
+    fix = run_command(
+        [leaklint, "--fix", "--show-fixes", "--no-cache", str(folder)], "leaklint --fix"
+    )
     assert fix.returncode == 0, f"findings left after --fix:\n{fix.stdout}{fix.stderr}"
     assert deps.read_text() != original, "leaklint --fix changed nothing"
-    check = _run([leaklint, "--no-cache", str(folder)], "leaklint")
+    check = run_command([leaklint, "--no-cache", str(folder)], "leaklint")
     assert check.returncode == 0, f"findings left on the fixed copy:\n{check.stdout}"
     print(f"\n[e2e] leaklint --fix on a copy of the example:\n{fix.stdout.strip()}")
     return AppCopy(folder, fixed=True)
