@@ -24,28 +24,47 @@ statement that acquired it, such as `with Session(engine) as session: yield sess
 Two cases, told apart in the message:
 
 * **The manager's exit does not close the resource.** `with conn:` on a psycopg2 or `sqlite3`
-  connection commits or rolls back the transaction and leaves the connection open. A dependency
-  written this way opens a connection per request and never closes it: a real leak on every path.
-* **The manager's exit closes it** (SQLAlchemy and SQLModel `Session` and `AsyncSession`,
-  `engine.connect()`, `open()`, httpx and aiohttp clients). Here the code is not a leak: an
-  exception thrown in at the `yield` unwinds the `with`, and its exit closes the resource.
-  Measured on PostgreSQL (`tests/test_e2e_postgres.py`, pool of 2 connections): an endpoint that
-  runs `SELECT 1` and raises, on `with Session(engine) as session: yield session`, answered all 10
-  concurrent requests and left 0 connections checked out and 0 sessions `idle in transaction`,
-  where `db = SessionLocal(); yield db; db.close()` left 2 of each and 8 requests timed out.
-  leaklint still asks for the explicit form, `resource = ...` followed by `try: yield resource`
-  and `finally: resource.close()`, because what is released, and when, is then written next to the
-  `yield` instead of hidden in a manager's `__exit__`: a reviewer can see it, and changing the
-  manager later (to `engine.begin()`, to a psycopg2 connection, to a project's own wrapper whose
-  exit commits or swallows exceptions) cannot silently change what the dependency does. Teams
-  that prefer `with` can turn this case off with `--ignore LL002` (which also silences the
-  non-closing case: LL003 does not report a resource that a `with` manages).
+  connection commits or rolls back the transaction and leaves the connection open (measured:
+  the backend stays connected after the `with`); `with Popen(...)` waits for the process and
+  never stops it. A dependency written this way leaks on every path. This case is reported
+  wherever the generator is a context manager.
+* **The manager's exit closes it, exactly as the explicit form would.** Here the code is not a
+  leak: an exception thrown in at the `yield` unwinds the `with`, and its exit closes the
+  resource (measured on PostgreSQL, `tests/test_e2e_postgres.py`: the `with Session(engine)`
+  dependency left 0 connections checked out after failing requests). leaklint asks for the
+  explicit form, `resource = ...` then `try: yield resource` and `finally: resource.close()`, as
+  a house style: what is released, and when, is written next to the `yield`, and changing the
+  manager later (to `engine.begin()`, to a psycopg2 connection, to a wrapper whose exit commits)
+  cannot silently change what the dependency does. Teams that prefer `with` turn it off with
+  `--ignore LL002` (which also silences the first case).
 
-The second case is reported only where the explicit form is an exact equivalent of the `with`
-(not for `TemporaryDirectory()`, whose `as` binds a path, nor for executors, whose exit waits),
-and only where the driver throws the caller's exception in. pytest fixtures, lifespans and
-containers (dishka, dependency-injector, aiohttp cleanup contexts) resume the generator
-normally, so for them a closing `with` is simply correct.
+The house-style case is reported only where the explicit form was **measured equivalent** to
+the `with` on every path a request can take: success, the caller's error, an asyncio
+cancellation, an anyio cancel scope (how Starlette cancels a request: every `await` of the
+cleanup is cancelled again) and a second cancellation during cleanup
+(`tests/test_equivalence.py`, with the real libraries):
+
+* **Asked for:** SQLAlchemy/SQLModel `Session`, sessions of `sessionmaker()`, `engine.connect()`;
+  httpx `Client` and `AsyncClient`, aiohttp `ClientSession`, requests `Session`. The two forms
+  give the same outcome on every path.
+* **Never, the `async with` is better:** SQLAlchemy `AsyncSession`, sessions of
+  `async_sessionmaker()` and of `sessionmaker(class_=AsyncSession)`, `async_engine.connect()`.
+  Their exit closes in a task of its own, shielded from cancellation; under a second
+  cancellation the explicit `await session.close()` is cancelled mid-reset and the pool
+  invalidates the connection (SQLAlchemy 2.0 and 2.1, on aiosqlite and on asyncpg).
+* **Never, not equivalent:** psycopg 3 `connect()`, sync and async. Its exit commits (or rolls
+  back) before closing; `close()` alone drops the work.
+* **Never, other linters require the `with`:** `open()`, archives, temporary files. The forms
+  behave the same, but ruff's SIM115 and pylint's R1732 report the explicit one.
+* **Never, not known:** libraries without a measured row, the project's own classes (a
+  `NoopSession`), types known only by a name or by inference: what their exit does is not known.
+
+psycopg2 and `sqlite3` connections and `Popen` are the first case: there the `with` leaks.
+
+It is also reported only where a known driver throws the caller's exception in (FastAPI
+`Depends`, `@contextmanager` entered by application code, Litestar, FastDepends): pytest
+fixtures, lifespans and containers resume the generator normally, and a generator known only by
+its shape keeps its `with`.
 
 ## Example
 ```python
@@ -65,24 +84,19 @@ def get_session():
 ```
 
 ## Fix safety
-For managers whose `__enter__` returns the resource itself and whose `__exit__` only closes it
-(`Session`, `AsyncSession`, sessions from `sessionmaker()`, `engine.connect()`, `open()`, httpx and
-aiohttp clients, sockets), the rewrite above is safe. No rewrite is offered for managers that are
-transactions rather than resources (`engine.begin()`, `session.begin()`): they are not reported at
-all. For a manager whose exit does not close, the fix keeps the `with` (so the transaction still
-commits or rolls back) and closes the resource in a `finally` around it; it is unsafe, because
-closing a connection that other code expected to stay open changes behaviour.
-
-A factory imported from a file that is not being linted is taken for a SQLAlchemy session
-factory when its name says so (`local_session`, `async_session_factory`, `SessionLocal`) and the
-`with` binds a name containing `session`; names that start with a verb (`get_session()`) are
-left alone, since they are as often context managers as factories. The rewrite is unsafe there:
-the type is a guess.
+Where the house style asks, the rewrite above is safe: the two forms were measured to behave the
+same. For a manager whose exit does not close, the fix keeps the `with` (so the transaction
+still commits or rolls back) and closes the resource in a `finally` around it; it is unsafe,
+because closing a connection that other code expected to stay open changes behaviour. Managers
+that are transactions rather than resources (`engine.begin()`, `session.begin()`) are not
+reported at all.
 
 ## References
-* SQLAlchemy: Session basics, opening and closing a session
-* psycopg2: `with` statement support (the connection is not closed)
+* SQLAlchemy: Session basics, opening and closing a session; asyncio extension, `AsyncSession`
+* psycopg: connection context (psycopg 3 commits on exit); psycopg2: `with` statement support
+  (the connection is not closed)
 * `sqlite3`: connection objects as context managers (the connection is not closed)
+* ruff SIM115 (open-file-with-context-handler), pylint R1732 (consider-using-with)
 """
 
 
