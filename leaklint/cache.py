@@ -254,10 +254,13 @@ def _resource_type_to_json(resource_type: ResourceType) -> dict[str, Any]:
 def _resource_type_from_json(fields: Mapping[str, Any]) -> ResourceType:
     from leaklint.analysis.resources import ResourceType, WithForm
 
+    # JSON has lists where the record has tuples (`ends_with`, `opened_by`): records hash
     return ResourceType(
         **{
-            **fields,
-            "ends_with": tuple(fields.get("ends_with", ())),
+            **{
+                name: tuple(value) if isinstance(value, list) else value
+                for name, value in fields.items()
+            },
             "with_form": WithForm(fields["with_form"]),
         }
     )
