@@ -342,7 +342,7 @@ def main() -> int:
     )
     shutil.rmtree(corpus / ".leaklint_cache", ignore_errors=True)
     cold_app = [leaklint, "--no-cache", "--exit-zero", str(application)]
-    inference_cache = [leaklint, "--exit-zero", str(application)]
+    inference_cache = [leaklint, "--type-inference", "--exit-zero", str(application)]
     subprocess.run(inference_cache, cwd=application, capture_output=True)  # keep its answers
 
     def checkout() -> None:
@@ -355,7 +355,7 @@ def main() -> int:
         {
             "ruff": ruff(application),
             "cold": [*cold_app, "--no-type-inference"],
-            "inference": cold_app,
+            "inference": [*cold_app, "--type-inference"],
             "kept": inference_cache,
         },
         application,
@@ -364,7 +364,7 @@ def main() -> int:
     )
     findings = {
         name: findings_of([*cold_app, *extra], application)
-        for name, extra in (("inference", []), ("cold", ["--no-type-inference"]))
+        for name, extra in (("inference", ["--type-inference"]), ("cold", ["--no-type-inference"]))
     }
     subprocess.run([leaklint, "--exit-zero", "."], cwd=project, capture_output=True)  # the index
     precommit = alternate(
@@ -383,7 +383,7 @@ def main() -> int:
             {
                 "ruff": ruff(tree),
                 "cold": [*cold_tree, "--no-type-inference"],
-                "inference": cold_tree,
+                "inference": [*cold_tree, "--type-inference"],
             },
             tree,
             options.repeat,

@@ -86,8 +86,10 @@ OPTIONS = (
         metavar="PATH",
     ),
     Option(
-        ("--no-type-inference",), "Do not ask astroid about calls the knowledge base does not know."
+        ("--type-inference",),
+        "Ask astroid about calls the knowledge base does not know (slower; off by default).",
     ),
+    Option(("--no-type-inference",), "Do not ask astroid, whatever the configuration says."),
     Option(("--no-cache",), "Neither read nor write .leaklint_cache."),
     Option(
         ("--jobs", "-j"),
@@ -195,6 +197,7 @@ def check(
     exit_zero: bool,
     add_noqa: bool,
     stdin_filename: Optional[str],
+    type_inference: bool,
     no_type_inference: bool,
     no_cache: bool,
     jobs: Optional[int],
@@ -216,7 +219,7 @@ def check(
         ignore,
         fix=fix and not diff and not add_noqa,
         unsafe_fixes=unsafe_fixes,
-        type_inference=not no_type_inference,
+        type_inference=False if no_type_inference else (True if type_inference else None),
         cache=not no_cache,
         force_exclude=force_exclude,
     )
@@ -250,7 +253,7 @@ def _settings(
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    **options: bool,
+    **options: Any,
 ) -> Settings:
     """The run's settings: the file's, with the flags on top (--extend-select and --ignore
     add to the file's lists, --select replaces it)."""

@@ -40,7 +40,7 @@ class Config:
     release_methods: Mapping[str, bool] = field(default_factory=dict)
     dependency_markers: tuple[str, ...] = ()
     drivers: tuple[Driver, ...] = ()
-    type_inference: bool = True
+    type_inference: bool = False
     exclude: Optional[tuple[str, ...]] = None
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
@@ -64,7 +64,7 @@ class Config:
         *,
         fix: bool = False,
         unsafe_fixes: bool = False,
-        type_inference: bool = True,
+        type_inference: Optional[bool] = None,
         cache: bool = False,
         force_exclude: bool = False,
     ) -> Settings:
@@ -90,7 +90,7 @@ class Config:
             fix=fix,
             unsafe_fixes=unsafe_fixes,
             knowledge=self.knowledge(),
-            type_inference=self.type_inference and type_inference,
+            type_inference=self.type_inference if type_inference is None else type_inference,
             cache_dir=self.root / CACHE_DIR if cache else None,
             exclusions=records.replace(self.exclusions(), force=force_exclude),
             per_file_ignores=self.per_file_ignores,

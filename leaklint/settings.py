@@ -24,7 +24,7 @@ class Settings:
     fix: bool = False
     unsafe_fixes: bool = False
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE
-    type_inference: bool = True
+    type_inference: bool = False
     """Ask astroid about calls the knowledge base does not know (in target generators)."""
     cache_dir: Optional[Path] = None
     """Where inference results for installed packages are kept between runs; ``None``: not."""

@@ -5,11 +5,21 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_cli import run
+from test_cli import run as run_command
 
 from leaklint.analysis.inference import CACHE_VERSION
+
+
+def run(*args: str, cwd: Path) -> Any:
+    """The command with type inference asked for (it is off by default), unless the line
+    turns it off itself."""
+    if "--no-type-inference" in args:
+        return run_command(*args, cwd=cwd)
+    return run_command("--type-inference", *args, cwd=cwd)
+
 
 OWN_RESOURCE = """\
 from fastapi import Depends
@@ -256,3 +266,14 @@ def test_a_run_that_asks_nothing_reads_nothing(
     assert oracle.resource_type("x.py", "print(1)\n", "print", call, False) is None
     oracle.save()
     assert oracle.hand_over() is None
+
+
+def test_inference_is_asked_for_by_flag_or_configuration(tmp_path: Path) -> None:
+    (tmp_path / "deps.py").write_text(
+        OWN_RESOURCE.replace("open_connection()\n    yield", "Connection()\n    yield")
+    )
+    assert run_command("--no-cache", "deps.py", cwd=tmp_path).returncode == 0  # off by default
+    assert run_command("--no-cache", "--type-inference", "deps.py", cwd=tmp_path).returncode == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\ntype-inference = true\n")
+    assert run_command("--no-cache", "deps.py", cwd=tmp_path).returncode == 1
+    assert run_command("--no-cache", "--no-type-inference", "deps.py", cwd=tmp_path).returncode == 0
