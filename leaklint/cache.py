@@ -255,15 +255,11 @@ def _resource_type_from_json(fields: Mapping[str, Any]) -> ResourceType:
     from leaklint.analysis.resources import ResourceType, WithForm
 
     # JSON has lists where the record has tuples (`ends_with`, `opened_by`): records hash
-    return ResourceType(
-        **{
-            **{
-                name: tuple(value) if isinstance(value, list) else value
-                for name, value in fields.items()
-            },
-            "with_form": WithForm(fields["with_form"]),
-        }
-    )
+    values: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()
+    }
+    values["with_form"] = WithForm(fields["with_form"])
+    return ResourceType(**values)
 
 
 def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:

@@ -21,6 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Optional, Union
 
+    from leaklint.analysis.imports import ImportMap
     from leaklint.analysis.syntax import YieldNode
     from leaklint.analysis.targets import FunctionNode
 
@@ -171,6 +172,10 @@ class GeneratorFacts:
     """Functions of the module declared never to return (``-> NoReturn``/``-> Never``)."""
     module_tree: Optional[ast.Module] = None
     """The whole module, for fixes that need to know its top-level imports."""
+    imports: Optional[ImportMap] = None
+    """The module's imports: where a name the generator does not bind comes from."""
+    module: tuple[str, ...] = ()
+    """The module, as the components of its file's path (``targets.ModuleName``)."""
 
     @property
     def is_async(self) -> bool:

@@ -14,7 +14,7 @@ from leaklint.analysis.imports import ImportMap, statements
 from leaklint.analysis.paths import YieldCounter
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.syntax import TRY_NODE_NAMES, in_any, in_loop, own_scope
-from leaklint.analysis.targets import ModuleName, ProjectIndex, classify
+from leaklint.analysis.targets import ModuleName, ProjectIndex, TargetKind, classify
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,9 +46,26 @@ def analyse_module(
     else:
         every, classes = _functions_and_classes(tree)
         functions = _functions_spanning(every, yield_rows)
+    delegators = _delegators(functions)
     for function in functions:
+        delegated_by = None
+        if function.name in delegators and function.col_offset == 0:
+            # `yield from _make_app(config)` in a fixture: driven as the fixture is
+            kinds = [
+                classify(delegator, imports, index, knowledge, module)
+                for delegator in delegators[function.name]
+            ]
+            known = [kind for kind in kinds if kind.known]
+            delegated_by = known[0] if len(known) == len(kinds) and len(known) == 1 else None
         facts = analyse_function(
-            function, imports, index, knowledge, oracle, module, classes.get(id(function))
+            function,
+            imports,
+            index,
+            knowledge,
+            oracle,
+            module,
+            classes.get(id(function)),
+            delegated_by,
         )
         if facts is not None:
             facts.noreturn = noreturn
@@ -113,6 +130,21 @@ def _generator_functions(tree: ast.Module) -> list[FunctionNode]:
     return sorted(found.values(), key=lambda node: (node.lineno, node.col_offset))
 
 
+def _delegators(functions: list[FunctionNode]) -> dict[str, list[FunctionNode]]:
+    """The generators of the module that hand their ``yield`` over to another function of it
+    (``yield from _make_app(config)``), by the name they call."""
+    found: dict[str, list[FunctionNode]] = {}
+    for function in functions:
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.YieldFrom)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+            ):
+                found.setdefault(node.value.func.id, []).append(function)
+    return found
+
+
 def analyse_function(
     function: FunctionNode,
     imports: ImportMap,
@@ -121,9 +153,12 @@ def analyse_function(
     oracle: Optional[Oracle] = None,
     module: ModuleName = (),
     owner_class: Optional[ast.ClassDef] = None,
+    delegated_by: Optional[TargetKind] = None,
 ) -> Optional[GeneratorFacts]:
     """The facts of one function, or ``None`` when it is not a generator; ``owner_class`` is
-    the class a method is defined in (its ``self.<attr>`` factories are read from there)."""
+    the class a method is defined in (its ``self.<attr>`` factories are read from there);
+    ``delegated_by`` is how the one generator that hands its ``yield`` over to this function is
+    driven, when this function has no driver of its own."""
     parent: dict[ast.AST, ast.AST] = {}
     own_nodes = list(own_scope(function, parent))
     yields = [
@@ -136,6 +171,8 @@ def analyse_function(
     target = classify(
         function, imports, index, knowledge, module, owner_class.name if owner_class else None
     )
+    if not target.known and delegated_by is not None:
+        target = delegated_by
     # inference only where a finding can follow: generators with a known driver
     infer = oracle if oracle is not None and target.known else None
     builder = ResourceCollector(
@@ -160,4 +197,6 @@ def analyse_function(
             for handler in node.handlers  # type: ignore[attr-defined]
         ],
         extra_yield=counter.block(function.body, 0).extra,
+        imports=imports,
+        module=module,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, is_broad_handler, position
+from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, position
 from leaklint.records import record
 
 TYPE_CHECKING = False
@@ -36,11 +36,12 @@ class YieldCounter:
     """Counts the yields a single run can pass through, to find the one that runs twice.
 
     Branches take the larger count. A ``try`` adds its handlers' yields to its body's: what is
-    thrown in at a yield lands in a handler that catches it, which a broad handler does
-    (``except Exception``); a narrower one (``except ImportError``) is taken to catch what the
-    code before the yield raises, not the caller's error. A loop yields again only when a pass
-    that yields can go round again: a retry loop whose yielding pass returns or breaks
-    (``for attempt in ...: try: connect() except Error: continue; yield; return``) yields once.
+    thrown in at a yield lands in a handler that catches it, as any handler may (the caller's
+    block can raise a ``ConnectionError`` as well as anything), except one that names only
+    import errors: that one catches a failed import in the set-up (``except ImportError``). A
+    loop yields again only when a pass that yields can go round again: a retry loop whose
+    yielding pass returns or breaks (``for attempt in ...: try: connect() except Error:
+    continue; yield; return``) yields once.
 
     ``yields`` are the function's own yields and ``parent`` its parent map (both from the
     analysis' one walk of the function): the yields under a statement are found by climbing
@@ -123,7 +124,7 @@ class YieldCounter:
         exits = [self.block(statement.orelse, body.count)] if not body.terminated else []  # type: ignore[attr-defined]
         for handler in statement.handlers:  # type: ignore[attr-defined]
             # a handler that cannot catch the caller's error is entered before the yield
-            entered = body.count if is_broad_handler(handler) else before
+            entered = before if _catches_setup_errors_only(handler) else body.count
             exits.append(self.block(handler.body, entered))
         live = [result for result in exits if not result.terminated] or exits or [body]
         count = max(result.count for result in live)
@@ -157,6 +158,24 @@ class YieldCounter:
         total = before + len(yields)
         extra = yields[max(0, 1 - before)] if yields and total >= 2 else None
         return _PathCount(total, extra=extra)
+
+
+_SETUP_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
+"""Exceptions that code using a context manager's value does not raise: what an ``except``
+naming only these catches is a failed import in the set-up (``tracemalloc``, an optional
+profiler), not the caller's error thrown in at the ``yield``."""
+
+
+def _catches_setup_errors_only(handler: ast.ExceptHandler) -> bool:
+    caught = handler.type
+    if caught is None:
+        return False
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return all(
+        isinstance(name, (ast.Name, ast.Attribute))
+        and (name.id if isinstance(name, ast.Name) else name.attr) in _SETUP_ERRORS
+        for name in names
+    )
 
 
 def _always_true(test: ast.expr) -> bool:

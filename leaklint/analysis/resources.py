@@ -95,6 +95,9 @@ class ResourceType:
     ends_with: tuple[str, ...] = ()
     """Methods besides the release that end its life on that path: a process that was waited
     for (``proc.wait()``, ``proc.communicate()``) has exited and been reaped."""
+    quiet_methods: tuple[str, ...] = ()
+    """Methods that do no I/O, so cannot fail between its acquisition and its ``try``: a
+    SQLAlchemy connection's ``begin()`` sends nothing until the first statement (LL013)."""
     opened_by: tuple[str, ...] = ()
     """Methods that open it when it was built without arguments: ``ftp = FTP()`` holds no
     connection until ``ftp.connect(host)``, so a step before that leaks nothing (LL013)."""
@@ -139,7 +142,11 @@ NAMED_ASYNC_SESSION = ResourceType(
     "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, guessed=True, lazy=True
 )
 # What `engine.connect()` returns: a SQLAlchemy connection when the receiver is an engine
-SQLALCHEMY_CONNECTION = ResourceType("sqlalchemy.engine.Connection", with_form=WithForm.EQUIVALENT)
+SQLALCHEMY_CONNECTION = ResourceType(
+    "sqlalchemy.engine.Connection",
+    with_form=WithForm.EQUIVALENT,
+    quiet_methods=("begin", "execution_options", "get_transaction", "in_transaction"),
+)
 ASYNC_SQLALCHEMY_CONNECTION = ResourceType(
     "sqlalchemy.ext.asyncio.AsyncConnection", release_is_async=True, with_form=WithForm.SHIELDED
 )

@@ -47,8 +47,30 @@ def shared_owner(facts: GeneratorFacts, resource: ResourceFacts) -> Optional[str
     if "." in resource.key and root in _SHARED_ROOTS:
         return "application state, shared by every request"
     if "." not in resource.key:
+        if _from_a_library(facts, root):
+            return None  # a library's own object (Django's `connections`): its business
         return "a module-level object, shared by every call"
     return None
+
+
+def _from_a_library(facts: GeneratorFacts, name: str) -> bool:
+    """``name`` is imported from outside the project (a module no file of the project
+    defines): what releasing it does is the library's to say (``connections.close_all()``
+    closes the thread's own Django connections)."""
+    imports = facts.imports
+    if imports is None or not imports.is_imported(name):
+        return False
+    qualified = imports.qualified_name(ast.Name(id=name, ctx=ast.Load())) or ""
+    if qualified.startswith(".") or not facts.module:
+        return False  # a relative import: the project's own module
+    from pathlib import Path
+
+    from leaklint.analysis.declared import import_roots, module_file
+
+    importer = Path("/", *facts.module)
+    folder = importer if importer.is_dir() else importer.parent
+    # the module it comes from, or a package of that name, as a file of the project
+    return module_file(import_roots(folder), [*qualified.split("."), name]) is None
 
 
 def _depends_default(facts: GeneratorFacts, name: str) -> bool:

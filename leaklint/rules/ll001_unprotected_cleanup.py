@@ -66,19 +66,20 @@ should still run only on success. Cleanup that belongs with the release moves wi
 
 ## Fix safety
 The fix wraps the `yield` and the statements after it in `try`/`finally` and moves the shutdown
-sequence into `finally`. The `try` starts right after the resource is acquired, so a set-up
-step between the acquisition and the `yield` that fails (`ftp.login()`, a ping) releases it
-too, as LL013 asks; when the `finally` would read a name such a step binds (`cur =
-conn.cursor()`), the `try` starts at the `yield` and LL013's fix gives each resource its own
-`try`. The sequence moved is the release calls and the cleanup around them (release helpers, task
-cancellation and the wait that follows it, `wait_closed()`, clearing attributes), in their order.
-In an `async def` generator a release method that is a coroutine gains `await`. It is safe when
-every moved statement is a release or recognised cleanup on names bound before the `yield`. It
-is unsafe when a success-only statement (`commit()`, `flush()`, `refresh()`) sits inside the
-sequence (it stays in `try`, so it now runs before the cleanup), or when a statement leaklint
-cannot classify does (it moves with the sequence, in place, and now runs on the error path too).
-No fix is offered when a release is nested in other code (a `try` of its own, a loop) or shares
-a line with other statements.
+sequence into `finally`. For a resource of a type the knowledge base knows, the `try` starts
+right after it is acquired, so a set-up step between the acquisition and the `yield` that fails
+(`ftp.login()`, a ping) releases it too, as LL013 asks (a class of the project keeps its set-up
+out of the `try`: its release may expect that set-up to have run); when the `finally` would read
+a name such a step binds (`cur = conn.cursor()`), the `try` starts at the `yield` and LL013's
+fix gives each resource its own `try`. The sequence moved is the release calls and the cleanup
+around them (release helpers, task cancellation and the wait that follows it, `wait_closed()`,
+clearing attributes), in their order. In an `async def` generator a release method that is a
+coroutine gains `await`. It is safe when every moved statement is a release or recognised
+cleanup on names bound before the `yield`. It is unsafe when a success-only statement
+(`commit()`, `flush()`, `refresh()`) sits inside the sequence (it stays in `try`, so it now runs
+before the cleanup), or when a statement leaklint cannot classify does (it moves with the
+sequence, in place, and now runs on the error path too). No fix is offered when a release is
+nested in other code (a `try` of its own, a loop) or shares a line with other statements.
 
 ## References
 * FastAPI: Dependencies with yield
@@ -218,6 +219,10 @@ def _after_acquisitions(
     ping) that fails releases it too (what LL013 asks); at the ``yield``'s statement when the
     ``finally`` would read a name those steps bind (``cur = conn.cursor()``: one ``try`` per
     resource is LL013's fix)."""
+    if not all(_known_type(resource) for resource, _ in unprotected):
+        # a class of the project: its release may expect its own set-up to have run
+        # (`reader.setup()` ... `reader.cleanup()`), so the set-up stays out of the `try`
+        return anchor
     bound = [
         index
         for resource, _ in unprotected
@@ -236,6 +241,17 @@ def _after_acquisitions(
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
     }
     return anchor if reads & late else start
+
+
+def _known_type(resource: ResourceFacts) -> bool:
+    """Acquired from a factory the knowledge base knows: its release copes with a failed
+    set-up step (an FTP connection refused its login still quits)."""
+    acquisition = resource.acquisition
+    return (
+        acquisition is not None
+        and acquisition.resource_type is not None
+        and not acquisition.resource_type.inferred
+    )
 
 
 def _call_name(statement: ast.stmt) -> Optional[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from leaklint.analysis.facts import GeneratorFacts, ResourceFacts
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
 
@@ -89,7 +89,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         reported: set[int] = set()
         for site in resource.release_sites:
             guard = site.guarding_try
-            if guard is None or id(guard) in reported:
+            if guard is None or id(guard) in reported or _loop_element(facts, site, resource):
                 continue
             binding = _binding_inside(facts, resource, guard)
             if binding is None:
@@ -105,6 +105,20 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
                 " the `try`",
                 _fix_plan(facts, guard, binding, resource),
             )
+
+
+def _loop_element(facts: GeneratorFacts, site: ReleaseSite, resource: ResourceFacts) -> bool:
+    """``for task in running: task.cancel()`` in the ``finally``: the loop binds the name
+    there, whatever the ``try`` bound it to; it is always bound when the release runs."""
+    current = facts.parent.get(site.call)
+    while current is not None and current is not facts.node:
+        if isinstance(current, (ast.For, ast.AsyncFor)) and any(
+            isinstance(node, ast.Name) and node.id == resource.key
+            for node in ast.walk(current.target)
+        ):
+            return True
+        current = facts.parent.get(current)
+    return False
 
 
 def _binding_inside(

@@ -42,7 +42,10 @@ it, such as a test runner's `add_error(exc)`) or whose function is named for sup
 A clause does not swallow when it ends in a call that never returns (`sys.exit()`,
 `pytest.fail()`, or a function of the module declared `-> NoReturn`/`-> Never`), or when it
 keeps the exception in a variable that the generator raises later (`error = exc` ... `raise
-error`).
+error`, or `exc = sys.exc_info()` ... `reraise(*exc)`). A context manager that holds no resource
+and whose catch-all clause only reports the error (logs it, records it) is an error boundary on
+purpose (`with handle_plugin_error(name): plugin.run()` isolates one broken plugin) and is not
+reported either.
 
 Only drivers that throw the caller's exception in and lose it when it is swallowed are checked:
 FastAPI and FastDepends dependencies, and `contextmanager` functions entered by application
@@ -103,6 +106,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             not (_is_broad(handler) or _releases_something(facts, handler))
             or _hands_on(handler)
             or _named_for_suppressing(facts)
+            or _error_boundary(facts, handler)
         ):
             continue  # a context manager that suppresses one named error does it on purpose
         clause = f"except {ast.unparse(handler.type)}" if handler.type is not None else "except"
@@ -153,22 +157,62 @@ def _never_returns(handler: ast.ExceptHandler, facts: GeneratorFacts) -> bool:
 
 
 def _raised_later(handler: ast.ExceptHandler, facts: GeneratorFacts) -> bool:
-    """``except BaseException as err: error = err`` and, later, ``raise error``."""
-    if handler.name is None:
-        return False
+    """``except BaseException as err: error = err`` and, later, ``raise error``; or
+    ``exc = sys.exc_info()`` and, later, ``reraise(*exc)``: the error is kept to be raised
+    again (after the ``finally`` has had its say, as ``contextlib.ExitStack`` does)."""
     kept = {
         target.id
         for node in ast.walk(handler)
         if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == handler.name
+        and (
+            (
+                handler.name is not None
+                and isinstance(node.value, ast.Name)
+                and node.value.id == handler.name
+            )
+            or (isinstance(node.value, ast.Call) and dotted_name(node.value.func) == "sys.exc_info")
+        )
         for target in node.targets
         if isinstance(target, ast.Name)
     }
-    return bool(kept) and any(
-        isinstance(node, ast.Raise) and isinstance(node.exc, ast.Name) and node.exc.id in kept
-        for node in ast.walk(facts.node)
-    )
+    if not kept:
+        return False
+    for node in ast.walk(facts.node):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Name):
+            if node.exc.id in kept:
+                return True
+        elif isinstance(node, ast.Call) and "raise" in (dotted_name(node.func) or "").lower():
+            arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+            for argument in arguments:
+                value = argument.value if isinstance(argument, ast.Starred) else argument
+                if isinstance(value, ast.Name) and value.id in kept:
+                    return True
+    return False
+
+
+def _error_boundary(facts: GeneratorFacts, handler: ast.ExceptHandler) -> bool:
+    """A context manager that holds nothing and whose catch-all clause only reports the error:
+    isolating a failing plugin or callback and carrying on is what it is for
+    (``with handle_plugin_error(name): plugin.run()``)."""
+    if any(
+        resource.acquisition is not None or resource.managing_withs or resource.release_sites
+        for resource in facts.resources
+    ):
+        return False
+    return all(_reports(statement) for statement in handler.body)
+
+
+def _reports(statement: ast.stmt) -> bool:
+    """Logging, printing, warning, or keeping a note: ``log.error(...)``, ``errors.append(e)``,
+    ``self.failed = True``."""
+    if isinstance(statement, ast.Pass):
+        return True
+    if isinstance(statement, (ast.Assign, ast.AugAssign)):
+        return True
+    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+        return False
+    called = (dotted_name(statement.value.func) or "").rsplit(".", 1)[-1]
+    return called in _LOGGING or called in ("warn", "append", "add", "notify", "report")
 
 
 def _hands_on(handler: ast.ExceptHandler) -> bool:

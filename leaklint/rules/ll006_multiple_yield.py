@@ -19,9 +19,10 @@ Some shapes yield once although they look otherwise, and are not reported:
 
 * a loop whose yielding pass always leaves it (a retry loop: `for attempt in range(3): try:
   conn = connect() except OperationalError: continue`, then `yield conn` and `return`);
-* a second `yield` in an `except` clause that cannot catch the caller's error (`except
-  ImportError:` around a set-up step): only a broad clause (`except Exception`, `except
-  BaseException`, a bare `except`) catches what is thrown in at the `yield`;
+* a second `yield` in an `except` clause that cannot catch the caller's error: one that names
+  only `ImportError`/`ModuleNotFoundError`, around a set-up step such as starting `tracemalloc`
+  (any other clause can: a `ConnectionError` from the caller's block lands in `except
+  ConnectionError:` of a retry loop around the `yield`, which then yields again);
 * a loop that hands on what another generator function yields (`async for client in
   make_client(app): yield client, token`): it yields as often as that one does, once for a
   dependency or a fixture (LL011 is about that shape where the driver throws in).

@@ -128,7 +128,12 @@ def _releases_of_everything(facts: GeneratorFacts) -> Iterator[Finding]:
         called = dotted_name(node.func) or ""
         last = called.rsplit(".", 1)[-1]
         statement = facts.statement_of(node)
-        if last == "close_all" and isinstance(node.func, ast.Attribute) and not node.args:
+        if (
+            last == "close_all"
+            and isinstance(node.func, ast.Attribute)
+            and not node.args
+            and _names_sessions(facts, node.func.value)
+        ):
             yield Finding(
                 statement,
                 f"`{short_code(node)}` closes every session in the process, other requests'"
@@ -141,6 +146,20 @@ def _releases_of_everything(facts: GeneratorFacts) -> Iterator[Finding]:
                 "`close_all_sessions()` closes every session in the process, other requests'"
                 " included; close the generator's own session instead",
             )
+
+
+def _names_sessions(facts: GeneratorFacts, receiver: ast.expr) -> bool:
+    """``session.close_all()``, ``Session.close_all()``, ``SessionLocal.close_all()``: a
+    SQLAlchemy session or session class, whose ``close_all()`` closes every session of the
+    process. Other objects' ``close_all()`` (Django's ``connections``, which are the thread's
+    own) mean something else."""
+    key = dotted_name(receiver)
+    if key is None:
+        return False
+    resource = next((r for r in facts.resources if r.key == key), None)
+    if resource is not None and resource.resource_type is not None:
+        return "Session" in resource.resource_type.name
+    return "session" in key.rsplit(".", 1)[-1].lower()
 
 
 def _close_plan(facts: GeneratorFacts, call: ast.Call, statement: ast.stmt) -> Optional[FixPlan]:

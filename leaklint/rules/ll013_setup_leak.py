@@ -59,11 +59,14 @@ drives the generator: the step runs before the first `yield`.
 
 A step that does not mention the resource and acquires nothing (reading settings, building a
 query) is not reported, nor is one that releases the resource itself when it fails (a `try` of
-its own). A resource that connects only when it is first used holds nothing before that: a
-SQLAlchemy session or engine checks a connection out on its first query, an HTTP or Redis
-client connects on its first request. For those, only a method call on the resource
-(`session.execute(...)`) is reported, not handing it to a function (`track_session(session)`)
-nor acquiring something else.
+its own), nor building a client or session that connects only when first used (an httpx client,
+a SQLAlchemy session), nor a method that sends nothing (a SQLAlchemy connection's `begin()`). A
+database that lives in the process (`sqlite3.connect(":memory:")`, `create_engine("sqlite://")`)
+holds nothing outside it: a failing step leaks nothing there. A resource that connects only when
+it is first used holds nothing before that: a SQLAlchemy session or engine checks a connection
+out on its first query, an HTTP or Redis client connects on its first request. For those, only a
+method call on the resource (`session.execute(...)`) is reported, not handing it to a function
+(`track_session(session)`) nor acquiring something else.
 
 ## Example
 ```python
@@ -149,6 +152,7 @@ def _setup_steps(
         or resource.registered
         or resource.escapes
         or resource.handed_to_owner
+        or _in_memory_database(acquisition.call)
     ):
         return None
     guards = {
@@ -192,6 +196,25 @@ def _opened_later(
     return acquisition, steps
 
 
+_IN_MEMORY = ("sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite://", "sqlite+pysqlite://")
+
+
+def _in_memory_database(call: ast.Call) -> bool:
+    """``sqlite3.connect(":memory:")``, ``create_engine("sqlite://")``: a database that lives
+    in the process holds nothing outside it, and a set-up step that fails on it (creating the
+    tables of a test) leaks nothing the garbage collector does not take back."""
+    arguments = [*call.args[:1], *(k.value for k in call.keywords if k.arg in ("database", "url"))]
+    for argument in arguments:
+        if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
+            continue
+        text = argument.value.strip()
+        if text in (":memory:", "") or text.startswith("file::memory:"):
+            return True
+        if text.split("?", 1)[0] in _IN_MEMORY or text.endswith("/:memory:"):
+            return True
+    return False
+
+
 def _finally_releases(facts: GeneratorFacts, resource: ResourceFacts) -> list[ReleaseSite]:
     """The resource's releases in the ``finally`` of a ``try`` around the ``yield``."""
     return [
@@ -211,8 +234,12 @@ def _failing_step(
     # a session or client that has not connected yet holds nothing: only using it counts
     lazy = resource.resource_type is not None and resource.resource_type.lazy
     for other in facts.resources:
-        if other.acquisition is not None and other.acquisition.statement is statement and not lazy:
-            return other.acquisition.call
+        acquired = other.acquisition
+        if acquired is None or acquired.statement is not statement or lazy:
+            continue
+        if acquired.resource_type is not None and acquired.resource_type.lazy:
+            continue  # building a client or a session does no I/O: it cannot fail in practice
+        return acquired.call
     stack: list[ast.AST] = [statement]
     calls: list[ast.Call] = []
     while stack:
@@ -221,10 +248,22 @@ def _failing_step(
             calls.append(node)
         if not isinstance(node, SCOPES):
             stack.extend(ast.iter_child_nodes(node))
+    quiet = resource.resource_type.quiet_methods if resource.resource_type is not None else ()
+    built_lazily = {
+        id(other.acquisition.call)
+        for other in facts.resources
+        if other.acquisition is not None
+        and other.acquisition.resource_type is not None
+        and other.acquisition.resource_type.lazy
+    }
     for call in sorted(calls, key=lambda call: (call.lineno, call.col_offset)):
+        if id(call) in built_lazily:
+            continue  # `Session(bind=conn)`: handed over, nothing sent yet
         parts = dotted_parts(call.func)
         if parts and parts[0] in _NOT_WORK:
             continue
+        if isinstance(call.func, ast.Attribute) and call.func.attr in quiet:
+            continue  # `conn.begin()` sends nothing to the database
         on_it = isinstance(call.func, ast.Attribute) and _root(call.func.value) == resource.key
         given_it = any(
             isinstance(argument, ast.Name) and argument.id == resource.key
