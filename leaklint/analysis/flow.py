@@ -55,8 +55,9 @@ def analyse_module(
                 classify(delegator, imports, index, knowledge, module)
                 for delegator in delegators[function.name]
             ]
-            known = [kind for kind in kinds if kind.known]
-            delegated_by = known[0] if len(known) == len(kinds) and len(known) == 1 else None
+            # every generator that delegates to it is driven alike: so is it
+            alike = all(kind.known and kind.names == kinds[0].names for kind in kinds)
+            delegated_by = kinds[0] if alike else None
         facts = analyse_function(
             function,
             imports,

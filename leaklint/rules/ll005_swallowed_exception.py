@@ -207,7 +207,7 @@ def _reports(statement: ast.stmt) -> bool:
     ``self.failed = True``."""
     if isinstance(statement, ast.Pass):
         return True
-    if isinstance(statement, (ast.Assign, ast.AugAssign)):
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Assert)):
         return True
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
         return False

@@ -269,9 +269,16 @@ def _failing_step(
             isinstance(argument, ast.Name) and argument.id == resource.key
             for argument in [*call.args, *(keyword.value for keyword in call.keywords)]
         )
-        if on_it or (given_it and not lazy):
+        if on_it or (given_it and not lazy and not _binds_a_session(call)):
             return call
     return None
+
+
+def _binds_a_session(call: ast.Call) -> bool:
+    """``Session(bind=conn)``, ``scoped_session_registry(bind=conn)``: a session bound to the
+    connection sends nothing until it is used, so making it cannot fail in practice."""
+    parts = dotted_parts(call.func)
+    return bool(parts) and "session" in parts[-1].lower()
 
 
 def _root(node: ast.expr) -> Optional[str]:
