@@ -278,7 +278,7 @@ def _binds_a_session(call: ast.Call) -> bool:
     """``Session(bind=conn)``, ``scoped_session_registry(bind=conn)``: a session bound to the
     connection sends nothing until it is used, so making it cannot fail in practice."""
     parts = dotted_parts(call.func)
-    return bool(parts) and "session" in parts[-1].lower()
+    return parts is not None and bool(parts) and "session" in parts[-1].lower()
 
 
 def _root(node: ast.expr) -> Optional[str]:
