@@ -61,7 +61,7 @@ A step that does not mention the resource and acquires nothing (reading settings
 query) is not reported, nor is one that releases the resource itself when it fails (a `try` of
 its own), nor building a client or session that connects only when first used (an httpx client,
 a SQLAlchemy session), nor a method that sends nothing (a SQLAlchemy connection's `begin()`). A
-database that lives in the process (`sqlite3.connect(":memory:")`, `create_engine("sqlite://")`)
+database that lives in the process (`sqlite3.connect(":memory:")`, an in-memory SQLite engine)
 holds nothing outside it: a failing step leaks nothing there. A resource that connects only when
 it is first used holds nothing before that: a SQLAlchemy session or engine checks a connection
 out on its first query, an HTTP or Redis client connects on its first request. For those, only a
