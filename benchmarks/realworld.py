@@ -55,6 +55,9 @@ else:  # the backport leaklint itself depends on there
     import tomli as tomllib
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from corpus import find_git_dir  # noqa: E402  (the same mirror layout as the labelled corpus)
+
 REALWORLD = HERE / "realworld"
 VERDICTS = ("true", "style", "false")
 FIXES = ("good", "bad", "none")
@@ -180,20 +183,6 @@ def load_verdicts(path: Path) -> tuple[list[Verdict], list[str]]:
         seen.add(verdict.key())
         verdicts.append(verdict)
     return verdicts, problems
-
-
-def find_git_dir(mirror: Path, repo: str) -> Optional[Path]:
-    """The bare git directory of ``repo`` under the mirror (``<owner>+<name>/<something>``)."""
-    base = mirror / repo.replace("/", "+")
-    if not base.is_dir():
-        return None
-    level = [base]
-    for _ in range(3):  # the folder itself, or up to two levels below it
-        for candidate in level:
-            if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
-                return candidate
-        level = sorted(child for folder in level for child in folder.iterdir() if child.is_dir())
-    return None
 
 
 def absent_blobs(git_dir: Path, commit: str) -> list[str]:
