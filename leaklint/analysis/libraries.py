@@ -1,0 +1,456 @@
+"""The knowledge base's table: the libraries leaklint knows, one row per way of acquiring a
+resource (the call, what it returns, how that is released, whether the release is a coroutine,
+what its ``with`` does, whether it holds anything before first use), each library with the
+version its rows were checked against. ``FACTORIES``, which the analysis reads, is made from
+it; the project's configuration extends it (``resource-factories``).
+
+``tests/test_knowledge_base.py`` checks every row of an installed library against the library
+itself (the release method exists, is or is not a coroutine, the ``with`` exit calls it), and
+``tests/test_equivalence.py`` measures the ``with`` forms LL002 may rewrite. The README's list
+of libraries is generated from this table (``python -m leaklint.analysis.libraries``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+from leaklint.analysis.kinds import ResourceType, WithForm
+from leaklint.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+
+@record(frozen=True)
+class Row:
+    """One way of acquiring a resource."""
+
+    call: str
+    """The qualified call as code spells it: ``psycopg2.connect``, ``httpx.Client``."""
+    kind: ResourceType
+    returns: str = ""
+    """The qualified class of what the call returns, where it is not the call itself (a
+    function): what the knowledge-base test checks the release against."""
+
+
+@record(frozen=True)
+class Library:
+    """A library's rows, and the version they were checked against."""
+
+    name: str
+    """The import name of its top-level package (``psycopg2``); the standard library's rows
+    are under ``(standard library)``."""
+    distribution: str
+    """What ``pip install`` takes (``psycopg2-binary``); empty for the standard library."""
+    checked: str
+    """The version the rows were checked against (``2.9.13``, ``Python 3.11``)."""
+    rows: tuple[Row, ...]
+
+
+STANDARD_LIBRARY = "(standard library)"
+
+SESSION = ResourceType("sqlalchemy.orm.Session", with_form=WithForm.EQUIVALENT, lazy=True)
+ASYNC_SESSION = ResourceType(
+    "sqlalchemy.ext.asyncio.AsyncSession",
+    release_is_async=True,
+    with_form=WithForm.SHIELDED,
+    lazy=True,
+)
+NAMED_SESSION = ResourceType("sqlalchemy.orm.Session", guessed=True, lazy=True)
+NAMED_ASYNC_SESSION = ResourceType(
+    "sqlalchemy.ext.asyncio.AsyncSession", release_is_async=True, guessed=True, lazy=True
+)
+# What `engine.connect()` returns: a SQLAlchemy connection when the receiver is an engine
+SQLALCHEMY_CONNECTION = ResourceType(
+    "sqlalchemy.engine.Connection",
+    with_form=WithForm.EQUIVALENT,
+    quiet_methods=("begin", "execution_options", "get_transaction", "in_transaction"),
+)
+ASYNC_SQLALCHEMY_CONNECTION = ResourceType(
+    "sqlalchemy.ext.asyncio.AsyncConnection", release_is_async=True, with_form=WithForm.SHIELDED
+)
+CONNECTION = ResourceType("connection")
+ASYNC_CONNECTION = ResourceType("async connection", release_is_async=True)
+# psycopg 3: leaving `with` commits (or rolls back) and closes
+PSYCOPG_CONNECTION = ResourceType("psycopg.Connection", with_form=WithForm.COMMITS)
+ASYNC_PSYCOPG_CONNECTION = ResourceType(
+    "psycopg.AsyncConnection", release_is_async=True, with_form=WithForm.COMMITS
+)
+ENGINE = ResourceType(
+    "engine", release="dispose", exit_closes=False, with_form=WithForm.DOES_NOT_CLOSE, lazy=True
+)
+ASYNC_ENGINE = ResourceType(
+    "async engine",
+    release="dispose",
+    release_is_async=True,
+    exit_closes=False,
+    with_form=WithForm.DOES_NOT_CLOSE,
+    lazy=True,
+)
+# psycopg2 and sqlite3: `with conn:` commits or rolls back and leaves the connection open.
+TRANSACTION_SCOPED_CONNECTION = ResourceType(
+    "connection whose `with` ends only the transaction",
+    exit_closes=False,
+    with_form=WithForm.DOES_NOT_CLOSE,
+)
+FILE = ResourceType("file", with_form=WithForm.LINTERS_REQUIRE)
+SOCKET = ResourceType("socket")
+HTTP_CLIENT = ResourceType("httpx.Client", with_form=WithForm.EQUIVALENT, lazy=True)
+ASYNC_HTTP_CLIENT = ResourceType(
+    "httpx.AsyncClient",
+    release="aclose",
+    release_is_async=True,
+    with_form=WithForm.EQUIVALENT,
+    lazy=True,
+)
+REQUESTS_SESSION = ResourceType("requests.Session", with_form=WithForm.EQUIVALENT, lazy=True)
+AIOHTTP_SESSION = ResourceType(
+    "aiohttp.ClientSession", release_is_async=True, with_form=WithForm.EQUIVALENT, lazy=True
+)
+AIOHTTP_CONNECTOR = ResourceType("aiohttp.TCPConnector", release_is_async=True)
+ASYNC_HTTP_TRANSPORT = ResourceType(
+    "httpx async transport", release="aclose", release_is_async=True
+)
+REDIS = ResourceType("redis.Redis", lazy=True)
+REDIS_POOL = ResourceType("redis.ConnectionPool", release="disconnect")
+ASYNC_REDIS_POOL = ResourceType(
+    "redis.asyncio.ConnectionPool", release="disconnect", release_is_async=True
+)
+ASYNC_REDIS = ResourceType(
+    "redis.asyncio.Redis", release="aclose", release_is_async=True, lazy=True
+)
+# `with TemporaryDirectory() as path` binds the path string, not the directory object.
+TEMPORARY_DIRECTORY = ResourceType(
+    "tempfile.TemporaryDirectory", release="cleanup", with_form=WithForm.LINTERS_REQUIRE
+)
+EXECUTOR = ResourceType("executor", release="shutdown")
+# `with Popen(...)` waits for the process on exit; a server started this way must be stopped
+PROCESS = ResourceType(
+    "subprocess.Popen",
+    release="terminate",
+    exit_closes=False,
+    with_form=WithForm.DOES_NOT_CLOSE,
+    exit_note="waits for the process but never stops",
+    ends_with=("wait", "communicate"),
+)
+POOLED_CONNECTION = ResourceType("pooled connection", release=None, exit_closes=False)
+ASYNC_POOLED_CONNECTION = ResourceType(
+    "pooled connection", release=None, release_is_async=True, exit_closes=False
+)
+
+ASYNC_COUNTERPARTS: dict[tuple[str, bool], ResourceType] = {
+    (kind.name, kind.guessed): async_kind
+    for kind, async_kind in (
+        (SESSION, ASYNC_SESSION),
+        (NAMED_SESSION, NAMED_ASYNC_SESSION),
+        (SQLALCHEMY_CONNECTION, ASYNC_SQLALCHEMY_CONNECTION),
+        (ENGINE, ASYNC_ENGINE),
+    )
+}
+"""The async resource a sync row stands for when the code treats it as async:
+``sessionmaker(class_=AsyncSession)()``, ``async with engine.connect()``."""
+
+
+LIBRARIES: tuple[Library, ...] = (
+    Library(
+        "sqlalchemy",
+        "SQLAlchemy",
+        "2.1.9",
+        (
+            Row("sqlalchemy.orm.Session", SESSION),
+            Row("sqlalchemy.orm.session.Session", SESSION),
+            Row("sqlalchemy.ext.asyncio.AsyncSession", ASYNC_SESSION),
+            Row("sqlalchemy.ext.asyncio.session.AsyncSession", ASYNC_SESSION),
+            Row("sqlalchemy.create_engine", ENGINE, "sqlalchemy.engine.Engine"),
+            Row(
+                "sqlalchemy.ext.asyncio.create_async_engine",
+                ASYNC_ENGINE,
+                "sqlalchemy.ext.asyncio.AsyncEngine",
+            ),
+        ),
+    ),
+    Library(
+        "sqlmodel",
+        "sqlmodel",
+        "0.0.24",
+        (
+            Row("sqlmodel.Session", SESSION),
+            Row("sqlmodel.orm.session.Session", SESSION),
+            Row("sqlmodel.ext.asyncio.session.AsyncSession", ASYNC_SESSION),
+            Row("sqlmodel.create_engine", ENGINE, "sqlalchemy.engine.Engine"),
+        ),
+    ),
+    Library(
+        "psycopg2",
+        "psycopg2-binary",
+        "2.9.13",
+        (Row("psycopg2.connect", TRANSACTION_SCOPED_CONNECTION, "psycopg2.extensions.connection"),),
+    ),
+    Library(
+        "psycopg",
+        "psycopg",
+        "3.3.9",
+        (
+            Row("psycopg.connect", PSYCOPG_CONNECTION, "psycopg.Connection"),
+            Row("psycopg.Connection.connect", PSYCOPG_CONNECTION, "psycopg.Connection"),
+            Row(
+                "psycopg.AsyncConnection.connect",
+                ASYNC_PSYCOPG_CONNECTION,
+                "psycopg.AsyncConnection",
+            ),
+        ),
+    ),
+    Library(
+        "asyncpg",
+        "asyncpg",
+        "0.32.0",
+        (
+            Row("asyncpg.connect", ASYNC_CONNECTION, "asyncpg.connection.Connection"),
+            Row("asyncpg.create_pool", ASYNC_CONNECTION, "asyncpg.pool.Pool"),
+        ),
+    ),
+    Library("pymysql", "PyMySQL", "1.1.1", (Row("pymysql.connect", CONNECTION),)),
+    Library(
+        "aiomysql",
+        "aiomysql",
+        "0.2.0",
+        (Row("aiomysql.connect", ASYNC_CONNECTION, "aiomysql.connection.Connection"),),
+    ),
+    Library(
+        "aiosqlite",
+        "aiosqlite",
+        "0.22.1",
+        (Row("aiosqlite.connect", ASYNC_CONNECTION, "aiosqlite.Connection"),),
+    ),
+    Library(
+        "redis",
+        "redis",
+        "8.2.0",
+        (
+            Row("redis.Redis", REDIS),
+            Row("redis.StrictRedis", REDIS),
+            Row("redis.from_url", REDIS, "redis.Redis"),
+            Row("redis.Redis.from_url", REDIS, "redis.Redis"),
+            Row("redis.asyncio.Redis", ASYNC_REDIS),
+            Row("redis.asyncio.from_url", ASYNC_REDIS, "redis.asyncio.Redis"),
+            Row("redis.asyncio.Redis.from_url", ASYNC_REDIS, "redis.asyncio.Redis"),
+            # a pool is released by disconnecting it; a Sentinel by closing its clients
+            Row("redis.ConnectionPool", REDIS_POOL),
+            Row("redis.BlockingConnectionPool", REDIS_POOL),
+            Row("redis.asyncio.ConnectionPool", ASYNC_REDIS_POOL),
+            Row("redis.asyncio.BlockingConnectionPool", ASYNC_REDIS_POOL),
+            Row("redis.sentinel.Sentinel", ResourceType("redis.sentinel.Sentinel")),
+        ),
+    ),
+    Library(
+        "httpx",
+        "httpx",
+        "0.29.0",
+        (
+            Row("httpx.Client", HTTP_CLIENT),
+            Row("httpx.AsyncClient", ASYNC_HTTP_CLIENT),
+            Row("httpx.AsyncHTTPTransport", ASYNC_HTTP_TRANSPORT),
+            Row("httpx.ASGITransport", ASYNC_HTTP_TRANSPORT),
+        ),
+    ),
+    Library(
+        "aiohttp",
+        "aiohttp",
+        "3.14.5",
+        (
+            Row("aiohttp.ClientSession", AIOHTTP_SESSION),
+            Row("aiohttp.TCPConnector", AIOHTTP_CONNECTOR),
+            Row("aiohttp.UnixConnector", AIOHTTP_CONNECTOR),
+        ),
+    ),
+    Library(
+        "requests",
+        "requests",
+        "2.34.2",
+        (
+            Row("requests.Session", REQUESTS_SESSION),
+            Row("requests.session", REQUESTS_SESSION, "requests.Session"),
+        ),
+    ),
+    Library(
+        STANDARD_LIBRARY,
+        "",
+        "Python 3.11",
+        (
+            Row("socket.socket", SOCKET),
+            Row("socket.create_connection", SOCKET, "socket.socket"),
+            Row("urllib.request.urlopen", FILE, "http.client.HTTPResponse"),
+            # files
+            Row("open", FILE, "io.TextIOWrapper"),
+            Row("io.open", FILE, "io.TextIOWrapper"),
+            Row("builtins.open", FILE, "io.TextIOWrapper"),
+            Row("codecs.open", FILE, "codecs.StreamReaderWriter"),
+            Row("gzip.open", FILE, "gzip.GzipFile"),
+            Row("bz2.open", FILE, "bz2.BZ2File"),
+            Row("lzma.open", FILE, "lzma.LZMAFile"),
+            Row("tarfile.open", FILE, "tarfile.TarFile"),
+            Row("zipfile.ZipFile", FILE),
+            Row("tempfile.TemporaryFile", FILE, "io.BufferedRandom"),
+            Row("tempfile.NamedTemporaryFile", FILE, "tempfile._TemporaryFileWrapper"),
+            Row("tempfile.SpooledTemporaryFile", FILE),
+            Row("tempfile.TemporaryDirectory", TEMPORARY_DIRECTORY),
+            Row("shelve.open", FILE, "shelve.DbfilenameShelf"),
+            Row("dbm.open", FILE),
+            Row("wave.open", FILE, "wave.Wave_read"),
+            Row("selectors.DefaultSelector", FILE),
+            # clients
+            Row(
+                "smtplib.SMTP",
+                ResourceType("smtplib.SMTP", release="quit", opened_by=("connect",)),
+            ),
+            Row(
+                "smtplib.SMTP_SSL",
+                ResourceType("smtplib.SMTP_SSL", release="quit", opened_by=("connect",)),
+            ),
+            Row("ftplib.FTP", ResourceType("ftplib.FTP", release="quit", opened_by=("connect",))),
+            Row(
+                "ftplib.FTP_TLS",
+                ResourceType("ftplib.FTP_TLS", release="quit", opened_by=("connect",)),
+            ),
+            Row("imaplib.IMAP4", ResourceType("imaplib.IMAP4", release="logout")),
+            Row("imaplib.IMAP4_SSL", ResourceType("imaplib.IMAP4_SSL", release="logout")),
+            Row("poplib.POP3", ResourceType("poplib.POP3", release="quit")),
+            Row("http.client.HTTPConnection", ResourceType("http.client.HTTPConnection")),
+            Row("http.client.HTTPSConnection", ResourceType("http.client.HTTPSConnection")),
+            Row("sqlite3.connect", TRANSACTION_SCOPED_CONNECTION, "sqlite3.Connection"),
+            # processes and workers
+            Row(
+                "multiprocessing.Pool",
+                ResourceType("multiprocessing.Pool", release="terminate"),
+                "multiprocessing.pool.Pool",
+            ),
+            Row("subprocess.Popen", PROCESS),
+            Row("concurrent.futures.ThreadPoolExecutor", EXECUTOR),
+            Row("concurrent.futures.ProcessPoolExecutor", EXECUTOR),
+        ),
+    ),
+)
+"""Every library leaklint knows, with its rows."""
+
+FACTORIES: dict[str, ResourceType] = {
+    row.call: row.kind for library in LIBRARIES for row in library.rows
+}
+"""The resource each known call returns: the table, by call."""
+
+
+@record(frozen=True)
+class OwnershipTransfer:
+    """A constructor parameter whose argument the constructed resource closes with itself."""
+
+    keyword: str = ""
+    """A keyword argument that, when given ``refused_by``, keeps the argument with the caller."""
+    refused_by: object = None
+
+
+OWNERSHIP_TRANSFERS: dict[tuple[str, str], OwnershipTransfer] = {
+    # httpx clients close their transport (Client.close() -> transport.close())
+    ("httpx.Client", "transport"): OwnershipTransfer(),
+    ("httpx.AsyncClient", "transport"): OwnershipTransfer(),
+    # aiohttp closes the connector unless told it does not own it
+    ("aiohttp.ClientSession", "connector"): OwnershipTransfer("connector_owner", False),
+}
+"""(constructor, parameter) pairs that hand a resource to its owner: a resource passed there
+is released when its owner is."""
+
+BORROWING_KEYWORDS: dict[str, frozenset[str]] = {
+    # a client on a pool it was handed: its close() leaves the pool alone (redis-py 5 sets
+    # auto_close_connection_pool=False), and between commands it holds no connection
+    "redis.Redis": frozenset({"connection_pool"}),
+    "redis.StrictRedis": frozenset({"connection_pool"}),
+    "redis.asyncio.Redis": frozenset({"connection_pool"}),
+    "redis.asyncio.StrictRedis": frozenset({"connection_pool"}),
+}
+"""Constructor keywords that make the new object a user of a resource it was given, not an
+owner of one: what must be released is what was passed (``pool.disconnect()``)."""
+
+SESSION_FACTORY_MAKERS: dict[str, ResourceType] = {
+    "sqlalchemy.orm.sessionmaker": SESSION,
+    "sqlmodel.orm.sessionmaker": SESSION,
+    "sqlalchemy.ext.asyncio.async_sessionmaker": ASYNC_SESSION,
+}
+"""Calls whose *result*, when called, makes a session: ``SessionLocal = sessionmaker(...)``."""
+
+
+def session_factory_product(
+    call: ast.Call, qualified_name: Callable[[ast.expr], Optional[str]]
+) -> Optional[ResourceType]:
+    """The session that calling the result of ``call`` makes, when ``call`` builds a session
+    factory: ``sessionmaker(engine)`` makes sync sessions, ``async_sessionmaker(engine)`` and
+    SQLAlchemy 1.4's ``sessionmaker(engine, class_=AsyncSession)`` async ones. A ``class_`` of
+    the project's own makes sessions whose release was never measured: known by name only."""
+    made = SESSION_FACTORY_MAKERS.get(qualified_name(call.func) or "")
+    if made is None:
+        return None
+    for keyword in call.keywords:
+        if keyword.arg != "class_":
+            continue
+        named = qualified_name(keyword.value) or ""
+        known = FACTORIES.get(named)
+        if known is SESSION or known is ASYNC_SESSION:
+            return known
+        return NAMED_ASYNC_SESSION if "async" in named.lower() else NAMED_SESSION
+    return made
+
+
+SESSION_REGISTRIES = frozenset(
+    {
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+    }
+)
+"""Calls whose result, when called, hands out the session of the current thread or task and
+keeps it: ``Session = scoped_session(...)``; ``Session.remove()`` closes it, not the caller."""
+
+METHOD_RESULTS: dict[tuple[ResourceType, str], Optional[ResourceType]] = {
+    # a copy of the engine with other options, sharing its pool: `dispose()` releases both
+    (ENGINE, "execution_options"): None,
+    (ASYNC_ENGINE, "execution_options"): None,
+}
+"""What a method of a known resource returns, where that is known and the method is not one
+of :data:`METHOD_FACTORIES`: ``None`` when it is no resource of the caller's."""
+
+CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
+    "SessionLocal": NAMED_SESSION,
+    "AsyncSessionLocal": NAMED_ASYNC_SESSION,
+    "async_session": NAMED_ASYNC_SESSION,
+    "async_session_maker": NAMED_ASYNC_SESSION,
+    "async_session_factory": NAMED_ASYNC_SESSION,
+}
+"""Names that the FastAPI and SQLAlchemy documentation give session factories, for projects
+whose factory is defined in a file that is not being linted. Only a guess: projects name an
+``async_sessionmaker`` ``SessionLocal`` too, so whether the session is async is not known."""
+
+METHOD_FACTORIES: dict[str, ResourceType] = {
+    "connect": CONNECTION,
+    "raw_connection": CONNECTION,
+}
+"""Methods that return a resource whatever they are called on: ``engine.connect()``."""
+
+POOL_CHECKOUTS: dict[str, tuple[str, ResourceType]] = {
+    "getconn": ("putconn", POOLED_CONNECTION),
+    "acquire": ("release", ASYNC_POOLED_CONNECTION),
+}
+"""Pool methods that check a connection out, with the pool method that gives it back."""
+
+
+def library_list() -> str:
+    """The README's list of the libraries leaklint knows, made from the table."""
+    lines = []
+    for library in sorted(LIBRARIES, key=lambda library: library.name.lower()):
+        calls = ", ".join(f"`{row.call}`" for row in library.rows)
+        where = library.distribution or library.name
+        lines.append(f"* **{where}** (checked with {library.checked}): {calls}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(library_list(), end="")
