@@ -104,3 +104,20 @@ def equivalence_sqlalchemy20(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
     )
+
+
+@nox.session
+def knowledge_base(session: nox.Session) -> None:
+    """tests/test_knowledge_base.py with every library of the knowledge base installed (the
+    `kb` extra): each row checked against the library itself. Without them, the default run
+    checks only the rows of the libraries the test extra installs. Not a default session."""
+    session.install("-e", ".[test,kb]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/test_knowledge_base.py",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )

@@ -63,6 +63,9 @@ class ResourceType:
     ends_with: tuple[str, ...] = ()
     """Methods besides the release that end its life on that path: a process that was waited
     for (``proc.wait()``, ``proc.communicate()``) has exited and been reaped."""
+    parts: tuple[str, ...] = ()
+    """Attributes holding the parts it is made of, each released on its own releasing it (a
+    redis ``Sentinel``'s ``sentinels``): ``for client in sentinel.sentinels: client.close()``."""
     quiet_methods: tuple[str, ...] = ()
     """Methods that do no I/O, so cannot fail between its acquisition and its ``try``: a
     SQLAlchemy connection's ``begin()`` sends nothing until the first statement (LL013)."""

@@ -118,8 +118,9 @@ REDIS_POOL = ResourceType("redis.ConnectionPool", release="disconnect")
 ASYNC_REDIS_POOL = ResourceType(
     "redis.asyncio.ConnectionPool", release="disconnect", release_is_async=True
 )
+# redis-py 5 keeps `close()` as a deprecated coroutine alias of `aclose()`
 ASYNC_REDIS = ResourceType(
-    "redis.asyncio.Redis", release="aclose", release_is_async=True, lazy=True
+    "redis.asyncio.Redis", release="aclose", release_is_async=True, lazy=True, ends_with=("close",)
 )
 # `with TemporaryDirectory() as path` binds the path string, not the directory object.
 TEMPORARY_DIRECTORY = ResourceType(
@@ -135,6 +136,73 @@ PROCESS = ResourceType(
     exit_note="waits for the process but never stops",
     ends_with=("wait", "communicate"),
 )
+# A pool of connections, closed as a whole (psycopg_pool, oracledb): its `close()` closes the
+# idle connections, and those in use as they come back
+CONNECTION_POOL = ResourceType("connection pool")
+ASYNC_CONNECTION_POOL = ResourceType("async connection pool", release_is_async=True)
+# aiomysql: `close()` is a plain method that drops the socket; `ensure_closed()` is the coroutine
+# that says goodbye first. A connection acquired with `await` is async to the analysis, whose
+# fix awaits the release: only `ensure_closed()` may be awaited. The analysis recognises a
+# release by a list of method names that lacks it, hence `ends_with`.
+AIOMYSQL_CONNECTION = ResourceType(
+    "aiomysql.Connection",
+    release="ensure_closed",
+    release_is_async=True,
+    ends_with=("ensure_closed",),
+)
+# document stores: pymongo's MongoClient starts its monitor threads and connects at
+# construction; AsyncMongoClient (and Motor, which builds its MongoClient with connect=False)
+# connect on the first operation. Motor's `close()` is pymongo's, a plain method.
+MONGO_CLIENT = ResourceType("pymongo.MongoClient")
+ASYNC_MONGO_CLIENT = ResourceType("pymongo.AsyncMongoClient", release_is_async=True, lazy=True)
+MOTOR_CLIENT = ResourceType("motor.motor_asyncio.AsyncIOMotorClient", lazy=True)
+# aiokafka: building a producer or consumer connects nothing, `await start()` does, and
+# `await stop()` releases it. `stop` is not a name the analysis recognises as a release on
+# its own (too common), hence `ends_with`. `opened_by` applies when it is built without
+# positional arguments (a consumer given its topics positionally counts as opened at once); LL013
+# reads it from a plain `producer.start()` statement, not yet from `await producer.start()`.
+KAFKA_CLIENT = ResourceType(
+    "aiokafka client",
+    release="stop",
+    release_is_async=True,
+    opened_by=("start",),
+    ends_with=("stop",),
+)
+# grpc: a channel connects on its first call
+GRPC_CHANNEL = ResourceType("grpc.Channel", lazy=True)
+ASYNC_GRPC_CHANNEL = ResourceType("grpc.aio.Channel", release_is_async=True, lazy=True)
+# paramiko: `SSHClient()` holds nothing until `client.connect(host)`
+SSH_CLIENT = ResourceType("paramiko.SSHClient", opened_by=("connect",))
+# Elasticsearch and OpenSearch clients: a pool of HTTP connections made on the first request
+SEARCH_CLIENT = ResourceType("search client", lazy=True)
+ASYNC_SEARCH_CLIENT = ResourceType("async search client", release_is_async=True, lazy=True)
+# RabbitMQ: both connect before returning
+AMQP_CONNECTION = ResourceType("pika.BlockingConnection")
+ASYNC_AMQP_CONNECTION = ResourceType("aio_pika.Connection", release_is_async=True)
+# NATS: `nats.connect()` connects; `NATS()` holds nothing until `await nc.connect(servers)`.
+# `await nc.drain()` releases it too: it closes the connection once the subscriptions are drained
+NATS_CLIENT = ResourceType(
+    "nats.aio.client.Client",
+    release_is_async=True,
+    opened_by=("connect",),
+    ends_with=("drain",),
+)
+WEBSOCKET = ResourceType("websockets.sync.client.ClientConnection")
+ASYNC_WEBSOCKET = ResourceType("websockets.asyncio.client.ClientConnection", release_is_async=True)
+# neo4j: a driver connects when a session first needs a connection
+GRAPH_DRIVER = ResourceType("neo4j.Driver", lazy=True)
+ASYNC_GRAPH_DRIVER = ResourceType("neo4j.AsyncDriver", release_is_async=True, lazy=True)
+# cassandra-driver: `Cluster(...)` connects on `cluster.connect()`, which starts its threads;
+# `shutdown()` stops them and every session's connections
+CASSANDRA_CLUSTER = ResourceType("cassandra.cluster.Cluster", release="shutdown", lazy=True)
+# clickhouse-driver: the client connects on its first query
+CLICKHOUSE_DRIVER_CLIENT = ResourceType("clickhouse_driver.Client", release="disconnect", lazy=True)
+# a process pool or a thread pool: `terminate()` stops the workers (`close()` then `join()` lets
+# them finish first); leaving `with` terminates
+WORKER_POOL = ResourceType("multiprocessing.Pool", release="terminate")
+# Selenium: the browser and its driver process start at construction; `quit()` stops both
+# (`close()` only closes the current window)
+BROWSER = ResourceType("selenium WebDriver", release="quit")
 POOLED_CONNECTION = ResourceType("pooled connection", release=None, exit_closes=False)
 ASYNC_POOLED_CONNECTION = ResourceType(
     "pooled connection", release=None, release_is_async=True, exit_closes=False
@@ -174,7 +242,7 @@ LIBRARIES: tuple[Library, ...] = (
     Library(
         "sqlmodel",
         "sqlmodel",
-        "0.0.24",
+        "0.0.50",
         (
             Row("sqlmodel.Session", SESSION),
             Row("sqlmodel.orm.session.Session", SESSION),
@@ -211,12 +279,27 @@ LIBRARIES: tuple[Library, ...] = (
             Row("asyncpg.create_pool", ASYNC_CONNECTION, "asyncpg.pool.Pool"),
         ),
     ),
-    Library("pymysql", "PyMySQL", "1.1.1", (Row("pymysql.connect", CONNECTION),)),
+    # PyMySQL 1.0 made `with conn:` close the connection (0.x returned a cursor and committed);
+    # checked with 1.2.4, and 1.1.1 from source
+    Library(
+        "pymysql",
+        "PyMySQL",
+        "1.2.4",
+        (
+            Row("pymysql.connect", CONNECTION),
+            Row("pymysql.connections.Connection", CONNECTION),
+        ),
+    ),
+    # `aiomysql.connect()` returns an awaitable context manager; awaited, the connection.
+    # 0.2.0, checked from source, is the same. No row for `create_pool()`: its pool is released
+    # by a plain `pool.close()` then `await pool.wait_closed()`, and a pool acquired with
+    # `await` is async to the analysis, which would then ask for `await pool.close()` (LL007, a
+    # TypeError at run time). Without a row the pool is a resource by evidence, as before.
     Library(
         "aiomysql",
         "aiomysql",
-        "0.2.0",
-        (Row("aiomysql.connect", ASYNC_CONNECTION, "aiomysql.connection.Connection"),),
+        "0.3.2",
+        (Row("aiomysql.connect", AIOMYSQL_CONNECTION, "aiomysql.connection.Connection"),),
     ),
     Library(
         "aiosqlite",
@@ -241,7 +324,10 @@ LIBRARIES: tuple[Library, ...] = (
             Row("redis.BlockingConnectionPool", REDIS_POOL),
             Row("redis.asyncio.ConnectionPool", ASYNC_REDIS_POOL),
             Row("redis.asyncio.BlockingConnectionPool", ASYNC_REDIS_POOL),
-            Row("redis.sentinel.Sentinel", ResourceType("redis.sentinel.Sentinel")),
+            Row(
+                "redis.sentinel.Sentinel",
+                ResourceType("redis.sentinel.Sentinel", parts=("sentinels",)),
+            ),
         ),
     ),
     Library(
@@ -272,6 +358,252 @@ LIBRARIES: tuple[Library, ...] = (
         (
             Row("requests.Session", REQUESTS_SESSION),
             Row("requests.session", REQUESTS_SESSION, "requests.Session"),
+        ),
+    ),
+    # document stores
+    Library(
+        "pymongo",
+        "pymongo",
+        "4.20.1",
+        (
+            Row("pymongo.MongoClient", MONGO_CLIENT),
+            Row("pymongo.mongo_client.MongoClient", MONGO_CLIENT),
+            Row("pymongo.AsyncMongoClient", ASYNC_MONGO_CLIENT),
+        ),
+    ),
+    Library(
+        "motor",
+        "motor",
+        "3.7.1",
+        (Row("motor.motor_asyncio.AsyncIOMotorClient", MOTOR_CLIENT),),
+    ),
+    # message brokers
+    Library(
+        "aiokafka",
+        "aiokafka",
+        "0.14.0",
+        (
+            Row("aiokafka.AIOKafkaProducer", KAFKA_CLIENT),
+            Row("aiokafka.AIOKafkaConsumer", KAFKA_CLIENT),
+        ),
+    ),
+    # channels (`await connection.channel()`) are made by a method: no row can name them
+    Library(
+        "aio_pika",
+        "aio-pika",
+        "10.2.1",
+        (
+            Row("aio_pika.connect", ASYNC_AMQP_CONNECTION, "aio_pika.Connection"),
+            Row("aio_pika.connect_robust", ASYNC_AMQP_CONNECTION, "aio_pika.RobustConnection"),
+        ),
+    ),
+    Library("pika", "pika", "1.4.4", (Row("pika.BlockingConnection", AMQP_CONNECTION),)),
+    Library(
+        "nats",
+        "nats-py",
+        "2.16.0",
+        (
+            Row("nats.connect", NATS_CLIENT, "nats.aio.client.Client"),
+            Row("nats.NATS", NATS_CLIENT),
+            Row("nats.aio.client.Client", NATS_CLIENT),
+        ),
+    ),
+    # RPC and remote shells
+    Library(
+        "grpc",
+        "grpcio",
+        "1.85.4",
+        (
+            Row("grpc.insecure_channel", GRPC_CHANNEL, "grpc._channel.Channel"),
+            Row("grpc.secure_channel", GRPC_CHANNEL, "grpc._channel.Channel"),
+            Row("grpc.aio.insecure_channel", ASYNC_GRPC_CHANNEL, "grpc.aio._channel.Channel"),
+            Row("grpc.aio.secure_channel", ASYNC_GRPC_CHANNEL, "grpc.aio._channel.Channel"),
+        ),
+    ),
+    Library(
+        "paramiko",
+        "paramiko",
+        "5.1.0",
+        (
+            Row("paramiko.SSHClient", SSH_CLIENT),
+            Row("paramiko.client.SSHClient", SSH_CLIENT),
+            # given an address, it connects the socket at construction
+            Row("paramiko.Transport", ResourceType("paramiko.Transport")),
+        ),
+    ),
+    Library(
+        "websockets",
+        "websockets",
+        "17.4",
+        (
+            # `await connect(uri)` gives the connection (`async with connect(uri) as ws` too)
+            Row(
+                "websockets.connect",
+                ASYNC_WEBSOCKET,
+                "websockets.asyncio.client.ClientConnection",
+            ),
+            Row(
+                "websockets.asyncio.client.connect",
+                ASYNC_WEBSOCKET,
+                "websockets.asyncio.client.ClientConnection",
+            ),
+            Row(
+                "websockets.sync.client.connect",
+                WEBSOCKET,
+                "websockets.sync.client.ClientConnection",
+            ),
+        ),
+    ),
+    # search engines
+    Library(
+        "elasticsearch",
+        "elasticsearch",
+        "9.5.1",
+        (
+            Row("elasticsearch.Elasticsearch", SEARCH_CLIENT),
+            Row("elasticsearch.AsyncElasticsearch", ASYNC_SEARCH_CLIENT),
+        ),
+    ),
+    Library(
+        "opensearchpy",
+        "opensearch-py",
+        "3.2.0",
+        (
+            Row("opensearchpy.OpenSearch", SEARCH_CLIENT),
+            Row("opensearchpy.AsyncOpenSearch", ASYNC_SEARCH_CLIENT),
+        ),
+    ),
+    # graph and wide-column databases; a neo4j session (`driver.session()`) is made by a method:
+    # no row can name it
+    Library(
+        "neo4j",
+        "neo4j",
+        "6.4.1",
+        (
+            Row("neo4j.GraphDatabase.driver", GRAPH_DRIVER, "neo4j.Driver"),
+            Row("neo4j.AsyncGraphDatabase.driver", ASYNC_GRAPH_DRIVER, "neo4j.AsyncDriver"),
+        ),
+    ),
+    # compiled with Cython: checked from the .py source it ships
+    Library(
+        "cassandra",
+        "cassandra-driver",
+        "3.30.1",
+        (Row("cassandra.cluster.Cluster", CASSANDRA_CLUSTER),),
+    ),
+    # analytics databases
+    Library(
+        "clickhouse_connect",
+        "clickhouse-connect",
+        "1.13.0",
+        (
+            # both ask the server for its version and settings before returning
+            Row(
+                "clickhouse_connect.get_client",
+                CONNECTION,
+                "clickhouse_connect.driver.httpclient.HttpClient",
+            ),
+            Row(
+                "clickhouse_connect.get_async_client",
+                ASYNC_CONNECTION,
+                "clickhouse_connect.driver.asyncclient.AsyncClient",
+            ),
+        ),
+    ),
+    Library(
+        "clickhouse_driver",
+        "clickhouse-driver",
+        "0.2.11",
+        (Row("clickhouse_driver.Client", CLICKHOUSE_DRIVER_CLIENT),),
+    ),
+    # a C++ extension: its `with` exit (closes, as documented) cannot be read
+    Library(
+        "duckdb",
+        "duckdb",
+        "2.0.1",
+        (Row("duckdb.connect", CONNECTION, "duckdb.DuckDBPyConnection"),),
+    ),
+    Library(
+        "snowflake",
+        "snowflake-connector-python",
+        "5.2.0",
+        (
+            Row(
+                "snowflake.connector.connect",
+                CONNECTION,
+                "snowflake.connector.connection.SnowflakeConnection",
+            ),
+        ),
+    ),
+    # SQL drivers and pools
+    Library(
+        "mysql",
+        "mysql-connector-python",
+        "26.10.0",
+        (
+            # the C extension's connection or the pure one (a pooled one when given pool
+            # arguments, whose `close()` gives it back): all share this base
+            Row(
+                "mysql.connector.connect",
+                CONNECTION,
+                "mysql.connector.abstracts.MySQLConnectionAbstract",
+            ),
+            Row("mysql.connector.MySQLConnection", CONNECTION),
+            Row(
+                "mysql.connector.aio.connect",
+                ASYNC_CONNECTION,
+                "mysql.connector.aio.connection.MySQLConnection",
+            ),
+        ),
+    ),
+    # `with conn:` commits and leaves the connection open (pyodbc's documented behaviour; a C
+    # extension, so the knowledge-base test cannot read it)
+    Library(
+        "pyodbc",
+        "pyodbc",
+        "5.5.0",
+        (Row("pyodbc.connect", TRANSACTION_SCOPED_CONNECTION, "pyodbc.Connection"),),
+    ),
+    Library(
+        "oracledb",
+        "oracledb",
+        "26.1.0",
+        (
+            Row("oracledb.connect", CONNECTION, "oracledb.Connection"),
+            Row("oracledb.create_pool", CONNECTION_POOL, "oracledb.ConnectionPool"),
+            # `await oracledb.connect_async(...)`; the async pool is made without `await`
+            Row("oracledb.connect_async", ASYNC_CONNECTION, "oracledb.AsyncConnection"),
+            Row(
+                "oracledb.create_pool_async",
+                ASYNC_CONNECTION_POOL,
+                "oracledb.AsyncConnectionPool",
+            ),
+        ),
+    ),
+    # pools open at construction unless given open=False
+    Library(
+        "psycopg_pool",
+        "psycopg-pool",
+        "3.3.3",
+        (
+            Row("psycopg_pool.ConnectionPool", CONNECTION_POOL),
+            Row("psycopg_pool.NullConnectionPool", CONNECTION_POOL),
+            Row("psycopg_pool.AsyncConnectionPool", ASYNC_CONNECTION_POOL),
+            Row("psycopg_pool.AsyncNullConnectionPool", ASYNC_CONNECTION_POOL),
+        ),
+    ),
+    # browsers; Playwright's are made by methods (`sync_playwright().start()`,
+    # `playwright.chromium.launch()`): no row can name them
+    Library(
+        "selenium",
+        "selenium",
+        "4.51.0",
+        (
+            Row("selenium.webdriver.Chrome", BROWSER),
+            Row("selenium.webdriver.Firefox", BROWSER),
+            Row("selenium.webdriver.Edge", BROWSER),
+            Row("selenium.webdriver.Safari", BROWSER),
+            Row("selenium.webdriver.Remote", BROWSER),
         ),
     ),
     Library(
@@ -317,15 +649,15 @@ LIBRARIES: tuple[Library, ...] = (
             Row("imaplib.IMAP4", ResourceType("imaplib.IMAP4", release="logout")),
             Row("imaplib.IMAP4_SSL", ResourceType("imaplib.IMAP4_SSL", release="logout")),
             Row("poplib.POP3", ResourceType("poplib.POP3", release="quit")),
+            Row("poplib.POP3_SSL", ResourceType("poplib.POP3_SSL", release="quit")),
             Row("http.client.HTTPConnection", ResourceType("http.client.HTTPConnection")),
             Row("http.client.HTTPSConnection", ResourceType("http.client.HTTPSConnection")),
             Row("sqlite3.connect", TRANSACTION_SCOPED_CONNECTION, "sqlite3.Connection"),
             # processes and workers
-            Row(
-                "multiprocessing.Pool",
-                ResourceType("multiprocessing.Pool", release="terminate"),
-                "multiprocessing.pool.Pool",
-            ),
+            Row("multiprocessing.Pool", WORKER_POOL, "multiprocessing.pool.Pool"),
+            Row("multiprocessing.pool.Pool", WORKER_POOL),
+            Row("multiprocessing.pool.ThreadPool", WORKER_POOL),
+            Row("multiprocessing.dummy.Pool", WORKER_POOL, "multiprocessing.pool.ThreadPool"),
             Row("subprocess.Popen", PROCESS),
             Row("concurrent.futures.ThreadPoolExecutor", EXECUTOR),
             Row("concurrent.futures.ProcessPoolExecutor", EXECUTOR),
@@ -414,9 +746,22 @@ METHOD_RESULTS: dict[tuple[ResourceType, str], Optional[ResourceType]] = {
     # a copy of the engine with other options, sharing its pool: `dispose()` releases both
     (ENGINE, "execution_options"): None,
     (ASYNC_ENGINE, "execution_options"): None,
+    # cassandra-driver 3.30.1: a session of the cluster, shut down on its own
+    (CASSANDRA_CLUSTER, "connect"): ResourceType("cassandra.cluster.Session", release="shutdown"),
+    # neo4j 6.4.1: a session borrows connections from the driver's pool until closed
+    (GRAPH_DRIVER, "session"): ResourceType("neo4j.Session", lazy=True),
+    (ASYNC_GRAPH_DRIVER, "session"): ResourceType(
+        "neo4j.AsyncSession", release_is_async=True, lazy=True
+    ),
+    # pika 1.4.4 and aio-pika 10.2.1: a channel on the connection, closed on its own
+    (AMQP_CONNECTION, "channel"): ResourceType("pika.channel.Channel"),
+    (ASYNC_AMQP_CONNECTION, "channel"): ResourceType("aio_pika.Channel", release_is_async=True),
+    # paramiko 5.1.0: an SFTP session over the client's transport
+    (SSH_CLIENT, "open_sftp"): ResourceType("paramiko.SFTPClient"),
 }
-"""What a method of a known resource returns, where that is known and the method is not one
-of :data:`METHOD_FACTORIES`: ``None`` when it is no resource of the caller's."""
+"""What a method of a known resource returns, where that is known: ``None`` when it is no
+resource of the caller's, a kind when it is one of its own (a driver's session, a connection's
+channel); ahead of :data:`METHOD_FACTORIES`, which answer for any receiver."""
 
 CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
     "SessionLocal": NAMED_SESSION,

@@ -168,8 +168,9 @@ class KnowledgeBase:
     @functools.cached_property
     def index_markers(self) -> tuple[bytes, ...]:
         """Words a file must contain to contribute to the project index: driver registrations,
-        dependency overrides, session factories."""
+        dependency overrides, session factories, engines."""
         words = {"dependency_overrides", "sessionmaker", *self.dependency_markers}
+        words |= {"create_engine", "create_async_engine"}  # engines whose connect() is known
         for driver in self.drivers.drivers:
             words.update(driver.markers)
         return tuple(sorted(word.encode() for word in words))
@@ -183,6 +184,16 @@ class KnowledgeBase:
             if fnmatch.fnmatchcase(qualified, pattern):
                 return resource_type
         return None
+
+    @functools.cached_property
+    def classes(self) -> dict[str, ResourceType]:
+        """The classes of the table's resources, by qualified name: what a call returns."""
+        return {row.returns or row.call: row.kind for lib in LIBRARIES for row in lib.rows}
+
+    def class_type(self, qualified: str) -> Optional[ResourceType]:
+        """The resource an object of the class ``qualified`` is (an annotation says a value is
+        one: ``-> sqlite3.Connection``), when the knowledge base's table knows the class."""
+        return self.classes.get(qualified)
 
     def extended(
         self,
