@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from typing import Any, Optional, TypeVar
 
     from leaklint.analysis.resources import ResourceType
+    from leaklint.analysis.targets import Factory
 
-FORMAT = 6
+FORMAT = 8
 
 
 @record
@@ -58,10 +59,27 @@ class Entry:
     diagnostics: list[Diagnostic] = records.field(default_factory=list)
     error: Optional[FileError] = None
     warning: Optional[FileWarning] = None
+    depends: dict[str, list[int]] = records.field(default_factory=dict)
+    """Other files of the project the check read (a factory or a class the file imports), by
+    path: their size and modification time then."""
 
     def findings_valid_for(self, digest: str) -> bool:
-        """Whether the stored findings hold under a project index with this digest."""
-        return not self.has_targets or self.error is not None or self.index_digest == digest
+        """Whether the stored findings hold under a project index with this digest, and with
+        the other files they were read from as they were."""
+        if not self.has_targets or self.error is not None:
+            return True
+        return self.index_digest == digest and all(
+            stamp(path) == stamped for path, stamped in self.depends.items()
+        )
+
+
+def stamp(path: str) -> Optional[list[int]]:
+    """A file's size and modification time (``None`` when it is gone)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return [status.st_size, status.st_mtime_ns]
 
 
 class ResultsCache:
@@ -196,6 +214,7 @@ def _entry_line(entry: Entry) -> str:
         "diagnostics": [records.asdict(d) for d in entry.diagnostics],
         "error": None if entry.error is None else records.asdict(entry.error),
         "warning": None if entry.warning is None else records.asdict(entry.warning),
+        "depends": entry.depends,
     }
     encoded = json.dumps(rest, separators=(",", ":"), default=_json_default)
     return f"{entry.size}\t{entry.mtime_ns}\t{index}\t{encoded}"
@@ -235,13 +254,18 @@ def index_to_json(index: ProjectIndex) -> dict[str, Any]:
         "method_references": {
             name: sorted(drivers) for name, drivers in index.method_references.items()
         },
-        "session_factories": {
-            name: sorted(
-                ([list(f.module), _resource_type_to_json(f.resource_type)] for f in factories),
-                key=repr,
-            )
-            for name, factories in index.session_factories.items()
-        },
+        "session_factories": _factories_to_json(index.session_factories),
+        "engines": _factories_to_json(index.engines),
+    }
+
+
+def _factories_to_json(bindings: Mapping[str, set[Factory]]) -> dict[str, Any]:
+    return {
+        name: sorted(
+            ([list(f.module), _resource_type_to_json(f.resource_type)] for f in factories),
+            key=repr,
+        )
+        for name, factories in bindings.items()
     }
 
 
@@ -264,7 +288,7 @@ def _resource_type_from_json(fields: Mapping[str, Any]) -> ResourceType:
 
 def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
     """The inverse of :func:`index_to_json`."""
-    from leaklint.analysis.targets import Factory, Reference
+    from leaklint.analysis.targets import Reference
 
     return ProjectIndex(
         references={
@@ -277,11 +301,18 @@ def index_from_json(raw: Mapping[str, Any]) -> ProjectIndex:
         method_references={
             name: set(drivers) for name, drivers in raw["method_references"].items()
         },
-        session_factories={
-            name: {Factory(tuple(module), _resource_type_from_json(kind)) for module, kind in items}
-            for name, items in raw["session_factories"].items()
-        },
+        session_factories=_factories_from_json(raw["session_factories"]),
+        engines=_factories_from_json(raw["engines"]),
     )
+
+
+def _factories_from_json(raw: Mapping[str, Any]) -> dict[str, set[Factory]]:
+    from leaklint.analysis.targets import Factory
+
+    return {
+        name: {Factory(tuple(module), _resource_type_from_json(kind)) for module, kind in items}
+        for name, items in raw.items()
+    }
 
 
 class IndexMerger:
@@ -315,7 +346,7 @@ class IndexMerger:
                     references.setdefault(name, set()).add(reference)
         for name, drivers in raw["method_references"].items():
             self.index.method_references.setdefault(name, set()).update(drivers)
-        if raw["session_factories"]:
+        if raw["session_factories"] or raw["engines"]:
             rest: dict[str, Any] = {"references": {}, "method_references": {}}
             self.index.merge(index_from_json({**raw, **rest}))
 
@@ -386,6 +417,7 @@ def _entry_from_json(raw: Any) -> Optional[Entry]:
             diagnostics=diagnostics,
             error=error,
             warning=warning,
+            depends=dict(raw["depends"]),
         )
     except (KeyError, TypeError, ValueError):
         return None  # an entry from another shape of cache: recompute it

@@ -559,9 +559,6 @@ def _end(lines: list[str], header: int) -> int:
 
 _CLASS = re.compile(r"^class[ \t]+\w+")
 _METHOD = re.compile(r"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(\w+)")
-_RELEASE_METHOD = re.compile(
-    r"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(?:close|aclose|__exit__|__aexit__)\b"
-)
 
 
 class _Lines(list):  # type: ignore[type-arg]
@@ -598,7 +595,9 @@ _KEPT_METHODS = frozenset(
     {"close", "aclose", "__exit__", "__aexit__", *RELEASE_METHODS, *RELEASE_HELPER_WORDS}
 )
 """Methods a stub keeps whole: whether a class's release does anything is read from them (a
-test double whose ``close()`` is ``pass`` holds no resource)."""
+test double whose ``close()`` is ``pass`` holds no resource). A class defining one is stubbed,
+so a module read in part answers as a module read whole."""
+_STUB_WORDS = tuple(sorted({name.strip("_") for name in _KEPT_METHODS}))
 
 
 def _resource_class_stubs(
@@ -609,8 +608,9 @@ def _resource_class_stubs(
     about their names, methods and bases; the analysis reads what their releases do."""
     stubs: list[ast.stmt] = []
     classes: set[int] = set()
-    for row in rows_with(("close", "exit__"), code):
-        if not _RELEASE_METHOD.match(code[row]):
+    for row in rows_with(_STUB_WORDS, code):
+        found = _METHOD.match(code[row])
+        if found is None or found.group(1) not in _KEPT_METHODS:
             continue
         header = row - 1
         while header >= 0 and not _CLASS.match(code[header]):
@@ -630,7 +630,7 @@ def _resource_class_stubs(
             for match in [_METHOD.match(code[row])]
             if match
         ]
-        if not {"close", "aclose", "__exit__", "__aexit__"} & {name for _, name in methods}:
+        if not _KEPT_METHODS & {name for _, name in methods}:
             continue
         rows = ["\n"] * (end - index)
         rows[: header_end - index] = lines[index:header_end]

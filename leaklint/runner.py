@@ -9,11 +9,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from leaklint import records
+from leaklint.analysis import reads
 from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.sieve import Sieve
 from leaklint.analysis.targets import (
     ProjectIndex,
+    entered_names,
     index_module,
     module_name,
     registration_words,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from typing import Any, Optional, Union
 
     from leaklint.analysis.collector import Oracle
+    from leaklint.analysis.declared import ProjectSource
     from leaklint.analysis.inference import TypeOracle
     from leaklint.cache import Entry, ResultsCache
 
@@ -106,9 +109,8 @@ def check_module(
     codes = settings.codes_for(parsed.filename)
     rules = [rule for rule in RULES if rule.code in codes]
     found: dict[tuple[str, int, int], Diagnostic] = {}
-    oracle: Optional[Oracle] = None
-    if types is not None:
-        oracle = functools.partial(types.resource_type, parsed.filename, parsed.text)
+    answers = types if types is not None else project_source(settings.knowledge)
+    oracle: Oracle = functools.partial(answers.resource_type, parsed.filename, parsed.text)
     facts_of_module = analyse_module(
         parsed.tree,
         parsed.imports,
@@ -118,6 +120,7 @@ def check_module(
         yield_rows,
         module_name(parsed.filename),
         noreturn_functions(parsed.text),
+        entered_names(parsed.text),
     )
     for facts in facts_of_module:
         for rule in rules:
@@ -355,11 +358,14 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     if settings.fix or diff:
         _fix_all(pending, index, settings, diff=diff)
         return report
-    for item, (diagnostics, error, warning) in zip(pending, _check_all(pending, index, settings)):
+    checked = _check_all(pending, index, settings)
+    for item, (diagnostics, error, warning, depends) in zip(pending, checked):
         item.outcome.source = item.data  # read again by a worker when it has findings
         item.outcome.diagnostics, item.outcome.error = diagnostics, error
         item.outcome.warning = warning
         if cache is not None:
+            from leaklint.cache import stamp
+
             own = item.contribution
             entry = Entry(
                 has_targets=True,
@@ -368,6 +374,7 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
                 diagnostics=diagnostics,
                 error=error,
                 warning=warning,
+                depends={path: list(stamp(path) or []) for path in sorted(depends)},
             )
             cache.store(item.path, item.size if item.unread else len(item.data), entry)
     if cache is not None:
@@ -556,7 +563,10 @@ def _unreadable(error: OSError) -> str:
 
 
 if TYPE_CHECKING:
-    CheckResult = tuple[list[Diagnostic], Optional[FileError], Optional[FileWarning]]
+    CheckResult = tuple[
+        list[Diagnostic], Optional[FileError], Optional[FileWarning], frozenset[str]
+    ]
+    """Findings, the error or warning of the file, and the other files the check read."""
 
 
 def _check_all(
@@ -608,8 +618,11 @@ def _check(
     types: Optional[TypeOracle],
 ) -> CheckResult:
     if isinstance(parsed, ParseFailure):
-        return [], FileError(parsed.filename, parsed.message, parsed.location), None
-    return check_module(parsed, index, settings, types), None, skipped_warning(parsed)
+        failure = FileError(parsed.filename, parsed.message, parsed.location)
+        return [], failure, None, frozenset()
+    reads.take()  # what an earlier check read is not this one's
+    diagnostics = check_module(parsed, index, settings, types)
+    return diagnostics, None, skipped_warning(parsed), reads.take()
 
 
 _WORKER: dict[str, Any] = {}
@@ -636,7 +649,7 @@ def _check_in_worker(
     parsed = _parsed(item, _WORKER["sieve"])
     types: Optional[TypeOracle] = _WORKER["types"]
     result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
-    diagnostics, _, warning = result
+    diagnostics, _, warning, _ = result
     back = item.data if not data and (diagnostics or warning) else b""
     return result, types.hand_over() if types is not None else None, back, item.size
 
@@ -655,6 +668,22 @@ def _fix_all(
         _fix_one(parsed, index, settings, types, item.outcome, diff=diff)
     if types is not None:
         types.save()
+
+
+_SOURCES: dict[int, tuple[KnowledgeBase, ProjectSource]] = {}
+
+
+def project_source(knowledge: KnowledgeBase) -> ProjectSource:
+    """The project's source as an oracle (one per knowledge base, kept for the process: a
+    module it read is not read again)."""
+    kept = _SOURCES.get(id(knowledge))
+    if kept is not None and kept[0] is knowledge:
+        return kept[1]
+    from leaklint.analysis.declared import ProjectSource
+
+    source = ProjectSource(knowledge)
+    _SOURCES[id(knowledge)] = (knowledge, source)
+    return source
 
 
 def _type_oracle(settings: Settings) -> Optional[TypeOracle]:

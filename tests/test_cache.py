@@ -276,15 +276,36 @@ def test_a_worker_reads_what_it_checks_and_sends_the_bytes_back_only_with_findin
     leak, rows, gone = tmp_path / "deps.py", tmp_path / "rows.py", tmp_path / "gone.py"
     leak.write_text(SESSIONLOCAL)
     rows.write_text("def rows(cursor):\n    for row in cursor:\n        yield row\n")
-    (found, error, _), _, data, size = runner._check_in_worker((str(leak), leak, b"", False))
+    (found, error, _, _), _, data, size = runner._check_in_worker((str(leak), leak, b"", False))
     assert [d.code for d in found] == ["LL001"] and error is None
     assert data == leak.read_bytes() and size == len(data)
-    (found, error, _), _, data, size = runner._check_in_worker((str(rows), rows, b"", False))
+    (found, error, _, _), _, data, size = runner._check_in_worker((str(rows), rows, b"", False))
     assert found == [] and data == b"" and size == rows.stat().st_size
     # sent with its bytes, it sends nothing back
     sent = leak.read_bytes()
-    (found, _, _), _, data, _ = runner._check_in_worker((str(leak), leak, sent, False))
+    (found, _, _, _), _, data, _ = runner._check_in_worker((str(leak), leak, sent, False))
     assert len(found) == 1 and data == b""
     # gone between reading and checking: one clear error
-    (found, error, _), _, data, _ = runner._check_in_worker((str(gone), gone, b"", False))
+    (found, error, _, _), _, data, _ = runner._check_in_worker((str(gone), gone, b"", False))
     assert found == [] and error is not None and error.message.startswith("cannot read the file")
+
+
+def test_findings_read_from_another_module_follow_its_changes(tmp_path: Path) -> None:
+    """A module's findings that depend on another module of the project (a factory, a class it
+    imports) are checked again when that module changes, though the module itself did not."""
+    (tmp_path / "pyproject.toml").write_text("")
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    clients = package / "clients.py"
+    clients.write_text("class FakeClient:\n    def close(self):\n        pass\n")
+    (package / "deps.py").write_text(
+        "from fastapi import Depends\n\nfrom app.clients import FakeClient\n\n\n"
+        "def get_client():\n    client = FakeClient()\n    yield client\n    client.close()\n\n\n"
+        "def route(client=Depends(get_client)):\n    return client\n"
+    )
+    assert _lines(run("app", cwd=tmp_path)) == []  # a stand-in's close holds nothing
+    clients.write_text("class FakeClient:\n    def close(self):\n        self.sock.close()\n")
+    assert [line.split(" ")[:2] for line in _lines(run("app", cwd=tmp_path))] == [
+        ["app/deps.py:9:5:", "LL001"]
+    ]

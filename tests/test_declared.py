@@ -15,7 +15,7 @@ from leaklint.analysis.resources import HTTP_CLIENT
 MODULE = """\
 import importlib
 import io
-import multiprocessing.pool
+import multiprocessing.connection
 import typing
 import unittest
 from typing import Optional
@@ -157,7 +157,7 @@ def loaded_or_connection(name):
 
 
 def workers(path):
-    return multiprocessing.pool.ThreadPool(path)
+    return multiprocessing.connection.Listener(path)
 
 
 engine = create_engine("sqlite://")
@@ -303,15 +303,16 @@ def test_a_helper_returning_a_standard_library_value_is_answered_as_the_call_in_
     tmp_path: Path,
 ) -> None:
     """The knowledge base speaks for the standard library: a generator that calls
-    ``multiprocessing.pool.ThreadPool()`` itself is not asked about (astroid would call the
-    pool a resource), and neither is one that calls a project helper returning it."""
+    ``multiprocessing.connection.Listener()`` itself is not asked about (astroid would call the
+    listener a resource: it has ``close`` and ``__exit__``), and neither is one that calls a
+    project helper returning it."""
     from leaklint import check_source
 
     module = tmp_path / "mod.py"
     module.write_text(MODULE)
     assert Definitions().answer(str(module), None, ["workers"], "mod") is None
     in_place = (
-        "from contextlib import contextmanager\nfrom multiprocessing.pool import ThreadPool\n\n\n"
-        "@contextmanager\ndef working():\n    pool = ThreadPool(2)\n    yield pool\n"
+        "from contextlib import contextmanager\nfrom multiprocessing.connection import Listener\n"
+        "\n\n@contextmanager\ndef working():\n    listener = Listener()\n    yield listener\n"
     )
     assert check_source(in_place) == []

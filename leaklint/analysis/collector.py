@@ -4,12 +4,13 @@ release, managing ``with``, hand-over and escape under the resource it concerns.
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import os
 import sys
 from collections.abc import Callable
 
-from leaklint.analysis.doubles import constructed_class, releases_nothing
+from leaklint.analysis.doubles import constructed_class, in_test_module, releases_nothing
 from leaklint.analysis.facts import (
     Acquisition,
     ManagingWith,
@@ -20,9 +21,12 @@ from leaklint.analysis.facts import (
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
+    ASYNC_COUNTERPARTS,
     BORROWING_KEYWORDS,
     CONVENTIONAL_SESSION_FACTORIES,
+    FACTORIES,
     METHOD_FACTORIES,
+    METHOD_RESULTS,
     NAMED_ASYNC_SESSION,
     NAMED_SESSION,
     OWNER_RELEASE_METHODS,
@@ -36,6 +40,7 @@ from leaklint.analysis.resources import (
     session_factory_product,
 )
 from leaklint.analysis.syntax import (
+    LOOPS,
     SCOPES,
     TRY_NODE_NAMES,
     ancestor_in,
@@ -58,9 +63,12 @@ if TYPE_CHECKING:
     from leaklint.analysis.syntax import YieldNode
     from leaklint.analysis.targets import FunctionNode
 
-    Oracle = Callable[[str, ast.Call, bool], Optional[ResourceType]]
-"""Type inference for a call the knowledge base does not know: (qualified callee, call,
-callee imported) to a resource type."""
+    Oracle = Callable[[str, ast.Call, bool, bool], Optional[ResourceType]]
+"""What a call the knowledge base does not know returns: (qualified callee, call, callee
+imported, from the project's source only) to a resource type. The project's source answers
+(``declared.ProjectSource``), and type inference after it when asked for."""
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 _REGISTRATION_CALLS = frozenset(
     {
@@ -93,6 +101,20 @@ they end what an enclosing ``with`` manages, and are not evidence of a resource.
 _VERBS = frozenset(
     {"get", "provide", "open", "create", "make", "new", "start", "begin", "use", "scoped"}
 )
+
+
+_DEFINITE = frozenset(FACTORIES.values())
+"""The table's kinds: what their release is was checked against the library."""
+
+
+def _as_async(kind: ResourceType) -> ResourceType:
+    """The kind a value the code treats as async is: the async counterpart of a kind the
+    library has both of (a session of ``sessionmaker(class_=AsyncSession)``); a kind the table
+    checked stays as it is (Motor's client has awaited methods and a plain ``close()``); any
+    other (a generic ``.connect()``, a guess, the project's) becomes async."""
+    if (kind.name, kind.guessed) in ASYNC_COUNTERPARTS or kind not in _DEFINITE:
+        return kind.as_async()
+    return kind
 
 
 def _names_engine(receiver: str) -> bool:
@@ -256,6 +278,12 @@ class ResourceCollector:
                 self._escape(node.value)
             elif isinstance(node, SCOPES):
                 self._captured(node)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                # a loop's variable is bound where the loop runs: after the yield, it holds
+                # nothing across it (`for cursor in conn.cursors: cursor.close()`)
+                for target in ast.walk(node.target):
+                    if isinstance(target, ast.Name):
+                        self._bindings.setdefault(target.id, []).append(node)
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     self._resource(name).escapes = True
@@ -266,6 +294,7 @@ class ResourceCollector:
                 if resource_type is not None and resource_type[0] is not None:
                     self.anonymous.append((node, node.value, resource_type[0]))
         self._settle_flags()
+        self._settle_holders()
         self._settle_doubles()
         self._settle_async()
         self._settle_bindings()
@@ -334,6 +363,11 @@ class ResourceCollector:
         if not isinstance(func, ast.Attribute):
             return None
         receiver = dotted_name(func.value)
+        holder = self.resources.get(receiver) if receiver is not None else None
+        held = holder.resource_type if holder is not None else None
+        if held is not None and (held, func.attr) in METHOD_RESULTS:
+            made = METHOD_RESULTS[held, func.attr]  # `driver.session()`, `cluster.connect()`
+            return (made, None, None) if made is not None else None
         if func.attr in POOL_CHECKOUTS and receiver is not None:
             if func.attr == "acquire" and not awaited:
                 return None  # lock.acquire() returns a bool, not a connection
@@ -341,9 +375,26 @@ class ResourceCollector:
             return pooled, receiver, owner_release
         if func.attr in METHOD_FACTORIES:
             method_type = METHOD_FACTORIES[func.attr]
-            if func.attr == "connect" and receiver is not None and _names_engine(receiver):
-                method_type = SQLALCHEMY_CONNECTION  # engine.connect(), async_engine.connect()
+            if func.attr == "connect" and receiver is not None:
+                method_type = self._engine_connection(receiver) or method_type
             return (method_type.as_async() if awaited else method_type), None, None
+        return None
+
+    def _engine_connection(self, receiver: str) -> Optional[ResourceType]:
+        """What ``<receiver>.connect()`` gives when the receiver is a SQLAlchemy engine: a
+        ``Connection`` (an ``AsyncConnection`` for an async engine). Known when the engine is
+        the generator's own or bound at the top of a module (``engine = create_engine(url)``);
+        guessed from a name that says engine (``self.engine``, ``read_engine``)."""
+        own = self.resources.get(receiver)
+        engine = own.resource_type if own is not None else None
+        if engine is None:
+            qualified = self.imports.qualified_name(ast.parse(receiver, mode="eval").body)
+            engine = self.index.engine(qualified or receiver, self.module)
+        if engine is not None and engine.release == "dispose":
+            connection = SQLALCHEMY_CONNECTION
+            return connection.as_async() if engine.release_is_async else connection
+        if _names_engine(receiver):
+            return replace(SQLALCHEMY_CONNECTION, guessed=True)
         return None
 
     def _conventional(self, func: ast.expr) -> Optional[ResourceType]:
@@ -452,14 +503,24 @@ class ResourceCollector:
             return None
         imported = self.imports.is_imported(parts[0])
         top = qualified.lstrip(".").split(".", 1)[0]
-        # The knowledge base covers the standard library. Local variables, `self.x()` and this
-        # module's functions are seldom resources and costly to follow (astroid must infer a
-        # return value): ask only about imported names and classes defined in this module.
+        # The knowledge base covers the standard library. Local variables and `self.x()` are
+        # seldom resources; this module's functions are read from its source (astroid must
+        # infer a return value, which costs too much for what it finds): ask astroid only
+        # about imported names and classes defined in this module.
         if top in standard_library():
             return None
+        source_only = False
         if not imported and not (len(parts) == 1 and self._may_be_resource_class(parts[0])):
-            return None
-        inferred = self.oracle(qualified, call, imported)
+            if (
+                len(parts) != 1
+                or parts[0] in self.imports.module_classes
+                or parts[0] in _BUILTIN_NAMES
+                or parts[0] in self.parameters
+                or parts[0] in self._assigned_names()
+            ):
+                return None
+            source_only = True  # `connect()`, a function of this module
+        inferred = self.oracle(qualified, call, imported, source_only)
         return (inferred, None, None) if inferred is not None else None
 
     def _may_be_resource_class(self, name: str) -> bool:
@@ -548,8 +609,10 @@ class ResourceCollector:
                 return  # tg.cancel_scope.cancel(): stopping what a `with` already manages
         elif receiver in self.resources:
             kind = self.resources[receiver].resource_type
-            if kind is not None and func.attr in kind.ends_with:
-                key = receiver  # proc.wait(): the process has exited
+            if kind is not None and (func.attr == kind.release or func.attr in kind.ends_with):
+                # `await producer.stop()`: its kind's own release; `proc.wait()`: the
+                # process has exited
+                key = receiver
         if key is None:
             return
         site = self._site(call, helper=False)
@@ -560,7 +623,8 @@ class ResourceCollector:
 
     def _released_through_parts(self, key: str, call: ast.Call) -> Optional[str]:
         """``for client in sentinel.sentinels: client.close()``: releasing every part of a
-        resource the generator holds releases the resource (what ``Sentinel.close()`` does)."""
+        resource the generator holds releases the resource, where its type says which
+        attribute holds its parts (what ``Sentinel.close()`` does)."""
         current = self.parent.get(call)
         while current is not None and current is not self.function:
             if (
@@ -569,7 +633,9 @@ class ResourceCollector:
                 and current.target.id == key
             ):
                 parts = dotted_parts(current.iter)
-                if parts and len(parts) > 1 and parts[0] in self.resources:
+                whole = self.resources.get(parts[0]) if parts and len(parts) == 2 else None
+                kind = whole.resource_type if whole is not None else None
+                if parts and kind is not None and parts[1] in kind.parts:
                     return parts[0]
                 return None
             current = self.parent.get(current)
@@ -789,6 +855,27 @@ class ResourceCollector:
             if acquisition.owner in self._argless_releases or truth_only:
                 facts.acquisition = None
 
+    def _settle_holders(self) -> None:
+        """``connection = connection_for(context)`` ... ``close_context(context)``: a resource
+        made from something the generator releases is released with it (the holder keeps it,
+        as ``Session(bind=conn)`` keeps its connection)."""
+        for facts in self.resources.values():
+            acquisition = facts.acquisition
+            if acquisition is None:
+                continue
+            for argument in [*acquisition.call.args, *(k.value for k in acquisition.call.keywords)]:
+                holder = self.resources.get(dotted_name(argument) or "")
+                if holder is not None and holder is not facts and holder.release_sites:
+                    facts.handed_to_owner = True
+            # ``channel = connection.channel()`` on a connection made here: the channel is a
+            # part of it, closed with it, and when the connection is left open that is the one
+            # finding to make
+            receiver = acquisition.call.func
+            if isinstance(receiver, ast.Attribute):
+                parent = self.resources.get(dotted_name(receiver.value) or "")
+                if parent is not None and parent is not facts and parent.acquisition is not None:
+                    facts.handed_to_owner = True
+
     def _settle_doubles(self) -> None:
         """A name released after the ``yield`` is a resource by evidence, unless the project's
         own class it was made from releases nothing (a fake client whose ``close()`` is
@@ -811,7 +898,9 @@ class ResourceCollector:
                 if not isinstance(value, ast.Call):
                     continue
                 definition = constructed_class(value, self.imports, self.module)
-                if definition is not None and releases_nothing(definition, methods):
+                if definition is not None and releases_nothing(
+                    definition, methods, in_test_module(self.module)
+                ):
                     facts.release_sites = []
                     facts.acquisition = None
                     break
@@ -834,14 +923,27 @@ class ResourceCollector:
                 continue
             if acquisition is not None and acquisition.resource_type is not None:
                 facts.acquisition = replace(
-                    acquisition, resource_type=acquisition.resource_type.as_async()
+                    acquisition, resource_type=_as_async(acquisition.resource_type)
                 )
             facts.managing_withs = [
                 managing
                 if managing.resource_type is None
-                else replace(managing, resource_type=managing.resource_type.as_async())
+                else replace(managing, resource_type=_as_async(managing.resource_type))
                 for managing in facts.managing_withs
             ]
+
+    def _walks_parts(self, loop: ast.stmt) -> bool:
+        """A ``for`` over something reached from a resource acquired in the generator."""
+        iterated = getattr(loop, "iter", None)
+        roots = {
+            node.id
+            for node in (ast.walk(iterated) if iterated is not None else ())
+            if isinstance(node, ast.Name)
+        }
+        return any(
+            (facts := self.resources.get(root)) is not None and facts.acquisition is not None
+            for root in roots
+        )
 
     def _settle_bindings(self) -> None:
         for key, facts in self.resources.items():
@@ -853,6 +955,15 @@ class ResourceCollector:
                 or any(position(statement) < self.first_yield for statement in bound)
                 or (root in self.parameters and root not in ("self", "cls"))
             )
+            # a loop after the yield (`for db in ds.databases.values(): db.close()`) walks
+            # what was held across it: its variable is not a resource made after the yield;
+            # unless it walks the parts of a resource acquired here (`for cursor in
+            # conn.cursors`), which go with that resource and are its findings
+            assigned = [
+                statement
+                for statement in bound
+                if not isinstance(statement, LOOPS) or self._walks_parts(statement)
+            ]
             facts.bound_only_after_yield = (
-                bool(bound) and not facts.bound_before_yield and root not in self.parameters
+                bool(assigned) and not facts.bound_before_yield and root not in self.parameters
             )

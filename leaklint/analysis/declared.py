@@ -31,9 +31,13 @@ from __future__ import annotations
 
 import ast
 import enum
+import os
+import re
 from pathlib import Path
 
+from leaklint.analysis.doubles import named_as_double
 from leaklint.analysis.imports import ImportMap, dotted_parts
+from leaklint.analysis.reads import consulted
 from leaklint.analysis.resources import (
     DEFAULT_KNOWLEDGE,
     METHOD_RESULTS,
@@ -46,6 +50,8 @@ from leaklint.analysis.syntax import own_scope
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal, Optional, Union
+
+    from leaklint.analysis.targets import FunctionNode
 
 
 class _Ask(enum.Enum):
@@ -98,6 +104,8 @@ class Definitions:
     def __init__(self, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE) -> None:
         self._knowledge = knowledge
         self._trees: dict[str, Optional[ast.Module]] = {}
+        self._versions: dict[str, int] = {}
+        """A digest of the text each tree was parsed from."""
         self._imports: dict[str, ImportMap] = {}
 
     def answer(self, path: str, text: Optional[str], names: list[str], module: str) -> Answer:
@@ -121,15 +129,17 @@ class Definitions:
             if not isinstance(method, ast.FunctionDef) or not _plain_method(method):
                 return ASK
             return self._function_answer(path, tree, method, module)
-        if len(names) != 1 or not isinstance(definition, ast.FunctionDef):
+        if len(names) != 1 or not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return ASK
         if definition.decorator_list:
             return ASK
         return self._function_answer(path, tree, definition, module)
 
     def _function_answer(
-        self, path: str, tree: ast.Module, function: ast.FunctionDef, module: str
+        self, path: str, tree: ast.Module, function: FunctionNode, module: str
     ) -> Answer:
+        if named_as_double(function.name):
+            return None  # `def mock_redis() -> Redis: return AsyncMock(spec=Redis)`
         returns = function.returns
         if returns is None:
             return self._returned(path, tree, function)
@@ -144,25 +154,75 @@ class Definitions:
             own = _only_definition(tree.body, returns.id)
             if isinstance(own, ast.ClassDef):  # a class of the same module
                 return _class_answer(own, f"{module}.{own.name}")
-        known = self._knowledge.factory_type(self._imported(path, tree, returns) or "")
+        named = self._imported(path, tree, returns) or ""
+        known = self._knowledge.factory_type(named) or self._knowledge.class_type(named)
+        if known is not None and _hands_out_what_it_keeps(function):
+            return None  # `-> Engine` of `return registry.get_engine(name)`: not the caller's
         return ASK if known is None else known
 
-    def _returned(self, path: str, tree: ast.Module, function: ast.FunctionDef) -> Answer:
-        """An unannotated function's answer from its ``return`` statements: ``None`` when each
-        returns nothing, a constant, or what a standard-library call the knowledge base does
-        not know returns, which leaklint takes for no resource written in place too."""
-        for node in own_scope(function, {}):
+    def _returned(
+        self, path: str, tree: ast.Module, function: FunctionNode, depth: int = 0
+    ) -> Answer:
+        """An unannotated function's answer from its ``return`` statements. Each returns
+        nothing, a constant, what a call returns, or a name the function bound to a call
+        (``conn = sqlite3.connect(path)`` ... ``return conn``): the known resource they all
+        return (the knowledge base's, or another function of the module's), ``None`` when none
+        returns one (a standard-library call the knowledge base does not know returns none, as
+        written in place), else :data:`ASK`."""
+        scope: dict[ast.AST, ast.AST] = {}
+        nodes = list(own_scope(function, scope))
+        bound: dict[str, list[ast.expr]] = {}
+        for node in nodes:
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
                 return ASK
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, []).append(node.value)
+        made: set[Optional[ResourceType]] = set()
+        for node in nodes:
             if not isinstance(node, ast.Return) or node.value is None:
                 continue
-            if isinstance(node.value, ast.Constant):
-                continue
-            if not isinstance(node.value, ast.Call) or not self._standard(
-                path, tree, node.value.func
+            values: list[ast.expr] = [node.value]
+            if isinstance(node.value, ast.Name):
+                values = bound.get(node.value.id, [])
+                if not values:
+                    return ASK  # a parameter, a global: not made here
+            for value in values:
+                answer = self._value_answer(path, tree, value, depth)
+                if answer is ASK:
+                    return ASK
+                made.add(answer if isinstance(answer, ResourceType) else None)
+        resources = made - {None}
+        if not resources:
+            return None
+        return resources.pop() if len(resources) == 1 and None not in made else ASK
+
+    def _value_answer(self, path: str, tree: ast.Module, value: ast.expr, depth: int) -> Answer:
+        """What a returned (or bound) expression holds: a constant holds nothing; a call, what
+        its callee makes."""
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Constant):
+            return None
+        if not isinstance(value, ast.Call):
+            return ASK
+        qualified = self._imported(path, tree, value.func)
+        known = self._knowledge.factory_type(qualified or "")
+        if known is not None:
+            return known
+        if self._standard(path, tree, value.func):
+            return None
+        if isinstance(value.func, ast.Name) and qualified is None and depth < 2:
+            # `return _connect(path)`: another function of the module
+            helper = _only_definition(tree.body, value.func.id)
+            if isinstance(helper, (ast.FunctionDef, ast.AsyncFunctionDef)) and not (
+                helper.decorator_list
             ):
-                return ASK
-        return None
+                if helper.returns is None:
+                    return self._returned(path, tree, helper, depth + 1)
+                return self._function_answer(path, tree, helper, "")
+        return ASK
 
     def _standard_bases(self, path: str, tree: ast.Module, definition: ast.ClassDef) -> bool:
         """The class has bases, and each is a standard-library class the knowledge base does
@@ -249,13 +309,152 @@ class Definitions:
         return imports.qualified_name(expression)
 
     def _tree(self, path: str, text: Optional[str]) -> Optional[ast.Module]:
-        if path not in self._trees:
+        """The module's tree, parsed again when its text changed (a fix pass, an editor's
+        buffer, a file saved since): read from disk when ``text`` is not given."""
+        try:
+            source: Union[str, bytes] = text if text is not None else Path(path).read_bytes()
+        except OSError:
+            return None
+        if text is None:
+            consulted(path)  # another module's: the findings depend on it too
+        version = hash(source)
+        if self._versions.get(path) != version:
+            self._versions[path] = version
+            self._imports.pop(path, None)
             try:
-                source = text if text is not None else Path(path).read_bytes()
                 self._trees[path] = ast.parse(source)
-            except (OSError, SyntaxError, ValueError, RecursionError):
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 self._trees[path] = None
         return self._trees[path]
+
+
+_TOP_LEVEL = re.compile(r"^[^\s#)\]}@]", re.M)
+"""The start of the next top-level statement (not a comment, a decorator or a closing
+bracket of a long signature)."""
+_IDENTIFIER = re.compile(r"\w+")
+
+
+class ProjectSource:
+    """What a call the knowledge base does not know returns, as the project's own source
+    says it, never asking astroid: a function of the module or of another module of the
+    project that returns a known resource (``def connect(): conn = sqlite3.connect(...);
+    ...; return conn``) or is annotated to return one (``-> sqlite3.Connection``), a class
+    of the project with an exit and a release method. Modules are read once per run."""
+
+    def __init__(self, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE) -> None:
+        self._definitions = Definitions(knowledge)
+        self._roots: dict[Path, list[Path]] = {}
+        """For a package root, where its modules import others from."""
+        words = {name.rsplit(".", 1)[-1] for name in knowledge.factories}
+        words |= {name.rsplit(".", 1)[-1] for name in knowledge.classes}
+        words |= {pattern.rsplit(".", 1)[-1] for pattern, _ in knowledge.factory_patterns}
+        self._words = frozenset(words)
+        """Names a definition must spell to make a known resource: what saves parsing the
+        module whole for the many functions that make none."""
+        self._wildcards = any(set("*?[") & set(word) for word in self._words)
+
+    def answer(self, filename: str, text: Optional[str], qualified: str, imported: bool) -> Answer:
+        """The answer for ``qualified`` (a name the module ``filename`` imports, or one of its
+        own, whose source is ``text``): :data:`ASK` when the source does not settle it."""
+        if imported:
+            absolute = absolute_name(qualified, filename)
+            _, root = module_name_and_root(Path(filename))
+            roots = self._roots.get(root)
+            if roots is None:
+                roots = self._roots[root] = import_roots(root)
+            dotted = absolute.split(".")
+            found = module_file(roots, dotted)
+            if found is None:
+                return ASK  # not the project's code
+            path, length = found
+            names = dotted[length:]
+            if len(names) == 1 and not self._may_make_one(path, None, names[0]):
+                return ASK
+            return self._definitions.answer(str(path), None, names, ".".join(dotted[:length]))
+        names = qualified.split(".")
+        if len(names) == 1 and not self._may_make_one(Path(filename), text, names[0]):
+            return ASK
+        module, _ = module_name_and_root(Path(filename))
+        return self._definitions.answer(os.path.abspath(filename), text, names, module)
+
+    def _may_make_one(self, path: Path, text: Optional[str], name: str) -> bool:
+        """Whether the top-level definition of ``name`` can make a known resource: it spells a
+        known factory or class (what it calls or is annotated to return), or it is a class
+        (whose methods say). Read from the text: the module is parsed only when it can."""
+        if self._wildcards:
+            return True
+        if text is None:
+            try:
+                text = path.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                return False
+            consulted(str(path))
+        spelled = re.escape(name)
+        found = re.search(
+            rf"^(?:async[ \t]+)?def[ \t]+{spelled}\b|^class[ \t]+{spelled}\b"
+            rf"|^{spelled}[ \t]*[:=]|^(?:from|import)[ \t].*\b{spelled}\b",
+            text,
+            re.M,
+        )
+        if found is None:
+            return False  # not the module's: a builtin, a name bound where it is used
+        if not found.group().startswith(("def", "async", "class")):
+            return True  # an assignment, an import: the parse tells
+        following = _TOP_LEVEL.search(text, found.end())
+        spelt = set(
+            _IDENTIFIER.findall(text[found.start() : following.start() if following else len(text)])
+        )
+        if found.group().startswith("class"):
+            # a class of the project is a resource by its own exit and release methods
+            return not spelt.isdisjoint(_EXITS) and not spelt.isdisjoint(_RELEASES)
+        return not self._words.isdisjoint(spelt)
+
+    def resource_type(
+        self,
+        filename: str,
+        text: str,
+        qualified: str,
+        call: ast.Call,
+        imported: bool,
+        source_only: bool = True,
+    ) -> Optional[ResourceType]:
+        """The resource ``call`` returns, as far as the project's source says (the collector's
+        oracle when type inference is off)."""
+        answer = self.answer(filename, text, qualified, imported)
+        if isinstance(answer, ResourceType):
+            return answer
+        if isinstance(answer, dict):
+            return ResourceType(
+                str(answer["name"]),
+                release=str(answer["release"]),
+                release_is_async=bool(answer["async"]),
+                inferred=True,
+            )
+        return None
+
+
+def absolute_name(qualified: str, filename: str) -> str:
+    """``app.db.Session`` for ``.db.Session`` imported in ``app/deps.py``."""
+    if not qualified.startswith("."):
+        return qualified
+    name, _ = module_name_and_root(Path(filename))
+    package = name.split(".")
+    if Path(filename).name != "__init__.py":
+        package = package[:-1]
+    dots = len(qualified) - len(qualified.lstrip("."))
+    package = package[: len(package) - (dots - 1)] if dots > 1 else package
+    return ".".join([*package, qualified.lstrip(".")])
+
+
+def module_name_and_root(path: Path) -> tuple[str, Path]:
+    """``app.db.session`` and the folder above ``app/`` for ``.../app/db/session.py``."""
+    path = path.resolve()
+    parts = [path.stem] if path.stem != "__init__" else []
+    folder = path.parent
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts) or path.stem, folder
 
 
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -324,6 +523,34 @@ def _bound_by(statement: ast.stmt) -> set[str]:
     for clauses in ("handlers", "cases"):  # `except` and `case` clauses are not statements
         nested += [child for clause in getattr(statement, clauses, ()) for child in clause.body]
     return {name for child in nested for name in _bound_by(child)}
+
+
+def _hands_out_what_it_keeps(function: FunctionNode) -> bool:
+    """Every ``return`` hands out something kept elsewhere, which the caller does not own: an
+    attribute (``self._engine``), an entry of a cache (``_engines[tenant]``), a global, or
+    what another accessor returns (``get_engine_for_shard(name)``, ``Registry.get_engine()``).
+    A function annotated to return an engine often only looks one up."""
+    scope: dict[ast.AST, ast.AST] = {}
+    nodes = list(own_scope(function, scope))
+    local = {
+        node.id for node in nodes if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    returned = [node.value for node in nodes if isinstance(node, ast.Return) and node.value]
+    if not returned:
+        return False
+    for value in returned:
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, (ast.Attribute, ast.Subscript)):
+            continue
+        if isinstance(value, ast.Name) and value.id not in local:
+            continue
+        if isinstance(value, ast.Call):
+            parts = dotted_parts(value.func)
+            if parts and parts[-1].startswith("get_"):
+                continue
+        return False
+    return True
 
 
 def _class_answer(definition: ast.ClassDef, qualified: str) -> Answer:

@@ -18,6 +18,7 @@ import functools
 from pathlib import Path
 
 from leaklint.analysis.imports import ImportMap, dotted_parts
+from leaklint.analysis.reads import consulted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,8 +29,11 @@ if TYPE_CHECKING:
 
     FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
-_RECORDING_METHODS = frozenset({"append", "appendleft", "add", "extend", "update", "set"})
-"""Container methods a fake calls on its own attributes to record that it was closed."""
+_RECORDING_METHODS = frozenset({"append", "appendleft", "add", "extend", "update"})
+"""Container methods a fake calls on its own attributes to record that it was closed (not
+``set()``: setting an event is how a background worker is told to stop)."""
+_DOUBLE_WORDS = ("fake", "stub", "mock", "dummy", "noop", "null", "inmemory", "inert")
+"""What test doubles and stand-ins are named for."""
 
 
 def does_nothing(function: FunctionNode) -> bool:
@@ -73,15 +77,51 @@ def _plain(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) or (isinstance(node, ast.Name) and node.id == "self")
 
 
-def releases_nothing(definition: ast.ClassDef, methods: Iterable[str]) -> bool:
-    """Every one of ``methods`` is defined in the class's own body, and does nothing."""
+def releases_nothing(definition: ast.ClassDef, methods: Iterable[str], in_tests: bool) -> bool:
+    """Every one of ``methods`` is defined in the class's own body, and does nothing; and the
+    class is a stand-in: named for one (``FakeClient``, ``NoopSession``, ``InMemoryQueue``),
+    defined in a test module (``in_tests``), or its release is empty through and through. A
+    release that only sets a flag (``self._running = False``) stops a worker that reads it."""
     found = {
         item.name: item
         for item in definition.body
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
     wanted = set(methods)
-    return bool(wanted) and all(name in found and does_nothing(found[name]) for name in wanted)
+    if not wanted or not all(name in found and does_nothing(found[name]) for name in wanted):
+        return False
+    if in_tests or named_as_double(definition.name):
+        return True
+    return all(_empty(found[name]) for name in wanted)
+
+
+def named_as_double(name: str) -> bool:
+    """``FakeRedis``, ``mock_redis``, ``NullSession``: named as a stand-in for the real thing."""
+    named = name.lower().replace("_", "")
+    return any(word in named for word in _DOUBLE_WORDS)
+
+
+def _empty(function: FunctionNode) -> bool:
+    """``pass``, ``...``, a docstring: nothing at all."""
+    return all(
+        isinstance(statement, ast.Pass)
+        or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        for statement in function.body
+    )
+
+
+def in_test_module(module: ModuleName) -> bool:
+    """A test module, as pytest finds them: ``test_*.py``, ``*_test.py``, ``conftest.py``, or a
+    module under a ``tests``/``test`` folder."""
+    if not module:
+        return False
+    name = module[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test")
+        or name == "conftest"
+        or any(part in ("tests", "test", "testing") for part in module[:-1])
+    )
 
 
 def constructed_class(
@@ -124,10 +164,21 @@ def _imported_class(importer: Path, qualified: str) -> Optional[ast.ClassDef]:
     return _top_level_classes(str(path)).get(dotted[-1])
 
 
-@functools.lru_cache(maxsize=256)
 def _top_level_classes(path: str) -> dict[str, ast.ClassDef]:
+    """The module's classes, parsed again when its file changed (a long-running editor
+    server reads the new version)."""
     try:
-        tree = ast.parse(Path(path).read_bytes())
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        data = Path(path).read_bytes()
+    except OSError:
+        return {}
+    consulted(path)
+    return _classes_of(data)
+
+
+@functools.lru_cache(maxsize=64)
+def _classes_of(data: bytes) -> dict[str, ast.ClassDef]:
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     return {item.name: item for item in tree.body if isinstance(item, ast.ClassDef)}

@@ -17,13 +17,15 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from leaklint.analysis.declared import absolute_name as _absolute
+from leaklint.analysis.declared import module_name_and_root as _module_name_and_root
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase, ResourceType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-    from leaklint.analysis.declared import Answer, Definitions
+    from leaklint.analysis.declared import Answer, ProjectSource
 
 CACHE_VERSION = 3
 HOLDS_NOTHING = frozenset(
@@ -66,16 +68,21 @@ class TypeOracle:
         """What this run learnt (a worker hands it to the process that saves)."""
         self._digests: dict[str, Optional[str]] = {}
         self._preambles: dict[str, _Preamble] = {}
-        self._definitions: Optional[Definitions] = None
+        self._source: Optional[ProjectSource] = None
         """The project's source, read at the first question (most runs ask none)."""
-        self._roots: dict[Path, list[Path]] = {}
-        """For a package root, where its modules import others from."""
 
     def resource_type(
-        self, filename: str, text: str, qualified: str, call: ast.Call, imported: bool
+        self,
+        filename: str,
+        text: str,
+        qualified: str,
+        call: ast.Call,
+        imported: bool,
+        source_only: bool = False,
     ) -> Optional[ResourceType]:
         """The resource type of ``call``, whose callee resolves to ``qualified`` (through an
-        import when ``imported``), if any."""
+        import when ``imported``), if any; ``source_only``: what the project's source says,
+        without astroid (a function of the module, costly to infer and seldom a factory)."""
         if qualified.split(".", 1)[0] in _BUILTIN_NAMES:
             return None
         from leaklint.analysis.declared import ASK
@@ -85,6 +92,8 @@ class TypeOracle:
             return declared
         if declared is not ASK:
             return _from_record(declared)
+        if source_only:
+            return None
         self._load()
         key = _stable_key(qualified) if imported else None
         if key is not None and key in self._stored:
@@ -114,30 +123,13 @@ class TypeOracle:
 
     def _declared(self, filename: str, text: str, qualified: str, imported: bool) -> Answer:
         """The answer the project's source gives without astroid (see ``declared``), if any."""
-        from leaklint.analysis.declared import ASK, Definitions, import_roots, module_file
+        from leaklint.analysis.declared import ASK, ProjectSource
 
-        if self._definitions is None:
-            self._definitions = Definitions(self._knowledge)
-        if imported:
-            absolute = _absolute(qualified, filename)
-            if _stable_key(absolute) is not None:
-                return ASK  # an installed distribution's: astroid's answer is kept by version
-            _, root = _module_name_and_root(Path(filename))
-            roots = self._roots.get(root)
-            if roots is None:
-                roots = self._roots[root] = import_roots(root)
-            dotted = absolute.split(".")
-            found = module_file(roots, dotted)
-            if found is None:
-                return ASK
-            path, length = found
-            return self._definitions.answer(
-                str(path), None, dotted[length:], ".".join(dotted[:length])
-            )
-        module, _ = _module_name_and_root(Path(filename))
-        return self._definitions.answer(
-            os.path.abspath(filename), text, qualified.split("."), module
-        )
+        if self._source is None:
+            self._source = ProjectSource(self._knowledge)
+        if imported and _stable_key(_absolute(qualified, filename)) is not None:
+            return ASK  # an installed distribution's: astroid's answer is kept by version
+        return self._source.answer(filename, text, qualified, imported)
 
     def hand_over(self) -> Optional[dict[str, dict[str, Any]]]:
         """What this oracle learnt since it last handed it over (``None``: nothing), for
@@ -336,30 +328,6 @@ def _only_imports(node: ast.stmt) -> bool:
             _only_imports(child) or isinstance(child, (ast.Pass, ast.Assign)) for child in blocks
         )
     return False
-
-
-def _absolute(qualified: str, filename: str) -> str:
-    """``app.db.Session`` for ``.db.Session`` imported in ``app/deps.py``."""
-    if not qualified.startswith("."):
-        return qualified
-    name, _ = _module_name_and_root(Path(filename))
-    package = name.split(".")
-    if Path(filename).name != "__init__.py":
-        package = package[:-1]
-    dots = len(qualified) - len(qualified.lstrip("."))
-    package = package[: len(package) - (dots - 1)] if dots > 1 else package
-    return ".".join([*package, qualified.lstrip(".")])
-
-
-def _module_name_and_root(path: Path) -> tuple[str, Path]:
-    """``app.db.session`` and the folder above ``app/`` for ``.../app/db/session.py``."""
-    path = path.resolve()
-    parts = [path.stem] if path.stem != "__init__" else []
-    folder = path.parent
-    while (folder / "__init__.py").exists() and folder.parent != folder:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts) or path.stem, folder
 
 
 def _describe(call: Any) -> Optional[dict[str, Any]]:

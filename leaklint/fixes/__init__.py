@@ -10,6 +10,7 @@ This package is imported only when a fix is applied or shown; checking never loa
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import tokenize
 from collections import Counter
@@ -26,7 +27,9 @@ from leaklint.parse import source_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Optional, Union
+
+    from leaklint.parse import ParsedModule, ParseFailure
 
 __all__ = ["FixError", "apply_plans", "edits_for", "fixed_bytes", "line_edit"]
 
@@ -134,18 +137,26 @@ def fixed_bytes(data: bytes, plans: Iterable[FixPlan], filename: str) -> bytes:
     file parses, and no statement the interpreter cannot parse was touched. Every view of a
     fix (``--fix``, ``--diff``, JSON, SARIF, the editor's code actions) goes through this
     check, so none offers a fix another would refuse. Raises ``FixError``."""
-    from leaklint.parse import ParseFailure, parse, reparse
+    from leaklint.parse import ParseFailure, reparse
 
     new_data = apply_plans(data, plans)
     if new_data == data:
         return data
-    before = parse(filename, data)
+    before = _parsed_whole(filename, data)
     if isinstance(before, ParseFailure):
         raise FixError(f"the file does not parse: {before.message}")
     after = reparse(before, new_data)
     if isinstance(after, ParseFailure):
         raise FixError(after.message)
     return new_data
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_whole(filename: str, data: bytes) -> Union[ParsedModule, ParseFailure]:
+    """A file parsed whole, once for all the fixes of its findings that an output shows."""
+    from leaklint.parse import parse
+
+    return parse(filename, data)
 
 
 def edits_for(data: bytes, plan: FixPlan, filename: str = "<source>") -> list[Edit]:
