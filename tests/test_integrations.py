@@ -240,3 +240,23 @@ def test_gitignore_files_apply_up_to_the_repository_root(tmp_path: Path) -> None
     found = discover([str(repository)], Exclusions(root=repository))
     names = sorted(str(path.relative_to(repository)) for path in found if isinstance(path, Path))
     assert names == ["kept.py", "pkg/also_kept.py"]
+
+
+@needs_flake8
+def test_flake8_on_the_dependencies_module_alone_reports_what_the_project_view_reports() -> None:
+    """The common layout: the dependencies in deps.py, their `Depends(...)` in the routers.
+    flake8 hands the plugin deps.py alone (pre-commit passes it alone too); the module's name
+    and each function's shape must give the verdict the whole project gives."""
+    unit = ROOT / "fixtures" / "LL005" / "dependencies_module_alone"
+    project = run("--no-cache", "--output-format", "concise", ".", cwd=unit)
+    alone = run("--no-cache", "--output-format", "concise", "deps.py", cwd=unit)
+    flake8 = _flake8("--isolated", "--select", "LL", "deps.py", cwd=unit)
+    pattern = re.compile(r"^(?:\./)?deps\.py:(\d+:\d+): (LL\d{3})")
+
+    def findings(output: str) -> set[tuple[str, str]]:
+        return {m.groups() for m in map(pattern.match, output.splitlines()) if m}  # type: ignore[misc]
+
+    expected = {("22:12", "LL005"), ("30:5", "LL010"), ("34:5", "LL011")}
+    assert findings(project.stdout) == expected, project.stdout
+    assert findings(alone.stdout) == expected, alone.stdout
+    assert findings(flake8.stdout) == expected, flake8.stdout

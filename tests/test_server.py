@@ -41,7 +41,7 @@ DEPS = textwrap.dedent(
             db.close()
 
 
-    def get_report_db() -> Iterator[Session]:
+    def reporting_session() -> Iterator[Session]:
         for db in get_db():
             yield db
 
@@ -56,19 +56,19 @@ ROUTES = textwrap.dedent(
     """\
     from fastapi import APIRouter, Depends
 
-    from app.deps import get_report_db
+    from app.sessions import reporting_session
 
     router = APIRouter()
 
 
     @router.get("/reports")
-    def reports(db=Depends(get_report_db)) -> list:
+    def reports(db=Depends(reporting_session)) -> list:
         return []
     """
 )
 WAIT = 60.0
 """Seconds to wait for the server's next diagnostics before the test fails."""
-UNREGISTERED = ROUTES.replace("Depends(get_report_db)", "None")
+UNREGISTERED = ROUTES.replace("Depends(reporting_session)", "None")
 CACHE_CLOSE_ROW = DEPS.splitlines().index("    cache.close()") + 1
 
 
@@ -77,7 +77,7 @@ def workspace(tmp_path: Path) -> Path:
     app = tmp_path / "app"
     app.mkdir()
     (app / "__init__.py").write_text("")
-    (app / "deps.py").write_text(DEPS)
+    (app / "sessions.py").write_text(DEPS)
     (app / "routes.py").write_text(UNREGISTERED)
     (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\n")
     return tmp_path
@@ -196,7 +196,7 @@ async def _actions(
 
 @pytest.mark.asyncio
 async def test_diagnostics_of_an_open_buffer(client: LanguageClient, workspace: Path) -> None:
-    uri = _uri(workspace, "deps.py")
+    uri = _uri(workspace, "sessions.py")
     diagnostics = await _open(client, uri, DEPS)
     assert _codes(diagnostics) == [(CACHE_CLOSE_ROW, "LL001")]
     [diagnostic] = diagnostics
@@ -215,12 +215,12 @@ async def test_diagnostics_of_an_open_buffer(client: LanguageClient, workspace: 
 async def test_a_registration_in_another_file_updates_the_open_one(
     client: LanguageClient, workspace: Path
 ) -> None:
-    deps = _uri(workspace, "deps.py")
+    deps = _uri(workspace, "sessions.py")
     assert "LL011" not in [code for _, code in _codes(await _open(client, deps, DEPS))]
     routes = _uri(workspace, "routes.py")
     await _open(client, routes, UNREGISTERED)
 
-    _replace(client, routes, ROUTES, 2)  # Depends(get_report_db), not saved
+    _replace(client, routes, ROUTES, 2)  # Depends(reporting_session), not saved
     while True:
         codes = [code for _, code in _codes(await _published(client, deps))]
         if "LL011" in codes:
@@ -234,7 +234,7 @@ async def test_a_registration_in_another_file_updates_the_open_one(
 
 @pytest.mark.asyncio
 async def test_the_fixes_are_the_clis(client: LanguageClient, workspace: Path) -> None:
-    uri = _uri(workspace, "deps.py")
+    uri = _uri(workspace, "sessions.py")
     await _open(client, uri, DEPS)
     actions = await _actions(client, uri, CACHE_CLOSE_ROW)
     titles = [action.title for action in actions]
@@ -261,7 +261,7 @@ async def test_the_fixes_are_the_clis(client: LanguageClient, workspace: Path) -
 
 @pytest.mark.asyncio
 async def test_hover_shows_the_rule_docs(client: LanguageClient, workspace: Path) -> None:
-    uri = _uri(workspace, "deps.py")
+    uri = _uri(workspace, "sessions.py")
     text = DEPS.replace("    yield cache\n", "    yield cache  # noqa: LL003, LL002\n")
     await _open(client, uri, text)
     on_finding = await client.text_document_hover_async(
@@ -286,7 +286,7 @@ async def test_hover_shows_the_rule_docs(client: LanguageClient, workspace: Path
 
 @pytest.mark.asyncio
 async def test_a_syntax_error_and_a_closed_buffer(client: LanguageClient, workspace: Path) -> None:
-    uri = _uri(workspace, "deps.py")
+    uri = _uri(workspace, "sessions.py")
     await _open(client, uri, DEPS)
     # broken inside the generator: nothing can be said of it, and no stale finding stays
     _replace(client, uri, DEPS.replace("    cache.close()\n", "    cache.close(\n"), 2)
@@ -318,7 +318,7 @@ def test_without_the_extra_it_says_how_to_install_it() -> None:
 async def test_files_changed_on_disk_and_the_configuration(
     client: LanguageClient, workspace: Path
 ) -> None:
-    deps = _uri(workspace, "deps.py")
+    deps = _uri(workspace, "sessions.py")
     assert "LL011" not in [code for _, code in _codes(await _open(client, deps, DEPS))]
     # another program registers the dependency in a file that is not open
     (workspace / "app" / "routes.py").write_text(ROUTES)
@@ -397,7 +397,7 @@ async def test_a_file_outside_the_workspace(
 ) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "pyproject.toml").write_text('[tool.leaklint]\nignore = ["LL001"]\n')
-    uri = (elsewhere / "deps.py").as_uri()
+    uri = (elsewhere / "sessions.py").as_uri()
     assert await _open(client, uri, DEPS) == []  # its own folder's configuration
 
 
@@ -405,7 +405,7 @@ async def test_a_file_outside_the_workspace(
 async def test_an_edit_storm_ends_on_the_newest_text(
     client: LanguageClient, workspace: Path
 ) -> None:
-    uri = _uri(workspace, "deps.py")
+    uri = _uri(workspace, "sessions.py")
     await _open(client, uri, DEPS)
     fixed = fix_source(DEPS)
     changes = 300
@@ -488,7 +488,7 @@ def test_a_20_mb_buffer_and_a_client_that_goes_away(workspace: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_indexing_reports_progress(client: LanguageClient, workspace: Path) -> None:
-    await _open(client, _uri(workspace, "deps.py"), DEPS)  # checks wait for the index
+    await _open(client, _uri(workspace, "sessions.py"), DEPS)  # checks wait for the index
     reports = client.progress_reports["leaklint-index"]
     begin, *middle, end = reports
     assert isinstance(begin, types.WorkDoneProgressBegin)
@@ -502,7 +502,7 @@ async def test_indexing_reports_progress(client: LanguageClient, workspace: Path
 @pytest.fixture
 def two_folders(tmp_path: Path) -> tuple[Path, Path]:
     """Two workspace folders with the same package path: one ignores LL001 and registers
-    ``get_report_db``, the other neither."""
+    ``reporting_session``, the other neither."""
     folders = []
     for name, routes, configuration in (
         ("one", ROUTES, '[tool.leaklint]\nignore = ["LL001"]\n'),
@@ -511,7 +511,7 @@ def two_folders(tmp_path: Path) -> tuple[Path, Path]:
         root = tmp_path / name
         (root / "app").mkdir(parents=True)
         (root / "app" / "__init__.py").write_text("")
-        (root / "app" / "deps.py").write_text(DEPS)
+        (root / "app" / "sessions.py").write_text(DEPS)
         (root / "app" / "routes.py").write_text(routes)
         (root / "pyproject.toml").write_text(configuration)
         folders.append(root)
@@ -544,8 +544,8 @@ async def test_workspace_folders_are_separate_projects(
     two_folder_client: LanguageClient, two_folders: tuple[Path, Path]
 ) -> None:
     client = two_folder_client
-    one, two = (_uri(folder, "deps.py") for folder in two_folders)
-    # each folder's own configuration and index: `one` registers get_report_db (LL011) and
+    one, two = (_uri(folder, "sessions.py") for folder in two_folders)
+    # each folder's own configuration and index: `one` registers reporting_session (LL011) and
     # ignores LL001; `two` registers nothing, so the same module there has only LL001
     assert [code for _, code in _codes(await _open(client, one, DEPS))] == ["LL011"]
     assert _codes(await _open(client, two, DEPS)) == [(CACHE_CLOSE_ROW, "LL001")]

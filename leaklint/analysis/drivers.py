@@ -340,6 +340,27 @@ class DriverTable:
         return None
 
 
+PRESUMED_DEPENDENCY = Driver(
+    name="presumed-dependency",
+    title="a dependency by its own source, its `Depends` out of sight (another module)",
+    finalization=Finalization.THROW,
+    role=Role.DEPENDENCY,
+    measured="as FastAPI",
+)
+"""Not a registration: what a generator that no known driver takes is presumed to be when its
+own source says dependency (``targets.presumed_driver``), so a file linted alone (flake8,
+pre-commit) gets the verdict the project's view gives."""
+PRESUMED_APP_HOOK = Driver(
+    name="presumed-app-hook",
+    title="an app's start-up and shutdown hook by its own source (`async def f(app): ... yield`)",
+    finalization=Finalization.RESUME,
+    role=Role.LIFESPAN,
+    measured="as aiohttp's cleanup contexts and Starlette's lifespans",
+)
+"""Likewise for an async generator that takes the application and yields nothing: an aiohttp
+cleanup context or a lifespan registered in another module, resumed normally at shutdown."""
+
+
 DEFAULT_DRIVERS = DriverTable()
 
 

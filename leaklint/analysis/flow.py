@@ -14,7 +14,13 @@ from leaklint.analysis.imports import ImportMap, statements
 from leaklint.analysis.paths import YieldCounter
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.syntax import TRY_NODE_NAMES, in_any, in_loop, own_scope
-from leaklint.analysis.targets import ModuleName, ProjectIndex, TargetKind, classify
+from leaklint.analysis.targets import (
+    ModuleName,
+    ProjectIndex,
+    TargetKind,
+    classify,
+    presumed_driver,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,8 +41,10 @@ def analyse_module(
     yield_rows: Optional[Iterable[int]] = None,
     module: ModuleName = (),
     noreturn: frozenset[str] = frozenset(),
+    entered: frozenset[str] = frozenset(),
 ) -> Iterator[GeneratorFacts]:
-    """The facts of every generator function in a module, nested ones included.
+    """The facts of every generator function in a module, nested ones included; ``entered``
+    are the names the module enters with ``with`` (``targets.entered_names``).
 
     ``yield_rows``, when the caller knows them from the text, lets the functions be found by
     their line ranges in a walk over statements only, instead of a walk over every node."""
@@ -52,7 +60,7 @@ def analyse_module(
         if function.name in delegators and function.col_offset == 0:
             # `yield from _make_app(config)` in a fixture: driven as the fixture is
             kinds = [
-                classify(delegator, imports, index, knowledge, module)
+                classify(delegator, imports, index, knowledge, module, entered=entered)
                 for delegator in delegators[function.name]
             ]
             # every generator that delegates to it is driven alike: so is it
@@ -67,6 +75,7 @@ def analyse_module(
             module,
             classes.get(id(function)),
             delegated_by,
+            entered,
         )
         if facts is not None:
             facts.noreturn = noreturn
@@ -146,6 +155,42 @@ def _delegators(functions: list[FunctionNode]) -> dict[str, list[FunctionNode]]:
     return found
 
 
+def _presumed(
+    function: FunctionNode,
+    imports: ImportMap,
+    module: ModuleName,
+    yields: list[YieldSite],
+    builder: ResourceCollector,
+) -> Optional[TargetKind]:
+    """The driver a generator no known driver takes is presumed to have, from its own source
+    (``targets.presumed_driver``): only for one ``yield``, not in a loop, or the loop of a
+    generator handed on (``async for session in session_scope(): yield session``)."""
+    if len(yields) != 1 or isinstance(yields[0].node, ast.YieldFrom):
+        return None
+    node = yields[0].node
+    handing_on = yields[0].in_loop and _hands_on_a_generator(node, builder.parent)
+    if yields[0].in_loop and not handing_on:
+        return None
+    holds = handing_on or any(
+        resource.acquisition is not None or resource.managing_withs or resource.release_sites
+        for resource in builder.resources.values()
+    )
+    driver = presumed_driver(function, imports, module, node.value is not None, holds)
+    return TargetKind((driver,)) if driver is not None else None
+
+
+def _hands_on_a_generator(node: ast.AST, parent: dict[ast.AST, ast.AST]) -> bool:
+    """The ``yield`` is the whole body of a ``for``/``async for`` over a call."""
+    statement = parent.get(node)
+    loop = parent.get(statement) if statement is not None else None
+    return (
+        isinstance(loop, (ast.For, ast.AsyncFor))
+        and isinstance(loop.iter, ast.Call)
+        and len(loop.body) == 1
+        and loop.body[0] is statement
+    )
+
+
 def analyse_function(
     function: FunctionNode,
     imports: ImportMap,
@@ -155,6 +200,7 @@ def analyse_function(
     module: ModuleName = (),
     owner_class: Optional[ast.ClassDef] = None,
     delegated_by: Optional[TargetKind] = None,
+    entered: frozenset[str] = frozenset(),
 ) -> Optional[GeneratorFacts]:
     """The facts of one function, or ``None`` when it is not a generator; ``owner_class`` is
     the class a method is defined in (its ``self.<attr>`` factories are read from there);
@@ -170,7 +216,13 @@ def analyse_function(
     if not yields:
         return None
     target = classify(
-        function, imports, index, knowledge, module, owner_class.name if owner_class else None
+        function,
+        imports,
+        index,
+        knowledge,
+        module,
+        owner_class.name if owner_class else None,
+        entered,
     )
     if not target.known and delegated_by is not None:
         target = delegated_by
@@ -180,7 +232,13 @@ def analyse_function(
         function, imports, index, parent, yields, knowledge, infer, module, owner_class
     )
     builder.collect(own_nodes)
-    counter = YieldCounter([site.node for site in yields], parent)
+    if not target.known:
+        target = _presumed(function, imports, module, yields, builder) or target
+    counter = YieldCounter(
+        [site.node for site in yields],
+        parent,
+        thrown_in=not target.known or target.throws,
+    )
     return GeneratorFacts(
         node=function,
         target=target,

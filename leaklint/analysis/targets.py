@@ -20,6 +20,8 @@ from leaklint.analysis.drivers import (
     CONTEXTMANAGER,
     FASTAPI,
     LIFESPAN,
+    PRESUMED_APP_HOOK,
+    PRESUMED_DEPENDENCY,
     Driver,
     DriverTable,
     Role,
@@ -102,6 +104,9 @@ class ProjectIndex:
     """Method name to the drivers an ``object.method`` reference hands it to."""
     session_factories: dict[str, set[Factory]] = field(default_factory=dict)
     """Name to the modules that bind it to a session factory at their top level."""
+    engines: dict[str, set[Factory]] = field(default_factory=dict)
+    """Name to the modules that bind it to a SQLAlchemy engine at their top level (whose
+    ``connect()`` gives a ``Connection``)."""
 
     def merge(self, other: ProjectIndex) -> None:
         """Add another module's facts to this index."""
@@ -111,6 +116,8 @@ class ProjectIndex:
             self.method_references.setdefault(name, set()).update(drivers)
         for name, factories in other.session_factories.items():
             self.session_factories.setdefault(name, set()).update(factories)
+        for name, engines in other.engines.items():
+            self.engines.setdefault(name, set()).update(engines)
 
     def drivers_of(
         self,
@@ -136,14 +143,25 @@ class ProjectIndex:
     def session_factory(self, qualified: str, module: ModuleName) -> Optional[ResourceType]:
         """The session a call of ``qualified`` (as resolved in ``module``) makes, when it names
         a session factory bound at the top of the module it resolves to."""
-        reference = resolve(qualified, module)
-        if reference is None:
-            return None
-        target_module, name = reference
-        for factory in self.session_factories.get(name, ()):
-            if target_module.matches(factory.module):
-                return factory.resource_type
+        return _bound_at_top(self.session_factories, qualified, module)
+
+    def engine(self, qualified: str, module: ModuleName) -> Optional[ResourceType]:
+        """The engine ``qualified`` (as resolved in ``module``) is, when it names one bound at
+        the top of the module it resolves to: ``engine = create_engine(url)``."""
+        return _bound_at_top(self.engines, qualified, module)
+
+
+def _bound_at_top(
+    bindings: Mapping[str, set[Factory]], qualified: str, module: ModuleName
+) -> Optional[ResourceType]:
+    reference = resolve(qualified, module)
+    if reference is None:
         return None
+    target_module, name = reference
+    for factory in bindings.get(name, ()):
+        if target_module.matches(factory.module):
+            return factory.resource_type
+    return None
 
 
 def resolve(qualified: str, module: ModuleName) -> Optional[tuple[Reference, str]]:
@@ -192,13 +210,19 @@ def index_module(
                 _index_assignment(node, imports, index, module, instances)
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
-            produced = session_factory_product(statement.value, imports.qualified_name)
+            bindings, produced = (
+                index.session_factories,
+                session_factory_product(statement.value, imports.qualified_name),
+            )
+            if produced is None:
+                bindings = index.engines
+                made = knowledge.factory_type(imports.qualified_name(statement.value.func) or "")
+                produced = made if made is not None and made.release == "dispose" else None
             if produced is None:
                 continue
             for target in statement.targets:
                 if isinstance(target, ast.Name):
-                    factory = Factory(module, produced)
-                    index.session_factories.setdefault(target.id, set()).add(factory)
+                    bindings.setdefault(target.id, set()).add(Factory(module, produced))
     return index
 
 
@@ -265,9 +289,17 @@ def registration_words(imports: ImportMap, knowledge: KnowledgeBase) -> frozense
 
 def registrations_suffice(data: bytes) -> bool:
     """Whether a module's part of the index can be read from its registering statements and
-    imports alone: it calls no session-factory maker (whose results are read from every
+    imports alone: it makes no session factory nor engine (whose results are read from every
     top-level assignment)."""
-    return not any(maker.rsplit(".", 1)[-1].encode() in data for maker in SESSION_FACTORY_MAKERS)
+    return not any(word in data for word in _TOP_LEVEL_MAKERS)
+
+
+_TOP_LEVEL_MAKERS = tuple(
+    {maker.rsplit(".", 1)[-1].encode() for maker in SESSION_FACTORY_MAKERS}
+    | {b"create_engine", b"create_async_engine"}
+)
+"""Calls whose results the index reads from every top-level assignment: session factories
+and engines."""
 
 
 def _registration_words(imports: ImportMap, drivers: DriverTable) -> frozenset[str]:
@@ -465,9 +497,11 @@ def classify(
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     module: ModuleName = (),
     owner_class: Optional[str] = None,
+    entered: frozenset[str] = frozenset(),
 ) -> TargetKind:
     """Read a function's decorators and the project index to tell how it is driven
-    (``owner_class``: the class a method is defined in, when the parse shows it).
+    (``owner_class``: the class a method is defined in, when the parse shows it; ``entered``:
+    the names the module enters with ``with``/``async with``).
 
     A framework that takes the function over (a lifespan, a container) decides how it is
     finalized even when the function is also decorated with ``contextmanager``, which such
@@ -490,25 +524,44 @@ def classify(
             found.setdefault(registered.name, registered)
     if len(found) > 1 and CONTEXTMANAGER.name in found:
         del found[CONTEXTMANAGER.name]
-    if set(found) <= {CONTEXTMANAGER.name} and _shaped_like_lifespan(function, imports):
+    if (
+        set(found) == {CONTEXTMANAGER.name}
+        and function.name not in entered
+        and _shaped_like_lifespan(function)
+    ):
         return TargetKind((LIFESPAN,))
     return TargetKind(tuple(found.values()))
 
 
 _APPLICATION_CLASSES = frozenset({"FastAPI", "Starlette", "Litestar", "ASGIApp", "Quart"})
+
+_ENTERED = re.compile(r"\bwith[ \t]+(?:[\w.]+\.)?(\w+)[ \t]*\(")
+
+
+def entered_names(text: str) -> frozenset[str]:
+    """The names a module's text enters with ``with``/``async with``: ``request_client`` for
+    ``async with request_client(request.app) as client``."""
+    if "with" not in text:
+        return frozenset()
+    return frozenset(_ENTERED.findall(text))
+
+
 """Classes of the application a lifespan is handed: ``async def lifespan(app: FastAPI)``."""
 
 
-def _shaped_like_lifespan(function: FunctionNode, imports: ImportMap) -> bool:
+def _shaped_like_lifespan(function: FunctionNode) -> bool:
     """A lifespan whose registration is out of sight: built by a factory
     (``Starlette(lifespan=build_lifespan(url))`` returns a nested function), registered through
     a project's own registry (``@lifespan_manager.register``, entered by an ``AsyncExitStack``
-    when the app starts), or defined in a module the app imports. Its name, or the decorator
-    that registers it, says ``lifespan``, or it takes the application (``app: FastAPI``).
-    Lifespans are resumed normally at shutdown, like the registered ones."""
+    when the app starts), or defined in a module the app imports. An ``@asynccontextmanager``
+    named ``lifespan`` (or ``*_lifespan``), or registered by a decorator that says
+    ``lifespan``, or that takes the application (``app: FastAPI``). Lifespans are resumed
+    normally at shutdown, like the registered ones. The caller rules out a function its own
+    module enters with ``async with`` (then it is a context manager of the app's)."""
     if not isinstance(function, ast.AsyncFunctionDef):
         return False
-    if "lifespan" in function.name.lower():
+    name = function.name.lower()
+    if name == "lifespan" or name.endswith("_lifespan"):
         return True
     for decorator in function.decorator_list:
         spelled = dotted_parts(decorator.func if isinstance(decorator, ast.Call) else decorator)
@@ -521,6 +574,70 @@ def _shaped_like_lifespan(function: FunctionNode, imports: ImportMap) -> bool:
         return False
     annotation = dotted_parts(arguments[0].annotation)
     return annotation is not None and bool(annotation) and annotation[-1] in _APPLICATION_CLASSES
+
+
+_DEPENDENCY_MODULES = frozenset({"deps", "dependencies", "dependency", "depends"})
+"""What projects name the module (or package) of their dependencies."""
+_DEPENDENCY_NAME = re.compile(r"^(?:get|provide)_\w*(?:db|session|conn|connection|client)\w*$")
+"""What projects name a dependency that hands out a session or a client: ``get_db``,
+``get_async_session``, ``provide_http_client``."""
+
+
+def presumed_driver(
+    function: FunctionNode,
+    imports: ImportMap,
+    module: ModuleName,
+    yielded_value: bool,
+    holds_something: bool,
+) -> Optional[Driver]:
+    """How a generator no known driver takes is driven, when its own source says it: a file
+    linted alone (flake8, pre-commit, ``leaklint deps.py``) does not see the routers' ``Depends``
+    nor the app's ``cleanup_ctx``, and should still get the project's verdict. The caller has
+    checked the shape: one ``yield``, not in a loop (or the loop of a generator re-yielded).
+
+    * A dependency: it takes a ``Depends(...)`` parameter itself; or it yields a value it holds
+      (a session, a client, another generator's value) and is named as dependencies are
+      (``get_db``, ``get_async_session``) or sits in a module named for them (``deps.py``,
+      ``dependencies.py``).
+    * An application's start-up and shutdown hook: an ``async def`` that takes the app
+      (``async def pg_context(app)``) and yields nothing: an aiohttp cleanup context or a
+      lifespan, resumed normally at shutdown.
+    """
+    if function.decorator_list or function.col_offset:
+        # a decorator of its own says more; a function nested in another (a factory's) or in a
+        # class is reached through what makes it, which its own source does not show
+        return None
+    arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
+    if (
+        isinstance(function, ast.AsyncFunctionDef)
+        and not yielded_value
+        and len(arguments) == 1
+        and arguments[0].arg in ("app", "application")
+    ):
+        return PRESUMED_APP_HOOK
+    if not yielded_value:
+        return None
+    defaults = [*function.args.defaults, *filter(None, function.args.kw_defaults)]
+    annotations = [argument.annotation for argument in arguments if argument.annotation]
+    if any(_spells_depends(node, imports) for node in [*defaults, *annotations]):
+        return PRESUMED_DEPENDENCY
+    if not holds_something:
+        return None
+    in_dependency_module = any(part in _DEPENDENCY_MODULES for part in module[-2:])
+    if in_dependency_module or _DEPENDENCY_NAME.match(function.name):
+        return PRESUMED_DEPENDENCY
+    return None
+
+
+def _spells_depends(node: ast.expr, imports: ImportMap) -> bool:
+    """``Depends(get_db)``, ``Annotated[Session, Depends(get_db)]``: a parameter a dependency
+    framework fills."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            parts = dotted_parts(inner.func)
+            if parts and parts[-1] in ("Depends", "Security", "Provide", "Inject"):
+                return True
+    return False
 
 
 def _decorator_names(decorators: Iterable[ast.expr], imports: ImportMap) -> Iterable[str]:
