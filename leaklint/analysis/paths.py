@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, position
+from leaklint.analysis.syntax import LOOPS, TRY_NODE_NAMES, is_broad_handler, position
 from leaklint.records import record
 
 TYPE_CHECKING = False
@@ -37,20 +37,44 @@ class YieldCounter:
 
     Branches take the larger count. A ``try`` adds its handlers' yields to its body's: what is
     thrown in at a yield lands in a handler that catches it, as any handler may (the caller's
-    block can raise a ``ConnectionError`` as well as anything), except one that names only
-    import errors: that one catches a failed import in the set-up (``except ImportError``). A
-    loop yields again only when a pass that yields can go round again: a retry loop whose
-    yielding pass returns or breaks (``for attempt in ...: try: connect() except Error:
-    continue; yield; return``) yields once.
+    block can raise a ``ConnectionError`` or an ``ImportError`` as well as anything), unless the
+    driver throws nothing in (a fixture, a lifespan): then a handler is reached only from the
+    code before the yield. A loop yields again only when a pass that yields can go round again:
+    a retry loop whose yielding pass returns or breaks (``for attempt in ...: try: connect()
+    except Error: continue; yield; return``) yields once.
 
     ``yields`` are the function's own yields and ``parent`` its parent map (both from the
     analysis' one walk of the function): the yields under a statement are found by climbing
     from each yield, not by walking the statement again.
     """
 
-    def __init__(self, yields: Sequence[ast.AST], parent: dict[ast.AST, ast.AST]) -> None:
+    def __init__(
+        self, yields: Sequence[ast.AST], parent: dict[ast.AST, ast.AST], thrown_in: bool = True
+    ) -> None:
         self._yields = yields
         self._parent = parent
+        self._thrown_in = thrown_in
+        """Whether the driver throws the caller's error in at the ``yield``: where it resumes
+        the generator (a fixture, a lifespan), a handler is reached only from the code before
+        the ``yield``."""
+
+    def _runs_after_a_yield(self, statement: ast.stmt) -> bool:
+        """Whether the ``try``'s body runs something after one of its yields: a statement that
+        follows it, or the exit of a ``with`` around it."""
+        for node in self._own_yields(statement.body):  # type: ignore[attr-defined]
+            current: ast.AST = node
+            while current is not statement:
+                above = self._parent.get(current)
+                if above is None:
+                    break
+                if isinstance(above, (ast.With, ast.AsyncWith)):
+                    return True
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(above, field, None)
+                    if isinstance(block, list) and current in block and block[-1] is not current:
+                        return True
+                current = above
+        return False
 
     def _own_yields(self, nodes: Sequence[ast.AST]) -> list[ast.AST]:
         """The function's yields under ``nodes``, in source order."""
@@ -104,7 +128,9 @@ class YieldCounter:
     def _loop(self, loop: Union[ast.For, ast.AsyncFor, ast.While], before: int) -> _PathCount:
         inner = self._own_yields(loop.body)
         if not inner:
-            return self._branches([loop.body, loop.orelse], before)
+            # its `continue` and `break` are its own, not an enclosing loop's
+            passed = self._branches([loop.body, loop.orelse], before)
+            return _PathCount(passed.count, False, passed.extra)
         one_pass = self.block(loop.body, before)
         again = _most(one_pass.looped, None if one_pass.terminated else one_pass.count)
         if one_pass.extra is not None or (again is not None and again > before):
@@ -122,10 +148,14 @@ class YieldCounter:
     def _try(self, statement: ast.stmt, before: int) -> _PathCount:
         body = self.block(statement.body, before)  # type: ignore[attr-defined]
         exits = [self.block(statement.orelse, body.count)] if not body.terminated else []  # type: ignore[attr-defined]
+        resumed_into = self._runs_after_a_yield(statement)
         for handler in statement.handlers:  # type: ignore[attr-defined]
-            # a handler that cannot catch the caller's error is entered before the yield
-            entered = before if _catches_setup_errors_only(handler) else body.count
-            exits.append(self.block(handler.body, entered))
+            # what is thrown in at a yield lands in a handler; where nothing is thrown in, a
+            # handler is reached from the code before the yield, or from a broad one by
+            # whatever the resumed body runs after its yield (an `async with`'s exit that fails
+            # at shutdown)
+            reached_after = self._thrown_in or (resumed_into and is_broad_handler(handler))
+            exits.append(self.block(handler.body, body.count if reached_after else before))
         live = [result for result in exits if not result.terminated] or exits or [body]
         count = max(result.count for result in live)
         extra = body.extra or next((r.extra for r in exits if r.extra), None)
@@ -158,24 +188,6 @@ class YieldCounter:
         total = before + len(yields)
         extra = yields[max(0, 1 - before)] if yields and total >= 2 else None
         return _PathCount(total, extra=extra)
-
-
-_SETUP_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
-"""Exceptions that code using a context manager's value does not raise: what an ``except``
-naming only these catches is a failed import in the set-up (``tracemalloc``, an optional
-profiler), not the caller's error thrown in at the ``yield``."""
-
-
-def _catches_setup_errors_only(handler: ast.ExceptHandler) -> bool:
-    caught = handler.type
-    if caught is None:
-        return False
-    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-    return all(
-        isinstance(name, (ast.Name, ast.Attribute))
-        and (name.id if isinstance(name, ast.Name) else name.attr) in _SETUP_ERRORS
-        for name in names
-    )
 
 
 def _always_true(test: ast.expr) -> bool:

@@ -233,6 +233,12 @@ def _after_acquisitions(
     if not bound or max(bound) + 1 >= anchor:
         return anchor
     start = max(bound) + 1
+    steps = block[start:anchor]
+    released = {
+        id(site.statement) for resource, _ in unprotected for site in resource.release_sites
+    }
+    if any(id(node) in released for step in steps for node in ast.walk(step)):
+        return anchor  # `if conn.closed: pool.putconn(conn); raise ...`: released already
     late = _names_bound_after(facts, block[start])
     reads = {
         node.id

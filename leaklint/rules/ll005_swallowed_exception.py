@@ -43,9 +43,10 @@ A clause does not swallow when it ends in a call that never returns (`sys.exit()
 `pytest.fail()`, or a function of the module declared `-> NoReturn`/`-> Never`), or when it
 keeps the exception in a variable that the generator raises later (`error = exc` ... `raise
 error`, or `exc = sys.exc_info()` ... `reraise(*exc)`). A context manager that holds no resource
-and whose catch-all clause only reports the error (logs it, records it) is an error boundary on
-purpose (`with handle_plugin_error(name): plugin.run()` isolates one broken plugin) and is not
-reported either.
+and whose `except Exception` clause reports the error (logs it, warns, records it) and goes on
+is an error boundary on purpose (`with handle_plugin_error(name): plugin.run()` isolates one
+broken plugin) and is not reported either; one that catches `BaseException` or everything, or
+reports nothing, still is.
 
 Only drivers that throw the caller's exception in and lose it when it is swallowed are checked:
 FastAPI and FastDepends dependencies, and `contextmanager` functions entered by application
@@ -185,34 +186,70 @@ def _raised_later(handler: ast.ExceptHandler, facts: GeneratorFacts) -> bool:
             arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
             for argument in arguments:
                 value = argument.value if isinstance(argument, ast.Starred) else argument
+                if isinstance(value, ast.Subscript):
+                    value = value.value  # reraise(exc[0], exc[1], exc[2])
                 if isinstance(value, ast.Name) and value.id in kept:
                     return True
     return False
 
 
 def _error_boundary(facts: GeneratorFacts, handler: ast.ExceptHandler) -> bool:
-    """A context manager that holds nothing and whose catch-all clause only reports the error:
-    isolating a failing plugin or callback and carrying on is what it is for
-    (``with handle_plugin_error(name): plugin.run()``)."""
+    """A context manager that holds nothing and whose ``except Exception`` clause reports the
+    error and goes on: isolating a failing plugin or callback is what it is for (``with
+    handle_plugin_error(name): plugin.run()``). A clause that catches ``BaseException`` (or
+    everything) would swallow ``KeyboardInterrupt`` and cancellation too; one that reports
+    nothing (``pass``, a default value) hides the error."""
     if any(
         resource.acquisition is not None or resource.managing_withs or resource.release_sites
         for resource in facts.resources
     ):
         return False
-    return all(_reports(statement) for statement in handler.body)
-
-
-def _reports(statement: ast.stmt) -> bool:
-    """Logging, printing, warning, or keeping a note: ``log.error(...)``, ``errors.append(e)``,
-    ``self.failed = True``."""
-    if isinstance(statement, ast.Pass):
-        return True
-    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Assert)):
-        return True
-    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+    caught = handler.type
+    if caught is None or dotted_name(caught) not in ("Exception", "builtins.Exception"):
         return False
-    called = (dotted_name(statement.value.func) or "").rsplit(".", 1)[-1]
-    return called in _LOGGING or called in ("warn", "append", "add", "notify", "report")
+    error_names = {handler.name} if handler.name else set()
+    reported = False
+    for statement in handler.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(call, ast.Call):
+            called = (dotted_name(call.func) or "").rsplit(".", 1)[-1]
+            if called not in _LOGGING and called not in _REPORTING:
+                return False
+            reported = reported or _reports_the_error(call, called, error_names)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Assert)):
+            # working out what to report: `etype, value, tb = sys.exc_info()`, then
+            # `tb = cut_traceback(tb)`: names made from the error report it
+            if isinstance(statement, ast.Assert):
+                continue
+            value = statement.value
+            if value is not None and (
+                "exc_info" in (dotted_name(getattr(value, "func", value)) or "")
+                or any(isinstance(n, ast.Name) and n.id in error_names for n in ast.walk(value))
+            ):
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                error_names |= {
+                    node.id
+                    for target in targets
+                    for node in ast.walk(target)
+                    if isinstance(node, ast.Name)
+                }
+        else:
+            return False
+    return reported
+
+
+def _reports_the_error(call: ast.Call, called: str, error_names: set[str]) -> bool:
+    """The call reports the error itself: ``log.exception(...)``, ``exc_info=...``, or the
+    exception (or what was worked out from it) among its arguments."""
+    if called == "exception" or any(keyword.arg == "exc_info" for keyword in call.keywords):
+        return True
+    return any(isinstance(node, ast.Name) and node.id in error_names for node in ast.walk(call))
+
+
+_REPORTING = frozenset({"warn", "append", "add", "notify", "report", "capture_exception"})
+"""Calls that keep a note of the error for someone to read: a list, a warning, a tracker."""
 
 
 def _hands_on(handler: ast.ExceptHandler) -> bool:

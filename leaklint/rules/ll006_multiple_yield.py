@@ -19,10 +19,12 @@ Some shapes yield once although they look otherwise, and are not reported:
 
 * a loop whose yielding pass always leaves it (a retry loop: `for attempt in range(3): try:
   conn = connect() except OperationalError: continue`, then `yield conn` and `return`);
-* a second `yield` in an `except` clause that cannot catch the caller's error: one that names
-  only `ImportError`/`ModuleNotFoundError`, around a set-up step such as starting `tracemalloc`
-  (any other clause can: a `ConnectionError` from the caller's block lands in `except
-  ConnectionError:` of a retry loop around the `yield`, which then yields again);
+* a second `yield` in an `except` clause of a generator whose driver throws nothing in (a
+  pytest fixture, a lifespan): there the clause is reached only from the code before the first
+  `yield` (`try: tracemalloc.start(); yield ... except ImportError: yield`). Where the driver
+  throws the caller's error in, any clause can catch it (an `ImportError` from a lazy import in
+  the caller's block, a `ConnectionError` in a retry loop around the `yield`) and the
+  generator then yields again;
 * a loop that hands on what another generator function yields (`async for client in
   make_client(app): yield client, token`): it yields as often as that one does, once for a
   dependency or a fixture (LL011 is about that shape where the driver throws in).

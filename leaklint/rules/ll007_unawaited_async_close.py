@@ -76,8 +76,13 @@ def _is_coroutine(facts: GeneratorFacts, resource: ResourceFacts, site: ReleaseS
     if site.method in facts.knowledge.coroutine_release_methods:
         return True
     resource_type = resource.resource_type
+    # its kind's release (or the pool's give-back) is the coroutine; another method
+    # (aiomysql's plain `close()` beside the coroutine `ensure_closed()`) may not be
     if resource_type is not None and resource_type.release_is_async:
-        return True
+        acquisition = resource.acquisition
+        owner_release = acquisition.owner_release if acquisition is not None else None
+        if site.method in (resource_type.release, owner_release, *resource_type.ends_with):
+            return True
     return any(other.awaited and other.method == site.method for other in resource.release_sites)
 
 

@@ -58,14 +58,15 @@ All measured with PostgreSQL 15 and `SELECT 1/0` as the failing step. This happe
 drives the generator: the step runs before the first `yield`.
 
 A step that does not mention the resource and acquires nothing (reading settings, building a
-query) is not reported, nor is one that releases the resource itself when it fails (a `try` of
-its own), nor building a client or session that connects only when first used (an httpx client,
-a SQLAlchemy session), nor a method that sends nothing (a SQLAlchemy connection's `begin()`). A
-database that lives in the process (`sqlite3.connect(":memory:")`, an in-memory SQLite engine)
-holds nothing outside it: a failing step leaks nothing there. A resource that connects only when
-it is first used holds nothing before that: a SQLAlchemy session or engine checks a connection
-out on its first query, an HTTP or Redis client connects on its first request. For those, only a
-method call on the resource (`session.execute(...)`) is reported, not handing it to a function
+query) is not reported, nor one that releases the resource itself when it fails (a `try` of its
+own), nor one that cannot fail in practice: building a client or a session that connects only
+when first used (an httpx client, a SQLAlchemy session, a `Session(bind=conn)`), or a method
+that sends nothing (a SQLAlchemy connection's `begin()`). A database that lives in the process
+(`sqlite3.connect(":memory:")`, an in-memory SQLite engine) holds nothing outside it, so a
+failing step leaks nothing there. An FTP or SMTP client built without a host holds nothing until
+its `connect()`: the steps that can leak it are those after that call. For a resource that
+connects only when it is first used (a SQLAlchemy session or engine, an HTTP or Redis client),
+only a method call on it (`session.execute(...)`) is reported, not handing it to a function
 (`track_session(session)`) nor acquiring something else.
 
 ## Example
@@ -152,7 +153,7 @@ def _setup_steps(
         or resource.registered
         or resource.escapes
         or resource.handed_to_owner
-        or _in_memory_database(acquisition.call)
+        or _in_memory_database(acquisition.call, facts)
     ):
         return None
     guards = {
@@ -186,6 +187,8 @@ def _opened_later(
         return acquisition, steps
     for index, statement in enumerate(steps):
         value = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(value, ast.Await):
+            value = value.value  # `await producer.start()`
         if (
             isinstance(value, ast.Call)
             and isinstance(value.func, ast.Attribute)
@@ -199,10 +202,29 @@ def _opened_later(
 _IN_MEMORY = ("sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite://", "sqlite+pysqlite://")
 
 
-def _in_memory_database(call: ast.Call) -> bool:
+_SQLITE_FACTORIES = frozenset(
+    {
+        "sqlite3.connect",
+        "aiosqlite.connect",
+        "sqlalchemy.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlmodel.create_engine",
+    }
+)
+"""The calls an in-memory SQLite database is made with."""
+
+
+def _in_memory_database(call: ast.Call, facts: GeneratorFacts) -> bool:
     """``sqlite3.connect(":memory:")``, ``create_engine("sqlite://")``: a database that lives
     in the process holds nothing outside it, and a set-up step that fails on it (creating the
     tables of a test) leaks nothing the garbage collector does not take back."""
+    qualified = facts.imports.qualified_name(call.func) if facts.imports is not None else None
+    # a project's module may hand sqlite3 on (`from app.utils.sqlite import sqlite3`, which
+    # imports pysqlite3 or sqlite3 under that name)
+    if qualified is None or not (
+        qualified in _SQLITE_FACTORIES or qualified.endswith("sqlite3.connect")
+    ):
+        return False
     arguments = [*call.args[:1], *(k.value for k in call.keywords if k.arg in ("database", "url"))]
     for argument in arguments:
         if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
@@ -237,8 +259,9 @@ def _failing_step(
         acquired = other.acquisition
         if acquired is None or acquired.statement is not statement or lazy:
             continue
-        if acquired.resource_type is not None and acquired.resource_type.lazy:
-            continue  # building a client or a session does no I/O: it cannot fail in practice
+        kind = acquired.resource_type
+        if kind is not None and kind.lazy and kind.release != "dispose":
+            continue  # building a client or a session does no I/O (an engine loads a driver)
         return acquired.call
     stack: list[ast.AST] = [statement]
     calls: list[ast.Call] = []
@@ -255,6 +278,7 @@ def _failing_step(
         if other.acquisition is not None
         and other.acquisition.resource_type is not None
         and other.acquisition.resource_type.lazy
+        and other.acquisition.resource_type.release != "dispose"
     }
     for call in sorted(calls, key=lambda call: (call.lineno, call.col_offset)):
         if id(call) in built_lazily:
@@ -269,16 +293,26 @@ def _failing_step(
             isinstance(argument, ast.Name) and argument.id == resource.key
             for argument in [*call.args, *(keyword.value for keyword in call.keywords)]
         )
-        if on_it or (given_it and not lazy and not _binds_a_session(call)):
+        if on_it or (given_it and not lazy and not _binds_a_session(call, resource.key)):
             return call
     return None
 
 
-def _binds_a_session(call: ast.Call) -> bool:
-    """``Session(bind=conn)``, ``scoped_session_registry(bind=conn)``: a session bound to the
-    connection sends nothing until it is used, so making it cannot fail in practice."""
+def _binds_a_session(call: ast.Call, key: str) -> bool:
+    """``Session(bind=conn)``, ``ScopedSession(bind=conn)``: a session bound to the connection
+    sends nothing until it is used, so making it cannot fail in practice."""
     parts = dotted_parts(call.func)
-    return parts is not None and bool(parts) and "session" in parts[-1].lower()
+    return (
+        parts is not None
+        and bool(parts)
+        and parts[-1].endswith("Session")
+        and any(
+            keyword.arg == "bind"
+            and isinstance(keyword.value, ast.Name)
+            and keyword.value.id == key
+            for keyword in call.keywords
+        )
+    )
 
 
 def _root(node: ast.expr) -> Optional[str]:
