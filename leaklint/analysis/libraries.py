@@ -774,6 +774,12 @@ CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
 whose factory is defined in a file that is not being linted. Only a guess: projects name an
 ``async_sessionmaker`` ``SessionLocal`` too, so whether the session is async is not known."""
 
+RELEASED_PER_THREAD = frozenset({"django.db.connections", "django.db.connection"})
+"""Library objects a generator may release although every call shares them, because what they
+release is the calling thread's own (Django 5.2: `connections.close_all()` closes this thread's
+connections, and the next query opens a new one). Any other shared object released per call is
+LL010's finding."""
+
 METHOD_FACTORIES: dict[str, ResourceType] = {
     "connect": CONNECTION,
     "raw_connection": CONNECTION,
