@@ -316,3 +316,46 @@ def test_a_helper_returning_a_standard_library_value_is_answered_as_the_call_in_
         "\n\n@contextmanager\ndef working():\n    listener = Listener()\n    yield listener\n"
     )
     assert check_source(in_place) == []
+
+
+CACHES = """\
+from unittest import mock
+
+import httpx
+
+_clients = {}
+
+
+def get_client(key) -> httpx.Client:
+    existing = _clients.get(key)
+    if existing is not None:
+        return existing
+    client = httpx.Client()
+    _clients[key] = client
+    return client
+
+
+def new_client() -> httpx.Client:
+    client = httpx.Client()
+    client.headers["X-Service"] = "billing"
+    return client
+
+
+def mock_client() -> httpx.Client:
+    return mock.Mock(spec=httpx.Client)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("get_client", None), ("new_client", HTTP_CLIENT), ("mock_client", None)],
+)
+def test_an_accessor_of_a_cache_or_a_double_hands_out_nothing_the_caller_owns(
+    tmp_path: Path, name: str, expected: object
+) -> None:
+    """Where astroid answers the annotation, the source reads what the function does: a client
+    kept in a module cache (looked up, or stored before it is returned) is the cache's, and a
+    function named as a stand-in returns no real client."""
+    module = tmp_path / "clients.py"
+    module.write_text(CACHES)
+    assert Definitions().answer(str(module), None, [name], "clients") == expected

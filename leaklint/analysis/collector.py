@@ -357,7 +357,11 @@ class ResourceCollector:
             if any(keyword.arg in borrowing for keyword in call.keywords):
                 return None  # Redis(connection_pool=pool): the pool is the resource
             return known, None, None
-        session = self.index.session_factory(qualified, self.module) or self._conventional(func)
+        session = (
+            self.index.session_factory(qualified, self.module)
+            or self._local_factory(func)
+            or self._conventional(func)
+        )
         if session is not None:
             return session, None, None
         if not isinstance(func, ast.Attribute):
@@ -396,6 +400,19 @@ class ResourceCollector:
         if _names_engine(receiver):
             return replace(SQLALCHEMY_CONNECTION, guessed=True)
         return None
+
+    def _local_factory(self, func: ast.expr) -> Optional[ResourceType]:
+        """``maker = sessionmaker(engine, class_=AsyncSession)`` in the generator, then
+        ``maker()``: the session the one binding of that name makes."""
+        if not isinstance(func, ast.Name):
+            return None
+        bound = self._bindings.get(func.id, [])
+        if len(bound) != 1 or not isinstance(bound[0], ast.Assign):
+            return None
+        value = bound[0].value
+        if not isinstance(value, ast.Call):
+            return None
+        return session_factory_product(value, self.imports.qualified_name)
 
     def _conventional(self, func: ast.expr) -> Optional[ResourceType]:
         """``SessionLocal()`` where the factory is defined in a file not being linted: the
@@ -587,6 +604,10 @@ class ResourceCollector:
         if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
             for argument in call.args:
                 self._escape(argument, registered=func.attr in _REGISTRATION_CALLS)
+                if func.attr in _CONTAINER_STORES and isinstance(argument, (ast.Tuple, ast.List)):
+                    # `processes.append(("beat", proc))`: stored with a label
+                    for element in argument.elts:
+                        self._escape(element)
             if func.attr in _REGISTRATION_CALLS:
                 return
         receiver = dotted_name(func.value)

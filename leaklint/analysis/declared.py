@@ -527,30 +527,57 @@ def _bound_by(statement: ast.stmt) -> set[str]:
 
 def _hands_out_what_it_keeps(function: FunctionNode) -> bool:
     """Every ``return`` hands out something kept elsewhere, which the caller does not own: an
-    attribute (``self._engine``), an entry of a cache (``_engines[tenant]``), a global, or
-    what another accessor returns (``get_engine_for_shard(name)``, ``Registry.get_engine()``).
-    A function annotated to return an engine often only looks one up."""
+    attribute (``self._engine``), an entry of a cache (``_engines[tenant]``,
+    ``_clients.get(loop)``), a global, what another accessor returns
+    (``get_engine_for_shard(name)``, ``Registry.get_engine()``), or a name the function also
+    stores in a cache (``_clients[loop] = client`` ... ``return client``). A function
+    annotated to return an engine or a client often only looks one up."""
     scope: dict[ast.AST, ast.AST] = {}
     nodes = list(own_scope(function, scope))
     local = {
         node.id for node in nodes if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
     }
+    bound: dict[str, list[ast.expr]] = {}
+    stored: set[str] = set()
+    for node in nodes:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                bound.setdefault(target.id, []).append(node.value)
+            elif isinstance(target, (ast.Attribute, ast.Subscript)) and isinstance(
+                node.value, ast.Name
+            ):
+                stored.add(node.value.id)  # `_clients[loop] = client`, `self.client = client`
     returned = [node.value for node in nodes if isinstance(node, ast.Return) and node.value]
     if not returned:
         return False
     for value in returned:
-        if isinstance(value, ast.Await):
-            value = value.value
-        if isinstance(value, (ast.Attribute, ast.Subscript)):
-            continue
-        if isinstance(value, ast.Name) and value.id not in local:
-            continue
-        if isinstance(value, ast.Call):
-            parts = dotted_parts(value.func)
-            if parts and parts[-1].startswith("get_"):
+        if isinstance(value, ast.Name) and value.id in local:
+            if value.id in stored or (
+                value.id in bound and all(_looked_up(v, local) for v in bound[value.id])
+            ):
                 continue
-        return False
+            return False
+        if not _looked_up(value, local):
+            return False
     return True
+
+
+def _looked_up(value: ast.expr, local: set[str]) -> bool:
+    """An expression that reads something kept elsewhere: an attribute, an entry, a global, an
+    accessor's answer (``get_engine(name)``, ``_clients.get(loop)``)."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if isinstance(value, (ast.Attribute, ast.Subscript)):
+        return True
+    if isinstance(value, ast.Name):
+        return value.id not in local
+    if isinstance(value, ast.Call):
+        parts = dotted_parts(value.func)
+        if parts and (parts[-1].startswith("get_") or parts[-1] in ("get", "setdefault")):
+            return True
+    return False
 
 
 def _class_answer(definition: ast.ClassDef, qualified: str) -> Answer:

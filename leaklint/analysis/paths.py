@@ -27,6 +27,13 @@ class _PathCount:
     broke: Optional[int] = None
 
 
+def _cannot_raise(statement: ast.stmt) -> bool:
+    """``return``, ``return None``, ``pass``, ``break``, ``continue``: nothing that can fail."""
+    if isinstance(statement, ast.Return):
+        return statement.value is None or isinstance(statement.value, (ast.Constant, ast.Name))
+    return isinstance(statement, (ast.Pass, ast.Break, ast.Continue))
+
+
 def _most(*counts: Optional[int]) -> Optional[int]:
     known = [count for count in counts if count is not None]
     return max(known) if known else None
@@ -71,8 +78,10 @@ class YieldCounter:
                     return True
                 for field in ("body", "orelse", "finalbody"):
                     block = getattr(above, field, None)
-                    if isinstance(block, list) and current in block and block[-1] is not current:
-                        return True
+                    if isinstance(block, list) and current in block:
+                        following = block[block.index(current) + 1 :]
+                        if not all(_cannot_raise(later) for later in following):
+                            return True
                 current = above
         return False
 

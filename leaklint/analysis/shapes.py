@@ -41,17 +41,25 @@ _ITERATION_BUILTINS = frozenset(
 
 
 def passes_on_a_generator(facts: GeneratorFacts, loop: ast.AST) -> bool:
-    """``async for client in make_client(app): yield client, token``: the loop's whole body
-    hands on what another generator function yields, so it yields as often as that one does:
-    once, for a generator used as a context manager or fixture. Not for a loop over data
-    (``range()``, ``cursor.fetchall()``), nor over a function of this module that can yield
-    twice."""
+    """``async for client in make_client(app): yield client, token``: the loop's body (its
+    last statement, after steps that prepare the value) hands on what another generator
+    function yields, so it yields as often as that one does: once, for a generator used as a
+    context manager or fixture. Not for a loop over data (``range()``,
+    ``cursor.fetchall()``), nor over a function of this module that can yield twice."""
     if not isinstance(loop, (ast.For, ast.AsyncFor)) or loop.orelse:
         return False
-    if not isinstance(loop.iter, ast.Call) or len(loop.body) != 1:
+    if not isinstance(loop.iter, ast.Call):
         return False
-    statement = loop.body[0]
+    *before, statement = loop.body
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Yield):
+        return False
+    # steps before the yield that prepare the value (`client.config = param`) are fine; a
+    # second yield or a way round the loop is not
+    if any(
+        isinstance(node, (ast.Yield, ast.YieldFrom, ast.Continue, ast.Break))
+        for step in before
+        for node in ast.walk(step)
+    ):
         return False
     targets = {node.id for node in ast.walk(loop.target) if isinstance(node, ast.Name)}
     handed_on = statement.value.value
@@ -100,3 +108,43 @@ def _yields_once(function: ast.AST) -> bool:
         inner = looping or isinstance(node, (ast.For, ast.AsyncFor, ast.While))
         stack.extend((child, inner) for child in ast.iter_child_nodes(node))
     return yields == [False]
+
+
+_IN_MEMORY = ("sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite://", "sqlite+pysqlite://")
+
+
+_SQLITE_FACTORIES = frozenset(
+    {
+        "sqlite3.connect",
+        "aiosqlite.connect",
+        "sqlalchemy.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlmodel.create_engine",
+    }
+)
+"""The calls an in-memory SQLite database is made with."""
+
+
+def in_memory_database(call: ast.Call, facts: GeneratorFacts) -> bool:
+    """``sqlite3.connect(":memory:")``, ``create_engine("sqlite://")``: a database that lives
+    in the process holds nothing outside it, and a set-up step that fails on it (creating the
+    tables of a test) leaks nothing the garbage collector does not take back. An in-memory
+    SQLite URL says so whoever is called with it (a project's ``build_engine(url)``)."""
+    qualified = facts.imports.qualified_name(call.func) if facts.imports is not None else None
+    # a project's module may hand sqlite3 on (`from app.utils.sqlite import sqlite3`, which
+    # imports pysqlite3 or sqlite3 under that name)
+    sqlite_call = qualified is not None and (
+        qualified in _SQLITE_FACTORIES or qualified.endswith("sqlite3.connect")
+    )
+    arguments = [*call.args[:1], *(k.value for k in call.keywords if k.arg in ("database", "url"))]
+    for argument in arguments:
+        if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
+            continue
+        text = argument.value.strip()
+        if text.split("?", 1)[0] in _IN_MEMORY or (
+            text.startswith("sqlite") and text.endswith("/:memory:")
+        ):
+            return True
+        if sqlite_call and (text in (":memory:", "") or text.startswith("file::memory:")):
+            return True
+    return False

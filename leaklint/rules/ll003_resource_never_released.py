@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from leaklint.analysis.facts import GeneratorFacts, ResourceFacts
+from leaklint.analysis.shapes import in_memory_database
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, release_statement, short_code
 
@@ -28,7 +29,9 @@ release helper it is passed to (`await close_db(engine)`), any call in a `finall
 itself (an httpx transport passed to `httpx.AsyncClient(transport=...)`, an aiohttp connector
 passed to `ClientSession(connector=...)` without `connector_owner=False`). A resource passed to
 an ordinary call (`crud.create(db, item)`) is still the generator's to release. A lock's
-`acquire()` result is a bool, not a resource.
+`acquire()` result is a bool, not a resource. An in-memory SQLite database
+(`sqlite3.connect(":memory:")`, an engine on an in-memory SQLite URL) is not reported: it
+holds nothing outside the process, and the garbage collector takes all of it back.
 
 ## Why is this bad?
 Every call of the generator acquires a resource that nothing gives back. In a FastAPI dependency
@@ -92,6 +95,7 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             or resource.registered
             or resource.escapes
             or resource.handed_to_owner
+            or in_memory_database(acquisition.call, facts)
             # a class known only by inference may be released by a method leaklint does not know
             or (acquisition.resource_type.inferred and resource.used_after_yield)
         ):

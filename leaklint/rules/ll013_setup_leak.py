@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.imports import dotted_parts
+from leaklint.analysis.shapes import in_memory_database
 from leaklint.analysis.syntax import SCOPES
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
@@ -153,7 +154,7 @@ def _setup_steps(
         or resource.registered
         or resource.escapes
         or resource.handed_to_owner
-        or _in_memory_database(acquisition.call, facts)
+        or in_memory_database(acquisition.call, facts)
     ):
         return None
     guards = {
@@ -197,44 +198,6 @@ def _opened_later(
         ):
             return statement, steps[index + 1 :]
     return acquisition, steps
-
-
-_IN_MEMORY = ("sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite://", "sqlite+pysqlite://")
-
-
-_SQLITE_FACTORIES = frozenset(
-    {
-        "sqlite3.connect",
-        "aiosqlite.connect",
-        "sqlalchemy.create_engine",
-        "sqlalchemy.ext.asyncio.create_async_engine",
-        "sqlmodel.create_engine",
-    }
-)
-"""The calls an in-memory SQLite database is made with."""
-
-
-def _in_memory_database(call: ast.Call, facts: GeneratorFacts) -> bool:
-    """``sqlite3.connect(":memory:")``, ``create_engine("sqlite://")``: a database that lives
-    in the process holds nothing outside it, and a set-up step that fails on it (creating the
-    tables of a test) leaks nothing the garbage collector does not take back."""
-    qualified = facts.imports.qualified_name(call.func) if facts.imports is not None else None
-    # a project's module may hand sqlite3 on (`from app.utils.sqlite import sqlite3`, which
-    # imports pysqlite3 or sqlite3 under that name)
-    if qualified is None or not (
-        qualified in _SQLITE_FACTORIES or qualified.endswith("sqlite3.connect")
-    ):
-        return False
-    arguments = [*call.args[:1], *(k.value for k in call.keywords if k.arg in ("database", "url"))]
-    for argument in arguments:
-        if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
-            continue
-        text = argument.value.strip()
-        if text in (":memory:", "") or text.startswith("file::memory:"):
-            return True
-        if text.split("?", 1)[0] in _IN_MEMORY or text.endswith("/:memory:"):
-            return True
-    return False
 
 
 def _finally_releases(facts: GeneratorFacts, resource: ResourceFacts) -> list[ReleaseSite]:
