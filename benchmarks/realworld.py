@@ -11,7 +11,7 @@ a mirror folder (one bare git directory per repository, under ``<mirror>/<owner>
 Usage::
 
     python benchmarks/realworld.py [--mirror /work/.mirror] [--keep DIR] [--project NAME]
-                                   [--json OUT]
+                                   [--holdout | --tuning] [--json OUT]
 
 For each project the pinned tree is extracted (``git archive``) into a temporary folder (or
 into ``--keep DIR/<owner>+<name>``, reused by later runs while it holds the same commit), and
@@ -82,6 +82,8 @@ class Project:
     commit: str
     paths: list[str]
     kind: str
+    holdout: bool = False
+    """Added after the changes the other projects drove, and triaged once: not for tuning."""
 
 
 @dataclass
@@ -140,6 +142,7 @@ def load_manifest(path: Path) -> list[Project]:
             commit=item["commit"],
             paths=list(item.get("paths", ["."])) or ["."],
             kind=item.get("kind", ""),
+            holdout=bool(item.get("holdout", False)),
         )
         for item in raw
     ]
@@ -521,6 +524,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         "--project", action="append", default=[], help="only this project (repeatable)"
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--holdout", action="store_true", help="only the held-out projects (holdout = true)"
+    )
+    chosen.add_argument(
+        "--tuning", action="store_true", help="only the projects whose findings drove changes"
+    )
     args = parser.parse_args(argv)
 
     projects = load_manifest(args.manifest)
@@ -529,6 +539,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if unknown:
             parser.error(f"not in the manifest: {', '.join(sorted(unknown))}")
         projects = [project for project in projects if project.name in args.project]
+    if args.holdout or args.tuning:
+        projects = [project for project in projects if project.holdout == args.holdout]
     verdicts, problems = load_verdicts(args.verdicts)
     ran_for = {project.name for project in projects}
     resolved = [v for v in verdicts if v.resolved and v.repo in ran_for]

@@ -29,8 +29,15 @@ from typing import Any, Optional
 
 import pytest
 
-from leaklint.analysis.kinds import WithForm
-from leaklint.analysis.libraries import LIBRARIES, STANDARD_LIBRARY, Library, Row, library_list
+from leaklint.analysis.kinds import ResourceType, WithForm
+from leaklint.analysis.libraries import (
+    LIBRARIES,
+    METHOD_RESULTS,
+    STANDARD_LIBRARY,
+    Library,
+    Row,
+    library_list,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -378,6 +385,54 @@ def test_leaving_with_releases_exactly_when_the_row_says(library: Library, row: 
     assert closes is row.kind.exit_closes, (
         f"{cls.__qualname__}.{exit_name} {'calls' if closes else 'does not call'} `{release}`;"
         f" the row says exit_closes={row.kind.exit_closes} ({_versions(library)})"
+    )
+
+
+# resources made by a method of a known resource -------------------------------------------
+
+METHOD_RESULT_CLASSES = {
+    ("cassandra.cluster.Cluster", "connect"): "cassandra.cluster.Session",
+    ("neo4j.Driver", "session"): "neo4j.Session",
+    ("neo4j.AsyncDriver", "session"): "neo4j.AsyncSession",
+    ("pika.BlockingConnection", "channel"): "pika.adapters.blocking_connection.BlockingChannel",
+    ("aio_pika.Connection", "channel"): "aio_pika.Channel",
+    ("paramiko.SSHClient", "open_sftp"): "paramiko.SFTPClient",
+}
+"""The class each method row of :data:`METHOD_RESULTS` gives, by the receiver's kind name."""
+
+METHOD_CASES = [
+    (receiver, method, made)
+    for (receiver, method), made in METHOD_RESULTS.items()
+    if made is not None  # what is no resource of the caller's has nothing to check
+]
+
+
+def _receiver(kind: ResourceType) -> tuple[Library, type]:
+    """A row's library and class for the receiver's kind: the class the method is read on."""
+    for library, row in CASES:
+        if row.kind is kind:
+            return library, _row_class(library, row)
+    raise AssertionError(f"no row acquires a {kind.name}: its methods cannot be checked")
+
+
+@pytest.mark.parametrize(
+    ("receiver", "method", "made"),
+    METHOD_CASES,
+    ids=[f"{receiver.name}.{method}" for receiver, method, _ in METHOD_CASES],
+)
+def test_a_method_row_gives_what_it_says(
+    receiver: ResourceType, method: str, made: ResourceType
+) -> None:
+    library, cls = _receiver(receiver)
+    assert hasattr(cls, method), f"{cls.__qualname__} has no `{method}` ({_versions(library)})"
+    spelled = METHOD_RESULT_CLASSES.get((receiver.name, method))
+    assert spelled is not None, f"{receiver.name}.{method}: add the class it gives to the test"
+    given = _resolve(spelled)
+    release = made.release or "close"
+    assert hasattr(given, release), f"{spelled} has no `{release}` ({_versions(library)})"
+    assert _is_coroutine(given, release) is made.release_is_async, (
+        f"{spelled}.{release}: release_is_async={made.release_is_async} is wrong"
+        f" ({_versions(library)})"
     )
 
 
