@@ -131,6 +131,12 @@ def is_release_helper(name: str, release_methods: frozenset[str]) -> bool:
     return bool(words) and (words[0] in release_methods or words[0] in RELEASE_HELPER_WORDS)
 
 
+_GUESSED_BY_METHOD = frozenset(
+    {*METHOD_FACTORIES.values(), *(k.as_async() for k in METHOD_FACTORIES.values())}
+)
+"""What ``x.connect()`` is taken for when nothing says what ``x`` is."""
+
+
 def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
     """The value is only tested: ``if acquired``, ``if not acquired``, ``assert acquired``."""
     current: ast.AST = load
@@ -142,6 +148,14 @@ def _is_truth_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
     if isinstance(owner, (ast.If, ast.While, ast.IfExp, ast.Assert)):
         return getattr(owner, "test", None) is current
     return False
+
+
+def _is_value_test(load: ast.Name, parent: dict[ast.AST, ast.AST]) -> bool:
+    """The value is only tested or compared: ``assert res == (True, "ws")``, ``if not ok``."""
+    owner = parent.get(load)
+    if isinstance(owner, ast.Compare):
+        return True
+    return _is_truth_test(load, parent)
 
 
 def _creates(node: ast.AST) -> bool:
@@ -874,6 +888,19 @@ class ResourceCollector:
             loads = self._loads.get(facts.key, [])
             truth_only = bool(loads) and all(_is_truth_test(load, self.parent) for load in loads)
             if acquisition.owner in self._argless_releases or truth_only:
+                facts.acquisition = None
+        for facts in self.resources.values():
+            acquisition = facts.acquisition
+            if acquisition is None or acquisition.resource_type not in _GUESSED_BY_METHOD:
+                continue
+            # `res = await communicator.connect()` on a receiver of no known type, whose
+            # value is only compared (a `(connected, protocol)` tuple): no connection
+            loads = self._loads.get(facts.key, [])
+            if (
+                loads
+                and all(_is_value_test(load, self.parent) for load in loads)
+                and not (facts.release_sites or facts.managing_withs)
+            ):
                 facts.acquisition = None
 
     def _settle_holders(self) -> None:

@@ -68,19 +68,38 @@ def passes_on_a_generator(facts: GeneratorFacts, loop: ast.AST) -> bool:
     ):
         return False
     func = loop.iter.func
+    definition: Optional[ast.AST] = None
     if isinstance(func, ast.Attribute):
-        # `helpers.make_client(app)`, not a method of something the generator holds
-        if not isinstance(func.value, ast.Name) or func.value.id in facts.local_names:
+        if not isinstance(func.value, ast.Name):
             return False
-        name = func.attr
+        if func.value.id in ("self", "cls"):
+            # `self.inject(state)`: a method of the class, read where it is defined here
+            definition = _own_method(facts, func.attr)
+        elif func.value.id in facts.local_names:
+            return False  # a method of something the generator holds
+        name = func.attr  # `helpers.make_client(app)`
     elif isinstance(func, ast.Name):
         name = func.id
+        definition = _module_function(facts.module_tree, name)
     else:
         return False
     if name in _ITERATION_BUILTINS:
         return False
-    definition = _module_function(facts.module_tree, name) if isinstance(func, ast.Name) else None
     return definition is None or _yields_once(definition)
+
+
+def _own_method(facts: GeneratorFacts, name: str) -> Optional[ast.AST]:
+    """The method ``name`` of the class the generator is defined in, if this module shows it."""
+    tree = facts.module_tree
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(item is facts.node for item in node.body):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+                    return item
+            return None
+    return None
 
 
 def _module_function(tree: Optional[ast.Module], name: str) -> Optional[ast.AST]:
