@@ -243,11 +243,24 @@ def test_gitignore_files_apply_up_to_the_repository_root(tmp_path: Path) -> None
 
 
 @needs_flake8
-def test_flake8_on_the_dependencies_module_alone_reports_what_the_project_view_reports() -> None:
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        (
+            ROOT / "fixtures" / "LL005" / "dependencies_module_alone",
+            {("22:12", "LL005"), ("30:5", "LL010"), ("34:5", "LL011")},
+        ),
+        # the connection comes from a function of another module of the project
+        (ROOT / "fixtures" / "LL003" / "project_factories", {("16:12", "LL003")}),
+    ],
+    ids=["dependencies_module_alone", "project_factories"],
+)
+def test_flake8_on_the_dependencies_module_alone_reports_what_the_project_view_reports(
+    unit: Path, expected: set[tuple[str, str]]
+) -> None:
     """The common layout: the dependencies in deps.py, their `Depends(...)` in the routers.
     flake8 hands the plugin deps.py alone (pre-commit passes it alone too); the module's name
     and each function's shape must give the verdict the whole project gives."""
-    unit = ROOT / "fixtures" / "LL005" / "dependencies_module_alone"
     project = run("--no-cache", "--output-format", "concise", ".", cwd=unit)
     alone = run("--no-cache", "--output-format", "concise", "deps.py", cwd=unit)
     flake8 = _flake8("--isolated", "--select", "LL", "deps.py", cwd=unit)
@@ -256,7 +269,6 @@ def test_flake8_on_the_dependencies_module_alone_reports_what_the_project_view_r
     def findings(output: str) -> set[tuple[str, str]]:
         return {m.groups() for m in map(pattern.match, output.splitlines()) if m}  # type: ignore[misc]
 
-    expected = {("22:12", "LL005"), ("30:5", "LL010"), ("34:5", "LL011")}
     assert findings(project.stdout) == expected, project.stdout
     assert findings(alone.stdout) == expected, alone.stdout
     assert findings(flake8.stdout) == expected, flake8.stdout

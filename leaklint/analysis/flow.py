@@ -226,8 +226,15 @@ def analyse_function(
     )
     if not target.known and delegated_by is not None:
         target = delegated_by
-    # inference only where a finding can follow: generators with a known driver
-    infer = oracle if oracle is not None and target.known else None
+    # inference only where a finding can follow: generators with a known driver, or of the
+    # shape whose driver may be presumed from what it holds (`_presumed`)
+    presumable = (
+        not target.known
+        and not function.decorator_list
+        and not function.col_offset
+        and len(yields) == 1
+    )
+    infer = oracle if oracle is not None and (target.known or presumable) else None
     builder = ResourceCollector(
         function, imports, index, parent, yields, knowledge, infer, module, owner_class
     )

@@ -5,7 +5,8 @@ and parsing and walking them was most of a cold run. A finding needs at least on
 
 * a driver the source names: a decorator's name (``contextmanager``, ``fixture``,
   ``provide``) or a function the project index knows is handed to one (``Depends(get_db)``);
-  type inference, too, runs only for these;
+  or one a driver may be presumed from: a ``Depends`` parameter, a name dependencies go by
+  (``get_db``, ``provide_client``); type inference, too, runs only for these;
 * an acquisition of a known resource: a factory's or a session factory's name, a pool's
   checkout method, a ``closing()`` wrapper, a name for a session;
 * a release: a release method's name (``close``, ``dispose``...) or a helper named for one
@@ -32,6 +33,7 @@ from leaklint.analysis.resources import (
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
 )
+from leaklint.analysis.targets import DEPENDENCY_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ class Sieve:
             names |= set(index.session_factories)
         self.names = frozenset(names)
         """Names that matter whole, case and all; an import may bind one under another name."""
-        self._whole = self.names | _KEYWORDS
+        self._whole = self.names | _KEYWORDS | knowledge.dependency_markers
         releases = knowledge.release_methods | RELEASE_HELPER_WORDS | OWNER_RELEASE_METHODS
         # a release method, or the first word of a helper's name, in lower case; and
         # `with local_session() as session`, a factory named for sessions
@@ -98,6 +100,9 @@ class Sieve:
         spelt = set(_IDENTIFIER.findall(text))
         if not spelt.isdisjoint(self._whole) or (aliases and not spelt.isdisjoint(aliases)):
             return True
+        if any(DEPENDENCY_NAME.match(name) for name in spelt):
+            return True  # `get_db`: presumed a dependency when it holds what a project's
+            # own function returns (`conn = open_conn()`), which no word here names
         if not spelt.isdisjoint(_HOLDERS) and (
             not spelt.isdisjoint(_GUARDS) or _BARE_EXCEPT.search(text) is not None
         ):

@@ -578,7 +578,7 @@ def _shaped_like_lifespan(function: FunctionNode) -> bool:
 
 _DEPENDENCY_MODULES = frozenset({"deps", "dependencies", "dependency", "depends"})
 """What projects name the module (or package) of their dependencies."""
-_DEPENDENCY_NAME = re.compile(r"^(?:get|provide)_\w*(?:db|session|conn|connection|client)\w*$")
+DEPENDENCY_NAME = re.compile(r"^(?:get|provide)_\w*(?:db|session|conn|connection|client)\w*$")
 """What projects name a dependency that hands out a session or a client: ``get_db``,
 ``get_async_session``, ``provide_http_client``."""
 
@@ -624,7 +624,7 @@ def presumed_driver(
     if not holds_something:
         return None
     in_dependency_module = any(part in _DEPENDENCY_MODULES for part in module[-2:])
-    if in_dependency_module or _DEPENDENCY_NAME.match(function.name):
+    if in_dependency_module or DEPENDENCY_NAME.match(function.name):
         return PRESUMED_DEPENDENCY
     return None
 
