@@ -33,7 +33,17 @@ def test_contextmanager_under_any_alias(decorator_import: str, decorator: str) -
 
 
 def test_undecorated_without_acquisition_is_not_a_target() -> None:
-    assert codes("def locked():\n    LOCK.acquire()\n    yield\n    LOCK.release()\n") == []
+    assert codes("def counted():\n    COUNTER.open()\n    yield\n    COUNTER.close()\n") == []
+
+
+def test_a_lock_acquired_before_the_yield_is_an_acquisition() -> None:
+    """`lock.acquire()` then `lock.release()` after the `yield`: held across it, so the
+    generator is shaped like a context manager, and the release is skipped on the error path."""
+    source = "def locked():\n    LOCK.acquire()\n    yield\n    LOCK.release()\n"
+    assert codes(source) == [(4, "LL001")]
+    # a non-blocking attempt whose result is kept is no acquisition statement
+    attempt = source.replace("    LOCK.acquire()", "    got = LOCK.acquire(False)")
+    assert codes(attempt) == []
 
 
 @pytest.mark.parametrize(

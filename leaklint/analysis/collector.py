@@ -19,6 +19,7 @@ from leaklint.analysis.facts import (
     YieldSite,
 )
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
+from leaklint.analysis.libraries import LOCK
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
     ASYNC_COUNTERPARTS,
@@ -112,6 +113,8 @@ def _as_async(kind: ResourceType) -> ResourceType:
     library has both of (a session of ``sessionmaker(class_=AsyncSession)``); a kind the table
     checked stays as it is (Motor's client has awaited methods and a plain ``close()``); any
     other (a generic ``.connect()``, a guess, the project's) becomes async."""
+    if kind == LOCK:
+        return kind  # `await lock.acquire()` then a plain `release()` (asyncio): unknown
     if (kind.name, kind.guessed) in ASYNC_COUNTERPARTS or kind not in _DEFINITE:
         return kind.as_async()
     return kind
@@ -268,6 +271,8 @@ class ResourceCollector:
         self._bound: Optional[set[str]] = None
         self._assigned: Optional[set[str]] = None
         self._argless_releases: set[str] = set()
+        self._lock_acquisitions: dict[str, tuple[ast.stmt, ast.Call, bool]] = {}
+        """``lock.acquire()`` statements before the ``yield``, by receiver."""
         """Receivers of ``release()`` with no argument: locks, not pools."""
         self._awaited_receivers: set[str] = set()
         """Receivers of an awaited method other than a release: ``await db.execute(...)``."""
@@ -308,6 +313,7 @@ class ResourceCollector:
                 if resource_type is not None and resource_type[0] is not None:
                     self.anonymous.append((node, node.value, resource_type[0]))
         self._settle_flags()
+        self._settle_locks()
         self._settle_holders()
         self._settle_doubles()
         self._settle_async()
@@ -636,6 +642,12 @@ class ResourceCollector:
         key: Optional[str] = None
         if func.attr == "release" and not call.args and receiver is not None:
             self._argless_releases.add(receiver)
+        if func.attr == "acquire" and receiver is not None and position(call) < self.first_yield:
+            statement = self._statement_of(call)
+            value = statement.value if isinstance(statement, ast.Expr) else None
+            if value is call or (isinstance(value, ast.Await) and value.value is call):
+                # `lock.acquire()` (or `await lock.acquire()`) as a statement of its own
+                self._lock_acquisitions.setdefault(receiver, (statement, call, value is not call))
         if func.attr in OWNER_RELEASE_METHODS and call.args:
             key = dotted_name(call.args[0])
         elif func.attr in self.knowledge.release_methods and not call.args:
@@ -902,6 +914,18 @@ class ResourceCollector:
                 and not (facts.release_sites or facts.managing_withs)
             ):
                 facts.acquisition = None
+
+    def _settle_locks(self) -> None:
+        """``lock.acquire()`` before the ``yield`` and ``lock.release()`` with no argument
+        after it: the lock is held across the ``yield``, acquired by that statement (a lock of
+        ``threading``, ``asyncio``, ``multiprocessing``, redis, filelock...; a pool's
+        ``acquire()`` is bound to a name, and its ``release(conn)`` takes one)."""
+        for key, (statement, call, awaited) in self._lock_acquisitions.items():
+            facts = self.resources.get(key)
+            if facts is None or facts.acquisition is not None:
+                continue
+            if any(site.method == "release" and not site.call.args for site in facts.release_sites):
+                facts.acquisition = Acquisition(statement, call, awaited, LOCK)
 
     def _settle_holders(self) -> None:
         """``connection = connection_for(context)`` ... ``close_context(context)``: a resource

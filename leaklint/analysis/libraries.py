@@ -774,6 +774,15 @@ CONVENTIONAL_SESSION_FACTORIES: dict[str, ResourceType] = {
 whose factory is defined in a file that is not being linted. Only a guess: projects name an
 ``async_sessionmaker`` ``SessionLocal`` too, so whether the session is async is not known."""
 
+LOCK = ResourceType("lock", release="release", guessed=True)
+"""A lock held by ``lock.acquire()`` until ``lock.release()``: ``threading`` and
+``multiprocessing`` locks and semaphores, ``asyncio``'s (``await lock.acquire()``, a plain
+``release()``), redis and filelock locks. Recognised by the two calls on one name, not by a
+factory: the lock itself is usually shared (a parameter, an attribute), what is held is the
+acquisition. Which library it is is not known, so neither is whether ``release()`` is a
+coroutine (asyncio's is not, redis.asyncio's is): ``guessed``, and the code's own release
+calls are what fixes move."""
+
 RELEASED_PER_THREAD = frozenset({"django.db.connections", "django.db.connection"})
 """Library objects a generator may release although every call shares them, because what they
 release is the calling thread's own (Django 5.2: `connections.close_all()` closes this thread's

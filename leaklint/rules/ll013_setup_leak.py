@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
 from leaklint.analysis.imports import dotted_parts
+from leaklint.analysis.libraries import LOCK
 from leaklint.analysis.shapes import in_memory_database
 from leaklint.analysis.syntax import SCOPES
 from leaklint.model import Applicability, FixKind, FixPlan
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 DOCS = """\
 ## What it does
 Checks for a statement that can fail between a resource's acquisition and the `try` whose
-`finally` releases it, when that statement acquires another resource or works on the first:
+`finally` releases it, when that statement acquires another resource or works on the first (for
+a lock held with `acquire()`, any statement that can fail):
 
 ```python
 conn = pool.getconn()
@@ -57,6 +59,15 @@ a pool checkout back:
 
 All measured with PostgreSQL 15 and `SELECT 1/0` as the failing step. This happens whatever
 drives the generator: the step runs before the first `yield`.
+
+A **lock** taken with `lock.acquire()` (or `await lock.acquire()`) and given back with
+`lock.release()` in that `finally` is worse: nothing ever releases it, not even the garbage
+collector. Measured on Python 3.11: after one failing step, a `threading.Lock`'s next
+`acquire(timeout=1)` returns `False` and an `asyncio.Lock`'s next `acquire()` waits until it is
+cancelled, `locked()` still true. For a lock, any step that can fail counts, whatever it works
+on; a lock is recognised by the two calls on one name (a module's lock, `self._lock`, a redis
+lock), and a non-blocking attempt whose result is tested (`acquired = lock.acquire(False)`) is
+not one.
 
 A step that does not mention the resource and acquires nothing (reading settings, building a
 query) is not reported, nor one that releases the resource itself when it fails (a `try` of its
@@ -150,7 +161,8 @@ def _setup_steps(
     acquisition = resource.acquisition
     if (
         acquisition is None
-        or not resource.is_local_name
+        # a lock is usually shared (`self._lock`): what the generator holds is the acquisition
+        or not (resource.is_local_name or acquisition.resource_type == LOCK)
         or resource.registered
         or resource.escapes
         or resource.handed_to_owner
@@ -258,6 +270,8 @@ def _failing_step(
         )
         if on_it or (given_it and not lazy and not _binds_a_session(call, resource.key)):
             return call
+        if resource.resource_type == LOCK:
+            return call  # any step that fails leaves the lock held: every later caller waits
     return None
 
 
