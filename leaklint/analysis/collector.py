@@ -19,7 +19,7 @@ from leaklint.analysis.facts import (
     YieldSite,
 )
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
-from leaklint.analysis.libraries import LOCK
+from leaklint.analysis.libraries import LIFECYCLES, LOCK
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
     ASYNC_COUNTERPARTS,
@@ -272,6 +272,8 @@ class ResourceCollector:
         self._assigned: Optional[set[str]] = None
         self._argless_releases: set[str] = set()
         self._lock_acquisitions: dict[str, tuple[ast.stmt, ast.Call, bool]] = {}
+        self._unopened: dict[str, ResourceType] = {}
+        """Instances of a project class with a lifecycle, not yet opened by its method."""
         """``lock.acquire()`` statements before the ``yield``, by receiver."""
         """Receivers of ``release()`` with no argument: locks, not pools."""
         self._awaited_receivers: set[str] = set()
@@ -347,6 +349,10 @@ class ResourceCollector:
             if typed is None:
                 continue
             resource_type, owner, owner_release = typed
+            if resource_type is not None and resource_type.inferred and resource_type.opened_by:
+                # a project class with a lifecycle holds nothing until `server.start()`
+                self._unopened[key] = resource_type
+                continue
             self._transfer_ownership(call)
             self._resource(key).acquisition = Acquisition(
                 node, call, awaited, resource_type, owner, owner_release
@@ -573,6 +579,8 @@ class ResourceCollector:
         }
         if own & {"close", "aclose", "__exit__", "__aexit__"}:
             return True
+        if any(opening in own and closing in own for opening, closing in LIFECYCLES):
+            return True  # `start` and `stop`: its source says whether it is one
         bases = [self.imports.qualified_name(base) or "object" for base in definition.bases]
         return any(
             base != "object" and base.lstrip(".").split(".", 1)[0] not in standard_library()
@@ -642,6 +650,19 @@ class ResourceCollector:
         key: Optional[str] = None
         if func.attr == "release" and not call.args and receiver is not None:
             self._argless_releases.add(receiver)
+        unopened = self._unopened.get(receiver) if receiver is not None else None
+        if (
+            unopened is not None
+            and receiver is not None
+            and func.attr in unopened.opened_by
+            and position(call) < self.first_yield
+        ):
+            # `server.start()`: what the generator holds from here on
+            del self._unopened[receiver]
+            awaited = isinstance(self.parent.get(call), ast.Await)
+            self._resource(receiver).acquisition = Acquisition(
+                self._statement_of(call), call, awaited, unopened
+            )
         if func.attr == "acquire" and receiver is not None and position(call) < self.first_yield:
             statement = self._statement_of(call)
             value = statement.value if isinstance(statement, ast.Expr) else None

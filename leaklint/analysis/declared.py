@@ -35,8 +35,9 @@ import os
 import re
 from pathlib import Path
 
-from leaklint.analysis.doubles import named_as_double
+from leaklint.analysis.doubles import does_nothing, named_as_double
 from leaklint.analysis.imports import ImportMap, dotted_parts
+from leaklint.analysis.libraries import LIFECYCLES as _LIFECYCLES
 from leaklint.analysis.reads import consulted
 from leaklint.analysis.resources import (
     DEFAULT_KNOWLEDGE,
@@ -94,7 +95,10 @@ _PLAIN = frozenset(
 _EITHER = frozenset({"Optional", "Union"})
 _RELEASES = ("aclose", "close")
 _EXITS = ("__exit__", "__aexit__")
-_DYNAMIC = frozenset({*_RELEASES, *_EXITS, "__getattr__", "__getattribute__", "__new__"})
+_LIFECYCLE_WORDS = frozenset(name for pair in _LIFECYCLES for name in pair)
+_DYNAMIC = frozenset(
+    {*_RELEASES, *_EXITS, *_LIFECYCLE_WORDS, "__getattr__", "__getattribute__", "__new__"}
+)
 """Names that, bound any other way than by a ``def`` in the class body, need astroid."""
 
 
@@ -405,8 +409,11 @@ class ProjectSource:
             _IDENTIFIER.findall(text[found.start() : following.start() if following else len(text)])
         )
         if found.group().startswith("class"):
-            # a class of the project is a resource by its own exit and release methods
-            return not spelt.isdisjoint(_EXITS) and not spelt.isdisjoint(_RELEASES)
+            # a class of the project is a resource by its own exit and release methods, or by
+            # a lifecycle of two methods (`start` and `stop`)
+            return (not spelt.isdisjoint(_EXITS) and not spelt.isdisjoint(_RELEASES)) or any(
+                opening in spelt and closing in spelt for opening, closing in _LIFECYCLES
+            )
         return not self._words.isdisjoint(spelt)
 
     def resource_type(
@@ -424,11 +431,13 @@ class ProjectSource:
         if isinstance(answer, ResourceType):
             return answer
         if isinstance(answer, dict):
+            opened_by = answer.get("opened_by")
             return ResourceType(
                 str(answer["name"]),
                 release=str(answer["release"]),
                 release_is_async=bool(answer["async"]),
                 inferred=True,
+                opened_by=(str(opened_by),) if opened_by else (),
             )
         return None
 
@@ -596,7 +605,7 @@ def _class_answer(definition: ast.ClassDef, qualified: str) -> Answer:
     if "__getattr__" in methods or "__getattribute__" in methods or "__new__" in methods:
         return ASK
     if not any(name in methods for name in _EXITS):
-        return None
+        return _lifecycle_answer(definition, qualified, methods)
     for name in _RELEASES:
         release = methods.get(name)
         if release is not None:
@@ -605,6 +614,32 @@ def _class_answer(definition: ast.ClassDef, qualified: str) -> Answer:
                 "release": name,
                 "async": isinstance(release, ast.AsyncFunctionDef),
             }
+    return None
+
+
+def _lifecycle_answer(
+    definition: ast.ClassDef, qualified: str, methods: dict[str, ast.stmt]
+) -> Answer:
+    """A class without an exit whose methods pair up as a lifecycle (``start``/``stop``,
+    ``connect``/``disconnect``, ``open``/``close``), both doing something: an instance holds
+    what its opening method starts until the other releases it. Not a stand-in (``FakeServer``)
+    nor a class whose release does nothing."""
+    if named_as_double(definition.name):
+        return None
+    for opening, closing in _LIFECYCLES:
+        opener, release = methods.get(opening), methods.get(closing)
+        if not isinstance(opener, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if not isinstance(release, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if does_nothing(opener) or does_nothing(release):
+            return None
+        return {
+            "name": qualified,
+            "release": closing,
+            "async": isinstance(release, ast.AsyncFunctionDef),
+            "opened_by": opening,
+        }
     return None
 
 

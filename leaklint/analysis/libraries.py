@@ -783,6 +783,17 @@ acquisition. Which library it is is not known, so neither is whether ``release()
 coroutine (asyncio's is not, redis.asyncio's is): ``guessed``, and the code's own release
 calls are what fixes move."""
 
+LIFECYCLES = (
+    ("start", "stop"),
+    ("start", "shutdown"),
+    ("connect", "disconnect"),
+    ("connect", "close"),
+    ("open", "close"),
+)
+"""Method pairs that make a project class's instance a resource when the class has no exit:
+the first opens it (``server.start()``), the second releases it (``server.stop()``); both must
+do something."""
+
 RELEASED_PER_THREAD = frozenset({"django.db.connections", "django.db.connection"})
 """Library objects a generator may release although every call shares them, because what they
 release is the calling thread's own (Django 5.2: `connections.close_all()` closes this thread's
