@@ -584,6 +584,15 @@ class _Lines(list):  # type: ignore[type-arg]
                 position = text.find(word, self._starts[row + 1])  # on to the next line
         return sorted(found)
 
+    def rows_matching(self, pattern: re.Pattern[str]) -> list[int]:
+        """The lines where ``pattern`` (compiled with ``re.M``) matches, in order."""
+        if self._text is None:
+            self._text = "".join(self)
+        if self._starts is None:
+            self._starts = list(itertools.accumulate(map(len, self), initial=0))
+        starts = self._starts
+        return [bisect.bisect_right(starts, m.start()) - 1 for m in pattern.finditer(self._text)]
+
 
 def rows_with(words: tuple[str, ...], lines: Sequence[str]) -> list[int]:
     """Indexes of the lines holding one of ``words``, in order: the text is searched, not
@@ -597,7 +606,9 @@ _KEPT_METHODS = frozenset(
 """Methods a stub keeps whole: whether a class's release does anything is read from them (a
 test double whose ``close()`` is ``pass`` holds no resource). A class defining one is stubbed,
 so a module read in part answers as a module read whole."""
-_STUB_WORDS = tuple(sorted({name.strip("_") for name in _KEPT_METHODS}))
+_KEPT_METHOD = re.compile(
+    rf"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(?:{'|'.join(sorted(_KEPT_METHODS))})\b", re.M
+)
 
 
 def _resource_class_stubs(
@@ -608,10 +619,8 @@ def _resource_class_stubs(
     about their names, methods and bases; the analysis reads what their releases do."""
     stubs: list[ast.stmt] = []
     classes: set[int] = set()
-    for row in rows_with(_STUB_WORDS, code):
-        found = _METHOD.match(code[row])
-        if found is None or found.group(1) not in _KEPT_METHODS:
-            continue
+    searched = code if isinstance(code, _Lines) else _Lines(code)
+    for row in searched.rows_matching(_KEPT_METHOD):
         header = row - 1
         while header >= 0 and not _CLASS.match(code[header]):
             header -= 1

@@ -14,8 +14,8 @@ from leaklint.analysis.flow import analyse_module, noreturn_functions
 from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, KnowledgeBase
 from leaklint.analysis.sieve import Sieve
 from leaklint.analysis.targets import (
+    EnteredNames,
     ProjectIndex,
-    entered_names,
     index_module,
     module_name,
     registration_words,
@@ -120,7 +120,7 @@ def check_module(
         yield_rows,
         module_name(parsed.filename),
         noreturn_functions(parsed.text),
-        entered_names(parsed.text),
+        EnteredNames(parsed.text),
     )
     for facts in facts_of_module:
         for rule in rules:

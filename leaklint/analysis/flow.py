@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 
 from leaklint.analysis.collector import ResourceCollector
 from leaklint.analysis.facts import GeneratorFacts, YieldSite
@@ -41,10 +41,10 @@ def analyse_module(
     yield_rows: Optional[Iterable[int]] = None,
     module: ModuleName = (),
     noreturn: frozenset[str] = frozenset(),
-    entered: frozenset[str] = frozenset(),
+    entered: Container[str] = frozenset(),
 ) -> Iterator[GeneratorFacts]:
     """The facts of every generator function in a module, nested ones included; ``entered``
-    are the names the module enters with ``with`` (``targets.entered_names``).
+    are the names the module enters with ``with`` (``targets.EnteredNames``).
 
     ``yield_rows``, when the caller knows them from the text, lets the functions be found by
     their line ranges in a walk over statements only, instead of a walk over every node."""
@@ -145,7 +145,10 @@ def _delegators(functions: list[FunctionNode]) -> dict[str, list[FunctionNode]]:
     (``yield from _make_app(config)``), by the name they call."""
     found: dict[str, list[FunctionNode]] = {}
     for function in functions:
-        for node in ast.walk(function):
+        # `yield from f(...)` as a statement, or the value of one (`x = yield from f()`,
+        # `return (yield from f())`): a walk over statements, not every expression
+        for statement in statements(function.body):
+            node = getattr(statement, "value", None)
             if (
                 isinstance(node, ast.YieldFrom)
                 and isinstance(node.value, ast.Call)
@@ -200,7 +203,7 @@ def analyse_function(
     module: ModuleName = (),
     owner_class: Optional[ast.ClassDef] = None,
     delegated_by: Optional[TargetKind] = None,
-    entered: frozenset[str] = frozenset(),
+    entered: Container[str] = frozenset(),
 ) -> Optional[GeneratorFacts]:
     """The facts of one function, or ``None`` when it is not a generator; ``owner_class`` is
     the class a method is defined in (its ``self.<attr>`` factories are read from there);

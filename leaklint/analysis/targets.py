@@ -14,7 +14,7 @@ import ast
 import bisect
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from leaklint.analysis.drivers import (
     CONTEXTMANAGER,
@@ -497,7 +497,7 @@ def classify(
     knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE,
     module: ModuleName = (),
     owner_class: Optional[str] = None,
-    entered: frozenset[str] = frozenset(),
+    entered: Container[str] = frozenset(),
 ) -> TargetKind:
     """Read a function's decorators and the project index to tell how it is driven
     (``owner_class``: the class a method is defined in, when the parse shows it; ``entered``:
@@ -526,27 +526,33 @@ def classify(
         del found[CONTEXTMANAGER.name]
     if (
         set(found) == {CONTEXTMANAGER.name}
-        and function.name not in entered
         and _shaped_like_lifespan(function)
+        and function.name not in entered
     ):
         return TargetKind((LIFESPAN,))
     return TargetKind(tuple(found.values()))
 
 
 _APPLICATION_CLASSES = frozenset({"FastAPI", "Starlette", "Litestar", "ASGIApp", "Quart"})
+"""Classes of the application a lifespan is handed: ``async def lifespan(app: FastAPI)``."""
 
 _ENTERED = re.compile(r"\bwith[ \t]+(?:[\w.]+\.)?(\w+)[ \t]*\(")
 
 
-def entered_names(text: str) -> frozenset[str]:
+class EnteredNames:
     """The names a module's text enters with ``with``/``async with``: ``request_client`` for
-    ``async with request_client(request.app) as client``."""
-    if "with" not in text:
-        return frozenset()
-    return frozenset(_ENTERED.findall(text))
+    ``async with request_client(request.app) as client``. Read from the text when first asked
+    (only a generator shaped like a lifespan asks)."""
 
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._names: Optional[frozenset[str]] = None
 
-"""Classes of the application a lifespan is handed: ``async def lifespan(app: FastAPI)``."""
+    def __contains__(self, name: object) -> bool:
+        if self._names is None:
+            text = self._text
+            self._names = frozenset(_ENTERED.findall(text)) if "with" in text else frozenset()
+        return name in self._names
 
 
 def _shaped_like_lifespan(function: FunctionNode) -> bool:
