@@ -7,8 +7,11 @@ The Pythons are the ``Programming Language :: Python :: 3.x`` classifiers of pyp
 declaring a version is what puts it in the matrix. A declared Python missing from the machine
 fails the run instead of being skipped. Interpreters are found on ``PATH`` or, where pyenv
 manages them (``pyenv install 3.9`` ...), in pyenv's versions folder, whichever Python is
-pyenv's global one. The PostgreSQL end-to-end test runs once, in the README's test command
-(``.ci/run`` runs both); extra arguments go to pytest (``python -m nox -- -k fixtures``).
+pyenv's global one. Each session runs the fast tests, spread over the machine's cores; the slow
+integration tests (the ``slow`` marker: the sdist and the wheel, pre-commit, Neovim, PostgreSQL)
+run once, on the default Python (``.ci/run`` runs both); extra arguments go to pytest
+(``python -m nox -- -k fixtures``). ``python noxfile.py --others`` prints the declared Pythons
+other than the one running it: ``.ci/run`` has just run the suite on that one.
 
 nox rather than tox: the sessions are plain Python, which reads the version list from the
 classifiers and finds pyenv's interpreters without a plugin.
@@ -78,12 +81,10 @@ nox.options.sessions = ["tests"]
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite but the PostgreSQL end-to-end test, on one Python."""
+    """The fast tests (all but the ``slow`` marker's) on one Python."""
     session.install("-e", ".[test]")
     session.run("python", "--version")
-    session.run(
-        "python", "-m", "pytest", "-m", "not e2e", "-p", "no:cacheprovider", *session.posargs
-    )
+    session.run("python", "-m", "pytest", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
@@ -100,6 +101,8 @@ def equivalence_sqlalchemy20(session: nox.Session) -> None:
         "-m",
         "pytest",
         "tests/test_equivalence.py",
+        "-m",
+        "",  # the PostgreSQL cases too, which the slow marker keeps out of a default run
         "-p",
         "no:cacheprovider",
         *session.posargs,
@@ -121,3 +124,12 @@ def knowledge_base(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
     )
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--others"]:
+        sys.exit("usage: python noxfile.py --others")
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    print(" ".join(version for version in PYTHONS if version != running))

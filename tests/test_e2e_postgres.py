@@ -54,7 +54,7 @@ except ImportError as error:  # pragma: no cover - the test extra installs them
         allow_module_level=True,
     )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "fastapi_sqlalchemy" / "app"

@@ -20,6 +20,8 @@ import pytest
 
 from leaklint import fix_source
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).with_name("neovim_quickfix.lua")
 DEPS = textwrap.dedent(
     """\

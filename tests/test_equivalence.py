@@ -239,7 +239,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _param(case_type: type[Case]) -> Any:
-    marks = [pytest.mark.e2e] if case_type.needs_postgres else []
+    marks = [pytest.mark.e2e, pytest.mark.slow] if case_type.needs_postgres else []
     return pytest.param(case_type, id=case_type.case_id(), marks=marks)
 
 

@@ -14,6 +14,8 @@ import installed
 import pytest
 from test_cli import SESSIONLOCAL, SESSIONLOCAL_FIXED
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = installed.command("pre-commit")
 

@@ -21,6 +21,8 @@ import pytest
 from installed import command
 from test_cli import SESSIONLOCAL, SESSIONLOCAL_FIXED
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = "Scripts" if sys.platform == "win32" else "bin"
 
@@ -98,7 +100,16 @@ def test_the_sdist_runs_its_own_tests(dist: Path, tmp_path: Path) -> None:
     assert where.stdout.strip() == str(unpacked / "leaklint" / "__init__.py")
     tests = ["tests/test_fixtures.py", "tests/test_runtime.py", "tests/test_analysis.py"]
     result = _run(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests, cwd=unpacked
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-n",
+        "auto",
+        "-p",
+        "no:cacheprovider",
+        *tests,
+        cwd=unpacked,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout
