@@ -75,6 +75,9 @@ RELEASE_METHODS = frozenset(
 )
 RESOURCE_METHODS = frozenset({"connect", "getconn", "acquire", "raw_connection"})
 OWNER_RELEASES = frozenset({"putconn", "release"})
+CONTEXT_VARIABLES = frozenset({"contextvars.ContextVar"})
+"""A context variable: ``set(value)`` returns a token, tracked like a resource, that stays open
+until ``reset(token)`` puts the previous value back; a skipped reset leaves the value set."""
 EXIT_KEEPS_OPEN = frozenset({"psycopg2.connect", "sqlite3.connect"})
 """Real behaviour: these connections' ``__exit__`` ends the transaction and does not close."""
 TRANSACTIONS = frozenset({"begin", "begin_nested"})
@@ -224,6 +227,10 @@ class FakeResource:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        if self.origin in CONTEXT_VARIABLES and name == "set":
+            return lambda value: FakeResource(self._tracker, f"{self.origin}.set()", False)
+        if self.origin in CONTEXT_VARIABLES and name == "reset":
+            return self._owner_release(name)
         if name in RELEASE_METHODS and name != "release":
             return self._release_method(name)
         if name in OWNER_RELEASES:

@@ -19,7 +19,7 @@ from leaklint.analysis.facts import (
     YieldSite,
 )
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
-from leaklint.analysis.libraries import LIFECYCLES, LOCK
+from leaklint.analysis.libraries import CONTEXT_VAR_TOKEN, LIFECYCLES, LOCK
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
     ASYNC_COUNTERPARTS,
@@ -271,11 +271,16 @@ class ResourceCollector:
         self._bound: Optional[set[str]] = None
         self._assigned: Optional[set[str]] = None
         self._argless_releases: set[str] = set()
+        """Receivers of ``release()`` with no argument: locks, not pools."""
         self._lock_acquisitions: dict[str, tuple[ast.stmt, ast.Call, bool]] = {}
+        """``lock.acquire()`` statements before the ``yield``, by receiver."""
         self._unopened: dict[str, ResourceType] = {}
         """Instances of a project class with a lifecycle, not yet opened by its method."""
-        """``lock.acquire()`` statements before the ``yield``, by receiver."""
-        """Receivers of ``release()`` with no argument: locks, not pools."""
+        self._context_tokens: dict[str, tuple[ast.stmt, ast.Call, str]] = {}
+        """``token = var.set(value)`` before the ``yield``: the statement, the call and the
+        variable, by token."""
+        self._resets: list[tuple[ast.Call, str, str]] = []
+        """``var.reset(token)`` calls: the call, the variable and the token."""
         self._awaited_receivers: set[str] = set()
         """Receivers of an awaited method other than a release: ``await db.execute(...)``."""
 
@@ -316,6 +321,7 @@ class ResourceCollector:
                     self.anonymous.append((node, node.value, resource_type[0]))
         self._settle_flags()
         self._settle_locks()
+        self._settle_context_tokens()
         self._settle_holders()
         self._settle_doubles()
         self._settle_async()
@@ -345,6 +351,11 @@ class ResourceCollector:
             self._rebind(key, node, value)
             if position(node) > self.first_yield and not self._yield_follows(node):
                 continue
+            if _sets_a_context_variable(call) and not awaited:
+                receiver = dotted_name(call.func.value)  # type: ignore[attr-defined]
+                if receiver is not None:
+                    self._context_tokens[key] = (node, call, receiver)
+                    continue
             typed = self._call_type(call, awaited) or self._inferred_type(call)
             if typed is None:
                 continue
@@ -669,6 +680,10 @@ class ResourceCollector:
             if value is call or (isinstance(value, ast.Await) and value.value is call):
                 # `lock.acquire()` (or `await lock.acquire()`) as a statement of its own
                 self._lock_acquisitions.setdefault(receiver, (statement, call, value is not call))
+        if func.attr == "reset" and len(call.args) == 1 and receiver is not None:
+            token = dotted_name(call.args[0])
+            if token is not None:
+                self._resets.append((call, receiver, token))
         if func.attr in OWNER_RELEASE_METHODS and call.args:
             key = dotted_name(call.args[0])
         elif func.attr in self.knowledge.release_methods and not call.args:
@@ -948,6 +963,24 @@ class ResourceCollector:
             if any(site.method == "release" and not site.call.args for site in facts.release_sites):
                 facts.acquisition = Acquisition(statement, call, awaited, LOCK)
 
+    def _settle_context_tokens(self) -> None:
+        """``token = var.set(value)`` before the ``yield`` and ``var.reset(token)`` after it:
+        the variable keeps the value until the reset, so the token is held like a resource and
+        the reset is its release (a ``ContextVar``, or anything with its ``set``/``reset(token)``
+        pair). A token never reset is not reported: setting a variable for the rest of the
+        context is what ``set`` is for."""
+        for call, variable, token in self._resets:
+            made = self._context_tokens.get(token)
+            if made is None or made[2] != variable:
+                continue
+            facts = self._resource(token)
+            facts.release_sites.append(self._site(call, helper=False))
+            if facts.acquisition is None:
+                statement, setting, _ = made
+                facts.acquisition = Acquisition(
+                    statement, setting, False, CONTEXT_VAR_TOKEN, variable, "reset"
+                )
+
     def _settle_holders(self) -> None:
         """``connection = connection_for(context)`` ... ``close_context(context)``: a resource
         made from something the generator releases is released with it (the holder keeps it,
@@ -1060,3 +1093,13 @@ class ResourceCollector:
             facts.bound_only_after_yield = (
                 bool(assigned) and not facts.bound_before_yield and root not in self.parameters
             )
+
+
+def _sets_a_context_variable(call: ast.Call) -> bool:
+    """``var.set(value)``: one positional argument, a method called ``set``."""
+    return (
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr == "set"
+        and len(call.args) == 1
+        and not call.keywords
+    )

@@ -72,6 +72,10 @@ class ResourceType:
     opened_by: tuple[str, ...] = ()
     """Methods that open it when it was built without arguments: ``ftp = FTP()`` holds no
     connection until ``ftp.connect(host)``, so a step before that leaks nothing (LL013)."""
+    undo: bool = False
+    """A change to the process's own state that its release puts back (a context variable's
+    token): making it does no I/O and does not fail, so nothing before its ``try`` leaks it
+    (LL013) and its binding inside the ``try`` is never unbound there (LL004)."""
     lazy: bool = False
     """Holds nothing outside the process until a method of it is used: a SQLAlchemy session
     checks a connection out on its first query, an HTTP or Redis client connects on its first

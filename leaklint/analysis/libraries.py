@@ -783,6 +783,18 @@ acquisition. Which library it is is not known, so neither is whether ``release()
 coroutine (asyncio's is not, redis.asyncio's is): ``guessed``, and the code's own release
 calls are what fixes move."""
 
+CONTEXT_VAR_TOKEN = ResourceType(
+    "ContextVar token",
+    release=None,
+    exit_closes=False,
+    exit_note="is not a context manager",
+    undo=True,
+)
+"""What ``var.set(value)`` returns, held until ``var.reset(token)`` puts the previous value
+back: until then every task and thread that copies this context sees the new value. Recognised
+by the two calls on one variable and one token (a ``ContextVar`` of the module, of a class or
+of another module, and libraries with the same pair); the reset is the release."""
+
 LIFECYCLES = (
     ("start", "stop"),
     ("start", "shutdown"),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from leaklint.analysis.collector import is_release_helper
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
+from leaklint.analysis.libraries import CONTEXT_VAR_TOKEN
 from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
@@ -34,6 +35,11 @@ after it is skipped:
 For a database session this leaks a pooled connection on every failing request: the pool runs dry,
 PostgreSQL fills with sessions that are `idle in transaction`, and new requests wait for a
 connection until they time out ("QueuePool limit ... reached", "too many clients already").
+
+An undo is a release too: `token = var.set(value)` before the `yield` and `var.reset(token)` after
+it hold the context variable's value, and a skipped reset leaves it set for everything that later
+runs in that context (a tenant, a flag that turns validation off). A variable set and never reset
+is not reported: setting it for the rest of the context is what `set` is for.
 
 Generators whose driver resumes them normally are not reported: pytest fixtures (`next()` after a
 failing test), Starlette/FastAPI lifespans (resumed at shutdown), dishka providers,
@@ -113,10 +119,16 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         if resource.key in reported:
             continue  # `proc.kill(); proc.wait()`: one finding, the fix moves both
         reported.add(resource.key)
+        acquisition = resource.acquisition
+        if acquisition is not None and acquisition.resource_type == CONTEXT_VAR_TOKEN:
+            variable = acquisition.owner
+            advice = f" `{variable}` keeps the value after an error: reset it in a `finally`"
+        else:
+            advice = f" release `{resource.key}` in a `finally`"
         yield Finding(
             site.statement,
             f"`{short_code(site.call)}` is skipped when an exception is thrown in at the `yield`;"
-            f" release `{resource.key}` in a `finally`",
+            + advice,
             plan,
         )
 

@@ -86,6 +86,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     for resource in facts.resources:
         if resource.key.split(".", 1)[0] in facts.parameters and resource.is_local_name:
             continue
+        if resource.resource_type is not None and resource.resource_type.undo:
+            continue  # `token = var.set(value)` inside the `try` cannot fail there
         reported: set[int] = set()
         for site in resource.release_sites:
             guard = site.guarding_try

@@ -134,6 +134,8 @@ _NOT_WORK = frozenset({"print", "logger", "log", "logging", "LOGGER", "_logger",
 def check(facts: GeneratorFacts) -> Iterator[Finding]:
     """Report the first failing step before the protecting ``try`` of each resource."""
     for resource in facts.resources:
+        if resource.resource_type is not None and resource.resource_type.undo:
+            continue  # a context variable left set by a failed set-up: not a held resource
         found = _setup_steps(facts, resource)
         if found is None:
             continue
@@ -235,6 +237,8 @@ def _failing_step(
         if acquired is None or acquired.statement is not statement or lazy:
             continue
         kind = acquired.resource_type
+        if kind is not None and kind.undo:
+            return None  # `token = var.set(value)` does not fail
         if kind is not None and kind.lazy and kind.release != "dispose":
             continue  # building a client or a session does no I/O (an engine loads a driver)
         return acquired.call
