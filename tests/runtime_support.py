@@ -78,6 +78,8 @@ OWNER_RELEASES = frozenset({"putconn", "release"})
 CONTEXT_VARIABLES = frozenset({"contextvars.ContextVar"})
 """A context variable: ``set(value)`` returns a token, tracked like a resource, that stays open
 until ``reset(token)`` puts the previous value back; a skipped reset leaves the value set."""
+FOLDER_REMOVALS = frozenset({"shutil.rmtree"})
+"""Removes the folder passed first: a fake ``tempfile.mkdtemp()`` folder is released by it."""
 EXIT_KEEPS_OPEN = frozenset({"psycopg2.connect", "sqlite3.connect"})
 """Real behaviour: these connections' ``__exit__`` ends the transaction and does not close."""
 TRANSACTIONS = frozenset({"begin", "begin_nested"})
@@ -324,6 +326,10 @@ class _Factory:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.origin in SETTINGS:
             return Inert(self.origin)
+        if self.origin in FOLDER_REMOVALS:
+            if args and isinstance(args[0], FakeResource):
+                args[0]._release()
+            return None
         self._tracker.acquire()
         is_async = _is_async_origin(self.origin) or "AsyncSession" in repr(kwargs.get("class_"))
         return FakeResource(self._tracker, self.origin, is_async)

@@ -19,7 +19,14 @@ from leaklint.analysis.facts import (
     YieldSite,
 )
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
-from leaklint.analysis.libraries import CONTEXT_VAR_TOKEN, LIFECYCLES, LOCK
+from leaklint.analysis.libraries import (
+    CONTEXT_VAR_TOKEN,
+    FOLDER_FACTORIES,
+    FOLDER_REMOVALS,
+    LIFECYCLES,
+    LOCK,
+    TEMPORARY_FOLDER,
+)
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
     ASYNC_COUNTERPARTS,
@@ -281,6 +288,10 @@ class ResourceCollector:
         variable, by token."""
         self._resets: list[tuple[ast.Call, str, str]] = []
         """``var.reset(token)`` calls: the call, the variable and the token."""
+        self._made_folders: dict[str, tuple[ast.stmt, ast.Call]] = {}
+        """``path = tempfile.mkdtemp()`` before the ``yield``, by name."""
+        self._removals: list[tuple[ast.Call, str]] = []
+        """``shutil.rmtree(path)`` calls: the call and the folder's name."""
         self._awaited_receivers: set[str] = set()
         """Receivers of an awaited method other than a release: ``await db.execute(...)``."""
 
@@ -322,6 +333,7 @@ class ResourceCollector:
         self._settle_flags()
         self._settle_locks()
         self._settle_context_tokens()
+        self._settle_folders()
         self._settle_holders()
         self._settle_doubles()
         self._settle_async()
@@ -350,6 +362,9 @@ class ResourceCollector:
                 continue
             self._rebind(key, node, value)
             if position(node) > self.first_yield and not self._yield_follows(node):
+                continue
+            if not awaited and self.imports.qualified_name(call.func) in FOLDER_FACTORIES:
+                self._made_folders[key] = (node, call)
                 continue
             if _sets_a_context_variable(call) and not awaited:
                 receiver = dotted_name(call.func.value)  # type: ignore[attr-defined]
@@ -638,6 +653,10 @@ class ResourceCollector:
         func = call.func
         self._helper_release(call)
         self._closes_every_session(call)
+        if call.args and self.imports.qualified_name(func) in FOLDER_REMOVALS:
+            folder = dotted_name(call.args[0])
+            if folder is not None:
+                self._removals.append((call, folder))
         if not isinstance(func, ast.Attribute):
             return
         if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
@@ -980,6 +999,21 @@ class ResourceCollector:
                 facts.acquisition = Acquisition(
                     statement, setting, False, CONTEXT_VAR_TOKEN, variable, "reset"
                 )
+
+    def _settle_folders(self) -> None:
+        """``path = tempfile.mkdtemp()`` before the ``yield`` and ``shutil.rmtree(path)`` after
+        it: the folder stays on disk until it is removed, so it is held like a resource and the
+        removal is its release. A folder never removed is not reported: handing a folder over
+        for good is what ``mkdtemp`` is for (``TemporaryDirectory`` is the one that cleans up)."""
+        for call, folder in self._removals:
+            made = self._made_folders.get(folder)
+            if made is None:
+                continue
+            facts = self._resource(folder)
+            if not any(site.call is call for site in facts.release_sites):
+                facts.release_sites.append(self._site(call, helper=False))
+            if facts.acquisition is None:
+                facts.acquisition = Acquisition(made[0], made[1], False, TEMPORARY_FOLDER)
 
     def _settle_holders(self) -> None:
         """``connection = connection_for(context)`` ... ``close_context(context)``: a resource

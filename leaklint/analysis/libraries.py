@@ -795,6 +795,20 @@ back: until then every task and thread that copies this context sees the new val
 by the two calls on one variable and one token (a ``ContextVar`` of the module, of a class or
 of another module, and libraries with the same pair); the reset is the release."""
 
+TEMPORARY_FOLDER = ResourceType(
+    "temporary folder", release=None, exit_closes=False, exit_note="is not a context manager"
+)
+"""A folder ``tempfile.mkdtemp()`` made, on disk until ``shutil.rmtree(path)`` removes it.
+Recognised by the two calls on one name; the removal is the release."""
+
+FOLDER_FACTORIES = frozenset({"tempfile.mkdtemp"})
+"""Calls that make a folder the caller must remove (Python 3.9 to 3.13)."""
+
+FOLDER_REMOVALS = frozenset({"shutil.rmtree"})
+"""Calls that remove the folder passed first. Not ``os.rmdir``: it fails on a folder that is
+not empty, which a failing body usually leaves, so in a ``finally`` it would replace the
+caller's error with its own (an OpenHands evaluation helper, for one)."""
+
 LIFECYCLES = (
     ("start", "stop"),
     ("start", "shutdown"),

@@ -79,7 +79,7 @@ class Sieve:
         """Names that matter whole, case and all; an import may bind one under another name."""
         self._whole = self.names | _KEYWORDS | knowledge.dependency_markers
         releases = knowledge.release_methods | RELEASE_HELPER_WORDS | OWNER_RELEASE_METHODS
-        releases |= {"reset"}  # `var.reset(token)`: a context variable's undo
+        releases |= {"reset", "rmtree"}  # `var.reset(token)`, `shutil.rmtree(path)`
         # a release method, or the first word of a helper's name, in lower case; and
         # `with local_session() as session`, a factory named for sessions
         words = "|".join(sorted(map(re.escape, {name.lower() for name in releases})))

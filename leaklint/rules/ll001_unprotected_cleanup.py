@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from leaklint.analysis.collector import is_release_helper
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
-from leaklint.analysis.libraries import CONTEXT_VAR_TOKEN
+from leaklint.analysis.libraries import CONTEXT_VAR_TOKEN, TEMPORARY_FOLDER
 from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
@@ -39,7 +39,10 @@ connection until they time out ("QueuePool limit ... reached", "too many clients
 An undo is a release too: `token = var.set(value)` before the `yield` and `var.reset(token)` after
 it hold the context variable's value, and a skipped reset leaves it set for everything that later
 runs in that context (a tenant, a flag that turns validation off). A variable set and never reset
-is not reported: setting it for the rest of the context is what `set` is for.
+is not reported: setting it for the rest of the context is what `set` is for. So is a folder:
+`path = tempfile.mkdtemp()` before the `yield` and `shutil.rmtree(path)` after it leave the folder
+on disk after every error (`os.rmdir` is not taken for its removal: it fails on the folder a
+failing body filled, and in a `finally` its error would replace the caller's).
 
 Generators whose driver resumes them normally are not reported: pytest fixtures (`next()` after a
 failing test), Starlette/FastAPI lifespans (resumed at shutdown), dishka providers,
@@ -123,6 +126,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
         if acquisition is not None and acquisition.resource_type == CONTEXT_VAR_TOKEN:
             variable = acquisition.owner
             advice = f" `{variable}` keeps the value after an error: reset it in a `finally`"
+        elif acquisition is not None and acquisition.resource_type == TEMPORARY_FOLDER:
+            advice = f" the folder `{resource.key}` stays on disk: remove it in a `finally`"
         else:
             advice = f" release `{resource.key}` in a `finally`"
         yield Finding(
