@@ -23,6 +23,7 @@ BEHAVIOURS = frozenset(
         "commits-on-error",
         "skips-rollback",
         "setup-leaks",
+        "not-undone",
     }
 )
 RUNTIME_OPTIONS = frozenset({"before", "driver"})

@@ -448,6 +448,9 @@ class DriveResult:
     """How many ``commit()`` calls were made."""
     rollbacks: int = 0
     """How many ``rollback()`` calls were made."""
+    restored: Optional[bool] = None
+    """Whether the module's ``state()`` read the same after the drive as before it (``None``:
+    not asked)."""
 
 
 def drive(
@@ -796,8 +799,20 @@ DRIVER_LIBRARIES: dict[str, str] = {
 
 def load_function(source: str, filename: str, name: str) -> tuple[Any, Tracker]:
     """Load a fixture module with fakes and return its function ``name`` and the tracker."""
+    function, _, tracker = load_function_and_state(source, filename, name, with_state=False)
+    return function, tracker
+
+
+def load_function_and_state(
+    source: str, filename: str, name: str, with_state: bool = True
+) -> tuple[Any, Optional[Callable[[], Any]], Tracker]:
+    """Like ``load_function``, and the module's ``state()`` too: what an undo puts back (a
+    setting, a registry), read before and after a drive."""
     tracker = Tracker()
     namespace = load_module(source, filename, tracker)
     if name not in namespace:
         raise AssertionError(f"{filename} has no function {name!r}")
-    return namespace[name], tracker
+    state = namespace.get("state")
+    if with_state and not callable(state):
+        raise AssertionError(f"{filename} has no function 'state' for its undo to put back")
+    return namespace[name], state if with_state else None, tracker

@@ -21,6 +21,7 @@ from runtime_support import (
     drive,
     drivers_for,
     load_function,
+    load_function_and_state,
 )
 from test_fixtures import FIXABLE
 
@@ -55,8 +56,11 @@ def _run(fixture: Fixture, source: str, filename: str, driver: str) -> DriveResu
     name, behaviour, _ = _header(fixture)
     if driver in DRIVER_LIBRARIES:
         pytest.importorskip(DRIVER_LIBRARIES[driver])
-    function, tracker = load_function(source, filename, name)
-    return drive(
+    function, state, tracker = load_function_and_state(
+        source, filename, name, with_state=behaviour == "not-undone"
+    )
+    before = state() if state is not None else None
+    result = drive(
         function,
         driver,
         tracker,
@@ -65,6 +69,9 @@ def _run(fixture: Fixture, source: str, filename: str, driver: str) -> DriveResu
         # a second yield, and a release only on error, show when the caller succeeds
         caller_fails=behaviour not in ("didnt-stop", "leaks-on-success"),
     )
+    if state is not None:
+        result.restored = state() == before
+    return result
 
 
 def _made_resources(result: DriveResult) -> None:
@@ -138,6 +145,16 @@ def _unawaited(result: DriveResult) -> None:
     assert result.never_awaited, "expected a 'coroutine ... was never awaited' warning"
 
 
+def _not_undone(result: DriveResult) -> None:
+    _propagates(result)
+    assert result.restored is False, "expected state() to read differently after the failure"
+
+
+def _undone(result: DriveResult) -> None:
+    _propagates(result)
+    assert result.restored is True, "state() reads differently after the failure: not undone"
+
+
 Check = Callable[[DriveResult], None]
 BEFORE: dict[str, Check] = {
     "leaks": _leaks,
@@ -150,6 +167,7 @@ BEFORE: dict[str, Check] = {
     "commits-on-error": _commits,
     "skips-rollback": _skips_rollback,
     "setup-leaks": _setup_leaks,
+    "not-undone": _not_undone,
 }
 AFTER: dict[str, Check] = {
     "leaks": _releases,
@@ -161,6 +179,7 @@ AFTER: dict[str, Check] = {
     "commits-on-error": _no_commit,
     "skips-rollback": _rolls_back,
     "setup-leaks": _setup_releases,
+    "not-undone": _undone,
 }
 
 

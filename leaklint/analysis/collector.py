@@ -20,12 +20,14 @@ from leaklint.analysis.facts import (
 )
 from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.libraries import (
+    CHANGED_STATE,
     CONTEXT_VAR_TOKEN,
     FOLDER_FACTORIES,
     FOLDER_REMOVALS,
     LIFECYCLES,
     LOCK,
     TEMPORARY_FOLDER,
+    UNDO_METHOD_PAIRS,
 )
 from leaklint.analysis.paths import reaches
 from leaklint.analysis.resources import (
@@ -292,6 +294,19 @@ class ResourceCollector:
         """``path = tempfile.mkdtemp()`` before the ``yield``, by name."""
         self._removals: list[tuple[ast.Call, str]] = []
         """``shutil.rmtree(path)`` calls: the call and the folder's name."""
+        self._saved: dict[str, ast.stmt] = {}
+        """Names bound before the ``yield`` to a reading of some state (``previous =
+        os.getcwd()``, ``level = logger.level``) or to what a call returned, by name."""
+        self._changes: dict[str, list[tuple[ast.stmt, ast.Call]]] = {}
+        """Calls made as statements (or bound) before the ``yield``, by callee."""
+        self._undos: list[tuple[ast.Call, str, str]] = []
+        """Calls after the ``yield`` given a name: the call, its callee and the name."""
+        self._registered: dict[tuple[str, str, str], tuple[ast.stmt, ast.Call]] = {}
+        """``receiver.add_x(callback)`` before the ``yield``, by receiver, the method that
+        takes it back and the callback."""
+        self._unregistered: list[tuple[ast.Call, str, str, str]] = []
+        """``receiver.remove_x(callback)`` after the ``yield``: the call, receiver, method and
+        callback."""
         self._awaited_receivers: set[str] = set()
         """Receivers of an awaited method other than a release: ``await db.execute(...)``."""
 
@@ -334,6 +349,7 @@ class ResourceCollector:
         self._settle_locks()
         self._settle_context_tokens()
         self._settle_folders()
+        self._settle_undos()
         self._settle_holders()
         self._settle_doubles()
         self._settle_async()
@@ -356,6 +372,8 @@ class ResourceCollector:
                 self._escape(value)  # self.conn = conn: kept on purpose
             awaited = isinstance(value, ast.Await)
             call = value.value if isinstance(value, ast.Await) else value
+            if position(node) < self.first_yield and isinstance(target, ast.Name):
+                self._note_saved(key, node, call)
             if not isinstance(call, ast.Call):
                 if dotted_name(value) in self.resources:
                     self._escape(value)  # aliasing: other = conn
@@ -653,6 +671,7 @@ class ResourceCollector:
         func = call.func
         self._helper_release(call)
         self._closes_every_session(call)
+        self._note_change_or_undo(call)
         if call.args and self.imports.qualified_name(func) in FOLDER_REMOVALS:
             folder = dotted_name(call.args[0])
             if folder is not None:
@@ -1014,6 +1033,78 @@ class ResourceCollector:
                 facts.release_sites.append(self._site(call, helper=False))
             if facts.acquisition is None:
                 facts.acquisition = Acquisition(made[0], made[1], False, TEMPORARY_FOLDER)
+
+    def _note_saved(self, key: str, node: ast.stmt, value: ast.expr) -> None:
+        """``previous = os.getcwd()``, ``level = logger.level``, ``old = signal.signal(...)``:
+        a value an undo after the ``yield`` may put back."""
+        if isinstance(value, ast.Attribute) and dotted_name(value) is not None:
+            self._saved[key] = node
+        elif isinstance(value, ast.Call):
+            callee = dotted_name(value.func)
+            if callee is None:
+                return
+            self._saved[key] = node
+            # `old = signal.signal(SIGTERM, handler)`: the change returns what it replaced
+            self._changes.setdefault(callee, []).append((node, value))
+
+    def _note_change_or_undo(self, call: ast.Call) -> None:
+        """A call made as a statement: before the ``yield`` a change, after it an undo when
+        it is given a saved name or takes back a registration."""
+        statement = self.parent.get(call)
+        if not isinstance(statement, ast.Expr):
+            return
+        callee = dotted_name(call.func)
+        if callee is None:
+            return
+        before = position(call) < self.first_yield
+        if before:
+            self._changes.setdefault(callee, []).append((statement, call))
+        else:
+            for argument in call.args:
+                if isinstance(argument, ast.Name):
+                    self._undos.append((call, callee, argument.id))
+        if not isinstance(call.func, ast.Attribute) or not call.args:
+            return
+        receiver = dotted_name(call.func.value)
+        method = call.func.attr
+        registered = dotted_name(call.args[-1] if method == "insert" else call.args[0])
+        if receiver is None or registered is None:
+            return
+        for adding, removing in UNDO_METHOD_PAIRS:
+            prefix = adding.endswith("_")
+            if before and (method.startswith(adding) if prefix else method == adding):
+                undo = removing + method[len(adding) :] if prefix else removing
+                self._registered.setdefault((receiver, undo, registered), (statement, call))
+            elif not before and (method.startswith(removing) if prefix else method == removing):
+                self._unregistered.append((call, receiver, method, registered))
+
+    def _settle_undos(self) -> None:
+        """Give each change undone after the ``yield`` its undo as a release, keyed by the
+        saved value or the registered callback."""
+        for call, callee, name in self._undos:
+            saved = self._saved.get(name)
+            if saved is None:
+                continue
+            changes = [
+                change
+                for change in self._changes.get(callee, [])
+                if position(change[0]) >= position(saved) and change[1] is not call
+            ]
+            if changes:
+                self._undone(name, changes[-1], call)
+        for call, receiver, method, registered in self._unregistered:
+            change = self._registered.get((receiver, method, registered))
+            if change is not None:
+                self._undone(registered, change, call)
+
+    def _undone(self, key: str, change: tuple[ast.stmt, ast.Call], undo: ast.Call) -> None:
+        facts = self._resource(key)
+        if facts.acquisition is not None and facts.acquisition.resource_type != CHANGED_STATE:
+            return  # a resource of its own (`handler = FileHandler(...)`): its release counts
+        if not any(site.call is undo for site in facts.release_sites):
+            facts.release_sites.append(self._site(undo, helper=False))
+        if facts.acquisition is None:
+            facts.acquisition = Acquisition(change[0], change[1], False, CHANGED_STATE)
 
     def _settle_holders(self) -> None:
         """``connection = connection_for(context)`` ... ``close_context(context)``: a resource

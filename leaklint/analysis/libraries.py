@@ -809,6 +809,35 @@ FOLDER_REMOVALS = frozenset({"shutil.rmtree"})
 not empty, which a failing body usually leaves, so in a ``finally`` it would replace the
 caller's error with its own (an OpenHands evaluation helper, for one)."""
 
+CHANGED_STATE = ResourceType(
+    "changed state",
+    release=None,
+    exit_closes=False,
+    exit_note="is not a context manager",
+    undo=True,
+)
+"""A change the generator makes before its ``yield`` and undoes after it, recognised by the
+shape of the two calls: the same call made again with a value saved before the change
+(``previous = os.getcwd()``, ``os.chdir(path)``, then ``os.chdir(previous)``; ``old =
+signal.signal(SIGTERM, handler)`` then ``signal.signal(SIGTERM, old)``; ``logger.setLevel``
+with ``logger.level`` saved), or a registration and its counterpart on the same receiver with
+the same argument (``UNDO_METHOD_PAIRS``). The undo is the release."""
+
+UNDO_METHOD_PAIRS: tuple[tuple[str, str], ...] = (
+    ("add_", "remove_"),
+    ("register", "unregister"),
+    ("subscribe", "unsubscribe"),
+    ("connect", "disconnect"),
+    ("attach", "detach"),
+    ("addHandler", "removeHandler"),
+    ("addFilter", "removeFilter"),
+    ("append", "remove"),
+    ("insert", "remove"),
+)
+"""Methods that register something and the ones that take it back, as pairs of names (a name
+ending in ``_`` is a prefix: ``add_query_logger``/``remove_query_logger``). The argument
+registered is the first one, or the last for ``insert`` (``sys.path.insert(0, folder)``)."""
+
 LIFECYCLES = (
     ("start", "stop"),
     ("start", "shutdown"),

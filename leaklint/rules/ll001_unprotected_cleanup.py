@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from leaklint.analysis.collector import is_release_helper
 from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
-from leaklint.analysis.libraries import CONTEXT_VAR_TOKEN, TEMPORARY_FOLDER
+from leaklint.analysis.libraries import CHANGED_STATE, CONTEXT_VAR_TOKEN, TEMPORARY_FOLDER
 from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
@@ -42,7 +42,16 @@ runs in that context (a tenant, a flag that turns validation off). A variable se
 is not reported: setting it for the rest of the context is what `set` is for. So is a folder:
 `path = tempfile.mkdtemp()` before the `yield` and `shutil.rmtree(path)` after it leave the folder
 on disk after every error (`os.rmdir` is not taken for its removal: it fails on the folder a
-failing body filled, and in a `finally` its error would replace the caller's).
+failing body filled, and in a `finally` its error would replace the caller's). So is any change
+put back by the same call with a value saved before it (`previous = os.getcwd()`,
+`os.chdir(path)` ... `os.chdir(previous)`; `logger.setLevel(level)` with `level = logger.level`;
+`old = signal.signal(...)` ... `signal.signal(signum, old)`; a settings object's
+`set_mode(previous)`), and a registration taken back on the same object with the same argument
+(`add_listener`/`remove_listener` and any `add_*`/`remove_*`, `register`/`unregister`,
+`subscribe`/`unsubscribe`, `connect`/`disconnect`, `addHandler`/`removeHandler`,
+`sys.path.insert`/`remove`). Steps meant for success only, such as `session.commit()` after an
+`add()`, are not undo steps. The fix leaves the change itself before the `try`: an undo of a
+change that never happened (removing a listener never added) could fail and hide its error.
 
 Generators whose driver resumes them normally are not reported: pytest fixtures (`next()` after a
 failing test), Starlette/FastAPI lifespans (resumed at shutdown), dishka providers,
@@ -128,6 +137,11 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             advice = f" `{variable}` keeps the value after an error: reset it in a `finally`"
         elif acquisition is not None and acquisition.resource_type == TEMPORARY_FOLDER:
             advice = f" the folder `{resource.key}` stays on disk: remove it in a `finally`"
+        elif acquisition is not None and acquisition.resource_type == CHANGED_STATE:
+            advice = (
+                f" what `{short_code(acquisition.call)}` changed stays changed after an error:"
+                " undo it in a `finally`"
+            )
         else:
             advice = f" release `{resource.key}` in a `finally`"
         yield Finding(
@@ -239,6 +253,10 @@ def _after_acquisitions(
     if not all(_known_type(resource) for resource, _ in unprotected):
         # a class of the project: its release may expect its own set-up to have run
         # (`reader.setup()` ... `reader.cleanup()`), so the set-up stays out of the `try`
+        return anchor
+    if any(resource.resource_type and resource.resource_type.undo for resource, _ in unprotected):
+        # an undo of a change that did not happen may fail (`remove_listener` of a listener
+        # never added) and hide the change's own error: the change stays out of the `try`
         return anchor
     bound = [
         index
