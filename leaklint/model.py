@@ -83,6 +83,7 @@ class FixKind(enum.Enum):
     NEST_TRY_FINALLY = "nest-try-finally"
     ENTER_AS_MANAGER = "enter-as-manager"
     SPLIT_FINALLY = "split-finally"
+    NEST_IN_FINALLY = "nest-in-finally"
 
 
 class Severity(enum.Enum):

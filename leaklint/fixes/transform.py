@@ -22,6 +22,7 @@ from leaklint.fixes import (
     handler_release_to_finally,
     hoist_from_try,
     move_to_finally,
+    nest_in_finally,
     nest_try_finally,
     split_finally,
     with_to_try,
@@ -58,6 +59,7 @@ TRY_REWRITES: dict[FixKind, TryRewrite] = {
     FixKind.HANDLER_RELEASE_TO_FINALLY: handler_release_to_finally.rewrite,
     FixKind.COMMIT_TO_SUCCESS_PATH: commit_to_success_path.rewrite,
     FixKind.SPLIT_FINALLY: split_finally.rewrite,
+    FixKind.NEST_IN_FINALLY: nest_in_finally.rewrite,
 }
 """Kinds that rewrite the ``try`` statement at the anchor."""
 

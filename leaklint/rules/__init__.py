@@ -16,6 +16,7 @@ from leaklint.rules import (
     ll011_re_yielded_generator,
     ll012_wrong_release_call,
     ll013_setup_leak,
+    ll014_release_after_failing_step,
 )
 from leaklint.rules.base import Finding, Rule
 
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     ll011_re_yielded_generator.RULE,
     ll012_wrong_release_call.RULE,
     ll013_setup_leak.RULE,
+    ll014_release_after_failing_step.RULE,
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
