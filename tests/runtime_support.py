@@ -48,6 +48,7 @@ REAL_MODULE_ROOTS = frozenset(
         "threading",
         "typing",
         "typing_extensions",
+        "unittest",  # the real `mock` patchers: what a patch undo puts back
     }
 )
 """Imports that run for real; every other import gets a fake module. The frameworks that drive

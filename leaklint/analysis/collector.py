@@ -8,10 +8,11 @@ import builtins
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from leaklint.analysis.doubles import constructed_class, in_test_module, releases_nothing
 from leaklint.analysis.facts import (
+    STATEMENT_MARKER,
     Acquisition,
     ManagingWith,
     ReleaseSite,
@@ -26,6 +27,9 @@ from leaklint.analysis.libraries import (
     FOLDER_REMOVALS,
     LIFECYCLES,
     LOCK,
+    MOCK_PATCHER,
+    PATCHER_FACTORIES,
+    SWITCH_PAIRS,
     TEMPORARY_FOLDER,
     UNDO_METHOD_PAIRS,
 )
@@ -307,6 +311,18 @@ class ResourceCollector:
         self._unregistered: list[tuple[ast.Call, str, str, str]] = []
         """``receiver.remove_x(callback)`` after the ``yield``: the call, receiver, method and
         callback."""
+        self._switched: dict[tuple[str, str], tuple[ast.stmt, ast.Call]] = {}
+        """``tracer.enable()`` before the ``yield``, by receiver and the method that turns it
+        back."""
+        self._switched_back: list[tuple[ast.Call, str, str]] = []
+        """``tracer.disable()`` after the ``yield``: the call, receiver and method."""
+        self._state_writes: dict[str, ast.stmt] = {}
+        """Attributes and entries written before a ``yield`` (``self.mode = mode``,
+        ``os.environ["DEBUG"] = "1"``), by their text: what a later statement may undo."""
+        self._state_undos: list[tuple[ast.stmt, str, Optional[str], Optional[ast.Call]]] = []
+        """After a ``yield``: a write of a saved name back (``self.mode = previous``), a
+        ``del`` or a ``pop(key)`` of an entry; the statement, the target's text, the saved
+        name (``None`` for a removal) and the ``pop`` call."""
         self._awaited_receivers: set[str] = set()
         """Receivers of an awaited method other than a release: ``await db.execute(...)``."""
 
@@ -336,6 +352,8 @@ class ResourceCollector:
                 for target in ast.walk(node.target):
                     if isinstance(target, ast.Name):
                         self._bindings.setdefault(target.id, []).append(node)
+            elif isinstance(node, ast.Delete):
+                self._note_state_removal(node)
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     self._resource(name).escapes = True
@@ -350,6 +368,7 @@ class ResourceCollector:
         self._settle_context_tokens()
         self._settle_folders()
         self._settle_undos()
+        self._settle_state_undos()
         self._settle_holders()
         self._settle_doubles()
         self._settle_async()
@@ -361,6 +380,7 @@ class ResourceCollector:
         value = node.value
         if value is None:
             return
+        self._note_state_write(node, targets, value)
         for target in targets:
             key = dotted_name(target)
             if key is None:
@@ -383,6 +403,11 @@ class ResourceCollector:
                 continue
             if not awaited and self.imports.qualified_name(call.func) in FOLDER_FACTORIES:
                 self._made_folders[key] = (node, call)
+                continue
+            if not awaited and self.imports.qualified_name(call.func) in PATCHER_FACTORIES:
+                # a patcher patches nothing until `patcher.start()`
+                if isinstance(target, ast.Name):
+                    self._unopened[key] = MOCK_PATCHER
                 continue
             if _sets_a_context_variable(call) and not awaited:
                 receiver = dotted_name(call.func.value)  # type: ignore[attr-defined]
@@ -672,6 +697,16 @@ class ResourceCollector:
         self._helper_release(call)
         self._closes_every_session(call)
         self._note_change_or_undo(call)
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "pop"
+            and call.args
+            and position(call) > self.first_yield
+            and isinstance(self.parent.get(call), ast.Expr)
+        ):
+            # `os.environ.pop(key)`: the removal of an entry written before the yield
+            entry = f"{ast.unparse(func.value)}[{ast.unparse(call.args[0])}]"
+            self._state_undos.append((self._statement_of(call), entry, None, call))
         if call.args and self.imports.qualified_name(func) in FOLDER_REMOVALS:
             folder = dotted_name(call.args[0])
             if folder is not None:
@@ -1063,10 +1098,14 @@ class ResourceCollector:
             for argument in call.args:
                 if isinstance(argument, ast.Name):
                     self._undos.append((call, callee, argument.id))
-        if not isinstance(call.func, ast.Attribute) or not call.args:
+        if not isinstance(call.func, ast.Attribute):
             return
         receiver = dotted_name(call.func.value)
         method = call.func.attr
+        if receiver is not None:
+            self._note_switch(statement, call, receiver, method, before)
+        if not call.args:
+            return
         registered = dotted_name(call.args[-1] if method == "insert" else call.args[0])
         if receiver is None or registered is None:
             return
@@ -1077,6 +1116,24 @@ class ResourceCollector:
                 self._registered.setdefault((receiver, undo, registered), (statement, call))
             elif not before and (method.startswith(removing) if prefix else method == removing):
                 self._unregistered.append((call, receiver, method, registered))
+
+    def _note_switch(
+        self, statement: ast.stmt, call: ast.Call, receiver: str, method: str, before: bool
+    ) -> None:
+        """``op._install_proxy()`` before the ``yield`` and ``op._remove_proxy()`` after it,
+        ``tracer.enable()`` and ``tracer.disable()``: a switch turned back by a call with no
+        argument on the same receiver (``SWITCH_PAIRS``)."""
+        bare = method.lstrip("_")
+        underscores = method[: len(method) - len(bare)]
+        for turning, back in SWITCH_PAIRS:
+            prefix = turning.endswith("_")
+            if before and (bare.startswith(turning) if prefix else bare == turning):
+                undo = underscores + (back + bare[len(turning) :] if prefix else back)
+                self._switched.setdefault((receiver, undo), (statement, call))
+            elif (
+                not before and not call.args and (bare.startswith(back) if prefix else bare == back)
+            ):
+                self._switched_back.append((call, receiver, method))
 
     def _settle_undos(self) -> None:
         """Give each change undone after the ``yield`` its undo as a release, keyed by the
@@ -1096,6 +1153,13 @@ class ResourceCollector:
             change = self._registered.get((receiver, method, registered))
             if change is not None:
                 self._undone(registered, change, call)
+        for call, receiver, method in self._switched_back:
+            change = self._switched.get((receiver, method))
+            held = self.resources.get(receiver)
+            if held is not None and held.acquisition is not None:
+                continue  # `producer.start()` ... `producer.stop()`: the resource's own release
+            if change is not None and position(change[1]) < position(call):
+                self._undone(f"{receiver}.{method}", change, call)
 
     def _undone(self, key: str, change: tuple[ast.stmt, ast.Call], undo: ast.Call) -> None:
         facts = self._resource(key)
@@ -1105,6 +1169,72 @@ class ResourceCollector:
             facts.release_sites.append(self._site(undo, helper=False))
         if facts.acquisition is None:
             facts.acquisition = Acquisition(change[0], change[1], False, CHANGED_STATE)
+
+    def _note_state_write(
+        self, node: ast.stmt, targets: Sequence[ast.expr], value: ast.expr
+    ) -> None:
+        """``self.mode = mode`` (or ``os.environ[key] = value``, one element of a tuple
+        target) before a ``yield`` is a change a later statement may undo; ``self.mode =
+        previous`` after it, with ``previous`` saved before, is such an undo."""
+        written = [
+            element
+            for target in targets
+            for element in (target.elts if isinstance(target, ast.Tuple) else [target])
+            if isinstance(element, (ast.Attribute, ast.Subscript))
+        ]
+        if not written:
+            return
+        if position(node) < self.first_yield or self._yield_follows(node):
+            for target in written:
+                self._state_writes.setdefault(ast.unparse(target), node)
+        elif isinstance(value, ast.Name) and len(written) == 1 == len(targets):
+            self._state_undos.append((node, ast.unparse(written[0]), value.id, None))
+
+    def _note_state_removal(self, node: ast.Delete) -> None:
+        """``del self.mode``, ``del os.environ[key]`` after a ``yield``: the undo of a write
+        before it."""
+        if position(node) < self.first_yield:
+            return
+        for target in node.targets:
+            if isinstance(target, (ast.Attribute, ast.Subscript)):
+                self._state_undos.append((node, ast.unparse(target), None, None))
+
+    def _settle_state_undos(self) -> None:
+        """Give each write before the ``yield`` that a statement after it undoes its undo as a
+        release: a restore is keyed by the saved name, a removal by the target."""
+        for statement, target, saved_name, pop in self._state_undos:
+            change = self._state_writes.get(target)
+            if change is None or position(statement) < position(change):
+                continue
+            if not self._after_a_yield(statement):
+                continue
+            if saved_name is not None:
+                saved = self._saved.get(saved_name)
+                value = getattr(saved, "value", None)
+                if saved is None or value is None or ast.unparse(value) != target:
+                    continue  # not the value the write replaced
+                if position(saved) > position(change):
+                    continue
+            key = saved_name if saved_name is not None else target
+            facts = self._resource(key)
+            if facts.acquisition is not None and facts.acquisition.resource_type != CHANGED_STATE:
+                continue
+            site = self._site(pop if pop is not None else self._statement_marker(statement), False)
+            facts.release_sites.append(site)
+            if facts.acquisition is None:
+                facts.acquisition = Acquisition(
+                    change, self._statement_marker(change), False, CHANGED_STATE
+                )
+                facts.bindings.append(change)
+
+    def _statement_marker(self, statement: ast.stmt) -> ast.Call:
+        """A call standing for a statement that is no call (``self.mode = previous``, ``del
+        tracers[task_id]``), where the facts hold a call: its parent is the statement."""
+        marker = ast.Call(func=ast.Name(id=STATEMENT_MARKER, ctx=ast.Load()), args=[], keywords=[])
+        ast.copy_location(marker, statement)
+        marker.end_lineno, marker.end_col_offset = statement.end_lineno, statement.end_col_offset
+        self.parent[marker] = statement
+        return marker
 
     def _settle_holders(self) -> None:
         """``connection = connection_for(context)`` ... ``close_context(context)``: a resource

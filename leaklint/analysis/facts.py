@@ -34,6 +34,17 @@ class YieldSite:
     in_loop: bool
 
 
+STATEMENT_MARKER = "<statement>"
+"""The callee of a call that stands for a statement that is no call: an undo written as an
+assignment or a ``del`` (``self.mode = previous``), and the write it undoes."""
+
+
+def shown(call: ast.Call, statement: ast.AST) -> ast.AST:
+    """What a message quotes for a call: the statement, when the call stands for it."""
+    func = call.func
+    return statement if isinstance(func, ast.Name) and func.id == STATEMENT_MARKER else call
+
+
 @record(frozen=True)
 class ReleaseSite:
     """A call that releases a resource: ``db.close()``, ``await client.aclose()``,

@@ -823,20 +823,63 @@ signal.signal(SIGTERM, handler)`` then ``signal.signal(SIGTERM, old)``; ``logger
 with ``logger.level`` saved), or a registration and its counterpart on the same receiver with
 the same argument (``UNDO_METHOD_PAIRS``). The undo is the release."""
 
+MOCK_PATCHER = ResourceType(
+    "mock patcher",
+    release="stop",
+    exit_closes=True,
+    opened_by=("start",),
+    undo=True,
+)
+"""A ``unittest.mock`` patcher: ``patcher = mock.patch(...)`` changes nothing until
+``patcher.start()`` puts the replacement in place, and ``patcher.stop()`` puts the original
+back. A patcher left started keeps the replacement for the rest of the process: every later
+test, request or job sees the mock."""
+
+PATCHER_FACTORIES = frozenset(
+    {
+        f"{module}.{name}"
+        for module in ("unittest.mock", "mock")
+        for name in ("patch", "patch.object", "patch.dict", "patch.multiple")
+    }
+)
+"""Calls that make a patcher, in the standard library and in its backport ``mock`` (Python
+3.9 to 3.13, mock 5)."""
+
 UNDO_METHOD_PAIRS: tuple[tuple[str, str], ...] = (
     ("add_", "remove_"),
     ("register", "unregister"),
     ("subscribe", "unsubscribe"),
     ("connect", "disconnect"),
     ("attach", "detach"),
+    ("enable_", "disable_"),
     ("addHandler", "removeHandler"),
     ("addFilter", "removeFilter"),
     ("append", "remove"),
+    ("add", "remove"),
+    ("add", "discard"),
     ("insert", "remove"),
 )
 """Methods that register something and the ones that take it back, as pairs of names (a name
 ending in ``_`` is a prefix: ``add_query_logger``/``remove_query_logger``). The argument
 registered is the first one, or the last for ``insert`` (``sys.path.insert(0, folder)``)."""
+
+SWITCH_PAIRS: tuple[tuple[str, str], ...] = (
+    ("install_", "remove_"),
+    ("install_", "uninstall_"),
+    ("install", "uninstall"),
+    ("enable_", "disable_"),
+    ("enable", "disable"),
+    ("disable", "enable"),
+    ("push", "pop"),
+    ("append", "pop"),
+    ("freeze", "unfreeze"),
+    ("lock", "unlock"),
+)
+"""Methods that turn something on and the ones that turn it back with no argument, on the
+same receiver (leading underscores kept: ``op._install_proxy()`` and ``op._remove_proxy()``;
+a name ending in ``_`` is a prefix): ``ctx.push()``/``ctx.pop()``, ``gc.disable()``/
+``gc.enable()``, ``stack.append(item)``/``stack.pop()``. A receiver that is a resource of the
+generator is released by its own release instead."""
 
 LIFECYCLES = (
     ("start", "stop"),

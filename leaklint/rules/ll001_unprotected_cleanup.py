@@ -6,8 +6,13 @@ import ast
 from collections.abc import Iterator
 
 from leaklint.analysis.collector import is_release_helper
-from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts
-from leaklint.analysis.libraries import CHANGED_STATE, CONTEXT_VAR_TOKEN, TEMPORARY_FOLDER
+from leaklint.analysis.facts import GeneratorFacts, ReleaseSite, ResourceFacts, shown
+from leaklint.analysis.libraries import (
+    CHANGED_STATE,
+    CONTEXT_VAR_TOKEN,
+    MOCK_PATCHER,
+    TEMPORARY_FOLDER,
+)
 from leaklint.analysis.sharing import closes_shared
 from leaklint.model import Applicability, FixKind, FixPlan
 from leaklint.rules.base import Finding, Rule, fix_plan, short_code
@@ -49,9 +54,17 @@ put back by the same call with a value saved before it (`previous = os.getcwd()`
 `set_mode(previous)`), and a registration taken back on the same object with the same argument
 (`add_listener`/`remove_listener` and any `add_*`/`remove_*`, `register`/`unregister`,
 `subscribe`/`unsubscribe`, `connect`/`disconnect`, `addHandler`/`removeHandler`,
-`sys.path.insert`/`remove`). Steps meant for success only, such as `session.commit()` after an
-`add()`, are not undo steps. The fix leaves the change itself before the `try`: an undo of a
-change that never happened (removing a listener never added) could fail and hide its error.
+`sys.path.insert`/`remove`). So is a `unittest.mock` patcher started before the `yield` and
+stopped after it (`patcher = mock.patch(...)`, `patcher.start()` ... `patcher.stop()`): a skipped
+`stop()` leaves the mock in place for everything that runs later in the process. So is an
+attribute or an entry written before the `yield` and written back with the value saved before
+(`previous = runtime.connection` ... `runtime.connection = previous`) or removed after it (`del
+tracers[task_id]`, `os.environ.pop(key)`), and a switch turned back by a call of no argument on
+the same object (`op._install_proxy()`/`op._remove_proxy()`, `ctx.push()`/`ctx.pop()`,
+`gc.disable()`/`gc.enable()`; the table is `SWITCH_PAIRS`). Steps meant
+for success only, such as `session.commit()` after an `add()`, are not undo steps. The fix
+leaves the change itself before the `try`: an undo of a change that never happened (removing a
+listener never added) could fail and hide its error.
 
 Generators whose driver resumes them normally are not reported: pytest fixtures (`next()` after a
 failing test), Starlette/FastAPI lifespans (resumed at shutdown), dishka providers,
@@ -137,17 +150,22 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             advice = f" `{variable}` keeps the value after an error: reset it in a `finally`"
         elif acquisition is not None and acquisition.resource_type == TEMPORARY_FOLDER:
             advice = f" the folder `{resource.key}` stays on disk: remove it in a `finally`"
+        elif acquisition is not None and acquisition.resource_type == MOCK_PATCHER:
+            advice = (
+                f" the patch stays in place after an error: stop `{resource.key}` in a `finally`"
+            )
         elif acquisition is not None and acquisition.resource_type == CHANGED_STATE:
             advice = (
-                f" what `{short_code(acquisition.call)}` changed stays changed after an error:"
+                f" what `{short_code(shown(acquisition.call, acquisition.statement))}` changed"
+                " stays changed after an error:"
                 " undo it in a `finally`"
             )
         else:
             advice = f" release `{resource.key}` in a `finally`"
         yield Finding(
             site.statement,
-            f"`{short_code(site.call)}` is skipped when an exception is thrown in at the `yield`;"
-            + advice,
+            f"`{short_code(shown(site.call, site.statement))}` is skipped when an exception is"
+            " thrown in at the `yield`;" + advice,
             plan,
         )
 
@@ -180,6 +198,12 @@ def _fix_plan(
     if moved is None:
         return None
     anchor_index = _after_acquisitions(facts, block, anchor_index, unprotected, moved)
+    for resource, _ in unprotected:
+        acquisition = resource.acquisition
+        if acquisition is not None and acquisition.statement.lineno >= block[anchor_index].lineno:
+            # `if not enabled: yield; return` before the change: that `yield` would be in
+            # the `try` too, and its path would undo what it never changed
+            return None
     last = max(moved)
     # every yield must end up inside the new `try`
     for yield_site in facts.yields:
@@ -390,7 +414,12 @@ def _is_pure_release(statement: ast.stmt, facts: GeneratorFacts, block: list[ast
             _is_pure_release(inner, facts, statement.body) for inner in statement.body
         )
     if not isinstance(statement, ast.Expr):
-        return False
+        # an undo written as a statement: `self.mode = previous`, `del tracers[task_id]`
+        return any(
+            site.statement is statement and shown(site.call, statement) is statement
+            for resource in facts.resources
+            for site in resource.release_sites
+        )
     value = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
     return any(
         site.call is value for resource in facts.resources for site in resource.release_sites
