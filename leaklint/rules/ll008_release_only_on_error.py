@@ -99,6 +99,9 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             # a parameter is the caller's: closing it only on error is the point of helpers
             # such as `close_on_error(sock)`
             or resource.key.split(".", 1)[0] in facts.parameters
+            # an undo only on error is a rollback: a successful import keeps its module in
+            # `sys.modules`, a failed one takes it out
+            or (resource.resource_type is not None and resource.resource_type.undo)
         ):
             continue
         if not all(_handler_of(facts, site, handlers) is not None for site in sites):
