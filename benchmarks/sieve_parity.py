@@ -50,6 +50,12 @@ def evidence(module: ParsedModule, index: ProjectIndex) -> dict[tuple[str, int],
         seen = ["a driver"] if facts.target.known else []
         seen += ["a yielded acquisition"] if facts.anonymous_acquisitions else []
         for resource in facts.resources:
+            kind = resource.resource_type
+            if kind is not None and kind.undo and not facts.target.known:
+                # an undo (`markers[id] = o` ... `del markers[id]` in a plain iterator) is read
+                # only where a driver throws in (LL001) or in a `finally` (LL014), and the
+                # sieve keeps both by their words; a generator without either reports nothing
+                continue
             if resource.acquisition is not None or resource.lost_acquisitions:
                 seen.append(f"an acquisition of {resource.key}")
             if resource.release_sites:

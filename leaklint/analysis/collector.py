@@ -1225,7 +1225,6 @@ class ResourceCollector:
                 facts.acquisition = Acquisition(
                     change, self._statement_marker(change), False, CHANGED_STATE
                 )
-                facts.bindings.append(change)
 
     def _statement_marker(self, statement: ast.stmt) -> ast.Call:
         """A call standing for a statement that is no call (``self.mode = previous``, ``del
