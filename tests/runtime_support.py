@@ -13,9 +13,12 @@ import contextlib
 import gc
 import importlib
 import inspect
+import os
 import sys
+import tempfile
 import types
 import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import CodeType
@@ -81,6 +84,9 @@ CONTEXT_VARIABLES = frozenset({"contextvars.ContextVar"})
 until ``reset(token)`` puts the previous value back; a skipped reset leaves the value set."""
 FOLDER_REMOVALS = frozenset({"shutil.rmtree"})
 """Removes the folder passed first: a fake ``tempfile.mkdtemp()`` folder is released by it."""
+FILE_FACTORIES = frozenset({"tempfile.mkstemp"})
+"""Returns ``(fd, path)`` where the path is a real file: the fixture's own ``os.remove(path)``
+(``os`` runs for real) is what releases it."""
 EXIT_KEEPS_OPEN = frozenset({"psycopg2.connect", "sqlite3.connect"})
 """Real behaviour: these connections' ``__exit__`` ends the transaction and does not close."""
 TRANSACTIONS = frozenset({"begin", "begin_nested"})
@@ -299,6 +305,33 @@ class FakeResource:
         self._release()
 
 
+class _TemporaryFile(FakeResource):
+    """The path of a fake ``tempfile.mkstemp()``: a real empty file (and its open descriptor),
+    released once it is gone from disk. What is left is removed when the object is
+    collected."""
+
+    def __init__(self, tracker: Tracker, origin: str) -> None:
+        self.descriptor, self._path = tempfile.mkstemp(prefix="leaklint-runtime-")
+        weakref.finalize(self, _remove_quietly, self._path)
+        super().__init__(tracker, origin, is_async=False)
+
+    def __fspath__(self) -> str:
+        return self._path
+
+    @property
+    def released(self) -> bool:
+        return not os.path.exists(self._path)
+
+    @released.setter
+    def released(self, value: bool) -> None:
+        pass  # whether the file is on disk is the answer
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
 class FakeModule(types.ModuleType):
     """A third-party module whose every attribute is a factory of fake resources."""
 
@@ -331,6 +364,10 @@ class _Factory:
             if args and isinstance(args[0], FakeResource):
                 args[0]._release()
             return None
+        if self.origin in FILE_FACTORIES:
+            self._tracker.acquire()
+            made = _TemporaryFile(self._tracker, self.origin)
+            return made.descriptor, made  # the descriptor is the fixture's to close
         self._tracker.acquire()
         is_async = _is_async_origin(self.origin) or "AsyncSession" in repr(kwargs.get("class_"))
         return FakeResource(self._tracker, self.origin, is_async)

@@ -23,14 +23,13 @@ from leaklint.analysis.imports import ImportMap, dotted_name, dotted_parts
 from leaklint.analysis.libraries import (
     CHANGED_STATE,
     CONTEXT_VAR_TOKEN,
-    FOLDER_FACTORIES,
-    FOLDER_REMOVALS,
+    DISK_LEFTOVERS,
+    LEFTOVER_REMOVALS,
     LIFECYCLES,
     LOCK,
     MOCK_PATCHER,
     PATCHER_FACTORIES,
     SWITCH_PAIRS,
-    TEMPORARY_FOLDER,
     UNDO_METHOD_PAIRS,
 )
 from leaklint.analysis.paths import reaches
@@ -294,10 +293,12 @@ class ResourceCollector:
         variable, by token."""
         self._resets: list[tuple[ast.Call, str, str]] = []
         """``var.reset(token)`` calls: the call, the variable and the token."""
-        self._made_folders: dict[str, tuple[ast.stmt, ast.Call]] = {}
-        """``path = tempfile.mkdtemp()`` before the ``yield``, by name."""
-        self._removals: list[tuple[ast.Call, str]] = []
-        """``shutil.rmtree(path)`` calls: the call and the folder's name."""
+        self._made_paths: dict[str, tuple[ast.stmt, ast.Call, str]] = {}
+        """``path = tempfile.mkdtemp()`` (or ``fd, path = tempfile.mkstemp()``) before the
+        ``yield``, by name: the statement, the call and the callee."""
+        self._removals: list[tuple[ast.Call, str, str]] = []
+        """``shutil.rmtree(path)``, ``os.remove(path)`` calls: the call, the path's name and
+        the callee."""
         self._saved: dict[str, ast.stmt] = {}
         """Names bound before the ``yield`` to a reading of some state (``previous =
         os.getcwd()``, ``level = logger.level``) or to what a call returned, by name."""
@@ -381,6 +382,7 @@ class ResourceCollector:
         if value is None:
             return
         self._note_state_write(node, targets, value)
+        self._note_made_file(node, targets, value)
         for target in targets:
             key = dotted_name(target)
             if key is None:
@@ -401,8 +403,9 @@ class ResourceCollector:
             self._rebind(key, node, value)
             if position(node) > self.first_yield and not self._yield_follows(node):
                 continue
-            if not awaited and self.imports.qualified_name(call.func) in FOLDER_FACTORIES:
-                self._made_folders[key] = (node, call)
+            made = self.imports.qualified_name(call.func)
+            if not awaited and made in DISK_LEFTOVERS:
+                self._made_paths[key] = (node, call, made)
                 continue
             if not awaited and self.imports.qualified_name(call.func) in PATCHER_FACTORIES:
                 # a patcher patches nothing until `patcher.start()`
@@ -707,10 +710,11 @@ class ResourceCollector:
             # `os.environ.pop(key)`: the removal of an entry written before the yield
             entry = f"{ast.unparse(func.value)}[{ast.unparse(call.args[0])}]"
             self._state_undos.append((self._statement_of(call), entry, None, call))
-        if call.args and self.imports.qualified_name(func) in FOLDER_REMOVALS:
-            folder = dotted_name(call.args[0])
-            if folder is not None:
-                self._removals.append((call, folder))
+        removal = self.imports.qualified_name(func) if call.args else None
+        if removal in LEFTOVER_REMOVALS:
+            path = dotted_name(call.args[0])
+            if path is not None:
+                self._removals.append((call, path, removal))
         if not isinstance(func, ast.Attribute):
             return
         if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:
@@ -1059,15 +1063,32 @@ class ResourceCollector:
         it: the folder stays on disk until it is removed, so it is held like a resource and the
         removal is its release. A folder never removed is not reported: handing a folder over
         for good is what ``mkdtemp`` is for (``TemporaryDirectory`` is the one that cleans up)."""
-        for call, folder in self._removals:
-            made = self._made_folders.get(folder)
+        for call, path, removal in self._removals:
+            made = self._made_paths.get(path)
             if made is None:
                 continue
-            facts = self._resource(folder)
+            kind, removals = DISK_LEFTOVERS[made[2]]
+            if removal not in removals:
+                continue  # `os.remove` of a folder fails: not its removal
+            facts = self._resource(path)
             if not any(site.call is call for site in facts.release_sites):
                 facts.release_sites.append(self._site(call, helper=False))
             if facts.acquisition is None:
-                facts.acquisition = Acquisition(made[0], made[1], False, TEMPORARY_FOLDER)
+                facts.acquisition = Acquisition(made[0], made[1], False, kind)
+
+    def _note_made_file(self, node: ast.stmt, targets: Sequence[ast.expr], value: ast.expr) -> None:
+        """``fd, path = tempfile.mkstemp()`` before the ``yield``: the path is the file's."""
+        if not isinstance(value, ast.Call) or len(targets) != 1:
+            return
+        target = targets[0]
+        if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+            return
+        path = target.elts[1]
+        made = self.imports.qualified_name(value.func)
+        if not isinstance(path, ast.Name) or made not in DISK_LEFTOVERS:
+            return
+        if position(node) < self.first_yield or self._yield_follows(node):
+            self._made_paths[path.id] = (node, value, made)
 
     def _note_saved(self, key: str, node: ast.stmt, value: ast.expr) -> None:
         """``previous = os.getcwd()``, ``level = logger.level``, ``old = signal.signal(...)``:

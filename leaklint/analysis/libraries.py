@@ -801,13 +801,23 @@ TEMPORARY_FOLDER = ResourceType(
 """A folder ``tempfile.mkdtemp()`` made, on disk until ``shutil.rmtree(path)`` removes it.
 Recognised by the two calls on one name; the removal is the release."""
 
-FOLDER_FACTORIES = frozenset({"tempfile.mkdtemp"})
-"""Calls that make a folder the caller must remove (Python 3.9 to 3.13)."""
+TEMPORARY_FILE = ResourceType(
+    "temporary file", release=None, exit_closes=False, exit_note="is not a context manager"
+)
+"""A file ``fd, path = tempfile.mkstemp()`` made, on disk until ``os.remove(path)`` (or
+``os.unlink``) removes it. Recognised by the two calls on one name; the removal is the
+release."""
 
-FOLDER_REMOVALS = frozenset({"shutil.rmtree"})
-"""Calls that remove the folder passed first. Not ``os.rmdir``: it fails on a folder that is
-not empty, which a failing body usually leaves, so in a ``finally`` it would replace the
-caller's error with its own (an OpenHands evaluation helper, for one)."""
+DISK_LEFTOVERS: dict[str, tuple[ResourceType, frozenset[str]]] = {
+    "tempfile.mkdtemp": (TEMPORARY_FOLDER, frozenset({"shutil.rmtree"})),
+    "tempfile.mkstemp": (TEMPORARY_FILE, frozenset({"os.remove", "os.unlink"})),
+}
+"""Calls that make a folder or a file the caller must remove (Python 3.9 to 3.13), and the
+calls that remove the path passed first. A folder's removal is not ``os.rmdir``: it fails on a
+folder that is not empty, which a failing body usually leaves, so in a ``finally`` it would
+replace the caller's error with its own (an OpenHands evaluation helper, for one)."""
+
+LEFTOVER_REMOVALS = frozenset(name for _, removals in DISK_LEFTOVERS.values() for name in removals)
 
 CHANGED_STATE = ResourceType(
     "changed state",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from leaklint.analysis.libraries import LEFTOVER_REMOVALS
 from leaklint.analysis.resources import (
     CONVENTIONAL_SESSION_FACTORIES,
     METHOD_FACTORIES,
@@ -79,7 +80,8 @@ class Sieve:
         """Names that matter whole, case and all; an import may bind one under another name."""
         self._whole = self.names | _KEYWORDS | knowledge.dependency_markers
         releases = knowledge.release_methods | RELEASE_HELPER_WORDS | OWNER_RELEASE_METHODS
-        releases |= {"reset", "rmtree"}  # `var.reset(token)`, `shutil.rmtree(path)`
+        # `var.reset(token)`, `shutil.rmtree(path)`, `os.remove(path)`
+        releases |= {"reset"} | {_last(name) for name in LEFTOVER_REMOVALS}
         # a release method, or the first word of a helper's name, in lower case; and
         # `with local_session() as session`, a factory named for sessions
         words = "|".join(sorted(map(re.escape, {name.lower() for name in releases})))

@@ -11,6 +11,7 @@ from leaklint.analysis.libraries import (
     CHANGED_STATE,
     CONTEXT_VAR_TOKEN,
     MOCK_PATCHER,
+    TEMPORARY_FILE,
     TEMPORARY_FOLDER,
 )
 from leaklint.analysis.sharing import closes_shared
@@ -46,8 +47,9 @@ it hold the context variable's value, and a skipped reset leaves it set for ever
 runs in that context (a tenant, a flag that turns validation off). A variable set and never reset
 is not reported: setting it for the rest of the context is what `set` is for. So is a folder:
 `path = tempfile.mkdtemp()` before the `yield` and `shutil.rmtree(path)` after it leave the folder
-on disk after every error (`os.rmdir` is not taken for its removal: it fails on the folder a
-failing body filled, and in a `finally` its error would replace the caller's). So is any change
+on disk after every error, and so is a file from `fd, path = tempfile.mkstemp()` to
+`os.remove(path)`. `os.rmdir` is not taken for a folder's removal: it fails on the folder a
+failing body filled, and in a `finally` its error would replace the caller's. So is any change
 put back by the same call with a value saved before it (`previous = os.getcwd()`,
 `os.chdir(path)` ... `os.chdir(previous)`; `logger.setLevel(level)` with `level = logger.level`;
 `old = signal.signal(...)` ... `signal.signal(signum, old)`; a settings object's
@@ -150,6 +152,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
             advice = f" `{variable}` keeps the value after an error: reset it in a `finally`"
         elif acquisition is not None and acquisition.resource_type == TEMPORARY_FOLDER:
             advice = f" the folder `{resource.key}` stays on disk: remove it in a `finally`"
+        elif acquisition is not None and acquisition.resource_type == TEMPORARY_FILE:
+            advice = f" the file `{resource.key}` stays on disk: remove it in a `finally`"
         elif acquisition is not None and acquisition.resource_type == MOCK_PATCHER:
             advice = (
                 f" the patch stays in place after an error: stop `{resource.key}` in a `finally`"
