@@ -1,5 +1,5 @@
-"""LL014 release-after-failing-step: in a ``finally`` that releases a resource, a step that can
-fail runs before the release."""
+"""LL014 release-after-failing-step: in a ``finally`` (or a handler of what is thrown in) that
+releases a resource, a step that can fail runs before the release."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 DOCS = """\
 ## What it does
-Checks for a `finally` that releases a resource of the generator after a step that works on a
-resource the generator holds, such as a query that gives back a lock:
+Checks for a `finally` (or an `except` that catches what is thrown in at the `yield`) that
+releases a resource of the generator after a step that works on a resource the generator holds,
+such as a query that gives back a lock, or a `ROLLBACK` statement sent before the close:
 
 ```python
 conn = engine.connect()
@@ -74,9 +75,10 @@ def migration_lock(engine):
 
 ## Fix safety
 The fix nests the steps before the release in a `try` of their own whose `finally` holds the
-release and whatever followed it. It is unsafe: when the step fails, the statements after it
-in the old `finally` now run too (that is the point), and one of them might have relied on the
-step having succeeded. No fix is offered when the `finally` is on one line.
+release and whatever followed it (in an `except`, its closing `raise` too). It is unsafe: when
+the step fails, the statements after it in the old block now run too (that is the point), and
+one of them might have relied on the step having succeeded. No fix is offered when the block is
+on one line.
 
 ## References
 * Python: the `try` statement
@@ -93,39 +95,52 @@ is how a session or connection is ended, and what its own close does first."""
 
 
 def check(facts: GeneratorFacts) -> Iterator[Finding]:
-    """Report the first failing step before each release in a ``finally``."""
+    """Report the first failing step before a release in each ``finally`` and each handler of
+    what is thrown in."""
     if not facts.is_target:
         return
     releases = _releases_by_statement(facts)
-    reported: set[int] = set()
     for node in ast.walk(facts.node):
-        if not isinstance(node, ast.Try) or not node.finalbody or id(node) in reported:
+        if not isinstance(node, ast.Try):
             continue
-        final = node.finalbody
-        for index, statement in enumerate(final):
-            resource = releases.get(id(statement))
-            if resource is None:
-                continue
-            step = _failing_step(facts, final[:index], releases)
-            if step is None:
-                continue
-            reported.add(id(node))
-            first = final.index(step[0])
-            yield Finding(
-                step[0],
-                f"if `{short_code(step[1])}` raises, `{short_code(statement_call(statement))}`"
-                f" below it never runs and `{resource.key}` is not released: release it in a"
-                " `finally` of its own",
-                fix_plan(
-                    facts,
-                    FixKind.NEST_IN_FINALLY,
-                    Applicability.UNSAFE,
-                    "Nest the steps before the release in a `try` whose `finally` releases",
-                    node.lineno,
-                    release_rows=(final[first].lineno, statement.lineno),
-                ),
-            )
-            break
+        # the `finally`, and the handlers that catch what is thrown in at the `yield`
+        blocks = [node.finalbody] if node.finalbody else []
+        blocks += [
+            handler.body
+            for handler in node.handlers
+            if any(handler is caught for caught in facts.handlers_around_yield)
+        ]
+        for block in blocks:
+            yield from _check_block(facts, node, block, releases)
+
+
+def _check_block(
+    facts: GeneratorFacts, node: ast.Try, final: list[ast.stmt], releases: dict[int, ResourceFacts]
+) -> Iterator[Finding]:
+    """The first failing step before a release in one block that cleans up."""
+    for index, statement in enumerate(final):
+        resource = releases.get(id(statement))
+        if resource is None:
+            continue
+        step = _failing_step(facts, final[:index], releases)
+        if step is None:
+            continue
+        first = final.index(step[0])
+        yield Finding(
+            step[0],
+            f"if `{short_code(step[1])}` raises, `{short_code(statement_call(statement))}`"
+            f" below it never runs and `{resource.key}` is not released: release it in a"
+            " `finally` of its own",
+            fix_plan(
+                facts,
+                FixKind.NEST_IN_FINALLY,
+                Applicability.UNSAFE,
+                "Nest the steps before the release in a `try` whose `finally` releases",
+                node.lineno,
+                release_rows=(final[first].lineno, statement.lineno),
+            ),
+        )
+        return
 
 
 def statement_call(statement: ast.stmt) -> ast.AST:
