@@ -10,7 +10,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from leaklint.analysis.doubles import constructed_class, in_test_module, releases_nothing
+from leaklint.analysis.doubles import (
+    constructed_class,
+    in_test_module,
+    named_as_double,
+    releases_nothing,
+)
 from leaklint.analysis.facts import (
     STATEMENT_MARKER,
     Acquisition,
@@ -1179,8 +1184,21 @@ class ResourceCollector:
             held = self.resources.get(receiver)
             if held is not None and held.acquisition is not None:
                 continue  # `producer.start()` ... `producer.stop()`: the resource's own release
+            if self._stand_in(receiver):
+                continue  # `server = FakeServer(); server.start()`: a test double's flag
             if change is not None and position(change[1]) < position(call):
                 self._undone(f"{receiver}.{method}", change, call)
+
+    def _stand_in(self, receiver: str) -> bool:
+        """Named as a test double, or bound to one the generator built (``FakeServer()``)."""
+        if named_as_double(receiver):
+            return True
+        for statement in self._bindings.get(receiver, []):
+            value = getattr(statement, "value", None)
+            parts = dotted_parts(value.func) if isinstance(value, ast.Call) else None
+            if parts and named_as_double(parts[-1]):
+                return True
+        return False
 
     def _undone(self, key: str, change: tuple[ast.stmt, ast.Call], undo: ast.Call) -> None:
         facts = self._resource(key)

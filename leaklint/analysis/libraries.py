@@ -881,16 +881,19 @@ SWITCH_PAIRS: tuple[tuple[str, str], ...] = (
     ("enable", "disable"),
     ("disable", "enable"),
     ("push", "pop"),
+    ("start", "stop"),
     ("freeze", "unfreeze"),
     ("lock", "unlock"),
 )
 """Methods that turn something on and the ones that turn it back with no argument, on the
 same receiver (leading underscores kept: ``op._install_proxy()`` and ``op._remove_proxy()``;
 a name ending in ``_`` is a prefix): ``ctx.push()``/``ctx.pop()``, ``gc.disable()``/
-``gc.enable()``. Not ``stack.append(item)``/``stack.pop()``: a list used as a recursion stack
-belongs to a visitor or a checker that an error discards (mypy, pydantic, parso: nine such
-findings on site-packages, none worth a report). A receiver that is a resource of the
-generator is released by its own release instead."""
+``gc.enable()``, ``profiler.start()``/``profiler.stop()`` on something the generator did not
+make (what it makes with a lifecycle is a resource of its own). Not ``stack.append(item)``/
+``stack.pop()``: a list used as a recursion stack belongs to a visitor or a checker that an
+error discards (mypy, pydantic, parso: nine such findings on site-packages, none worth a
+report). A receiver that is a resource of the generator is released by its own release
+instead."""
 
 LIFECYCLES = (
     ("start", "stop"),
