@@ -29,6 +29,7 @@ from leaklint.analysis.libraries import (
     CHANGED_STATE,
     CONTEXT_VAR_TOKEN,
     DISK_LEFTOVERS,
+    LEFTOVER_HANDOVERS,
     LEFTOVER_REMOVALS,
     LIFECYCLES,
     LOCK,
@@ -720,6 +721,10 @@ class ResourceCollector:
             path = dotted_name(call.args[0])
             if path is not None:
                 self._removals.append((call, path, removal))
+        elif removal in LEFTOVER_HANDOVERS:
+            path = dotted_name(call.args[0])
+            if path is not None and path in self._made_paths:
+                self._resource(path).escapes = True  # `os.replace(tmp, target)`: kept
         if not isinstance(func, ast.Attribute):
             return
         if func.attr in _REGISTRATION_CALLS or func.attr in _CONTAINER_STORES:

@@ -819,6 +819,11 @@ replace the caller's error with its own (an OpenHands evaluation helper, for one
 
 LEFTOVER_REMOVALS = frozenset(name for _, removals in DISK_LEFTOVERS.values() for name in removals)
 
+LEFTOVER_HANDOVERS = frozenset({"os.replace", "os.rename", "shutil.move"})
+"""Calls that give the path passed first a home of its own: an atomic write's temporary file
+renamed over its target is the target now, not something to remove (requests'
+``atomic_open`` removes it only when the write failed, rightly)."""
+
 CHANGED_STATE = ResourceType(
     "changed state",
     release=None,
