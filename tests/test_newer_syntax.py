@@ -244,3 +244,101 @@ def test_json_diff_and_fix_agree_on_a_module_whose_generators_alone_were_parsed(
     fixed = run("--no-cache", "--fix", "db.py", cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert (tmp_path / "db.py").read_text() == expected
+
+
+# Layouts where a line at column 0 does not start a statement, each beside a statement no
+# Python before 3.14 parses (PEP 758), so the cuts are exercised on every supported version.
+_TRICKY_PARTS = {
+    "docstring": '"""Module.\n\ndef looks_like_code():\n    pass\n"""\n',
+    "string_in_function": ("def text():\n    return '''\nclass Fake:\n    pass\n'''\n"),
+    "brackets": "SETTINGS = {\n'a': 1,\n'b': [\n2,\n],\n}\nvalue = call(\n1,\n)\n",
+    "continued": "total = 1 + \\\n2\n",
+    "branches": "if SETTINGS:\n    x = 1\nelif x:\n    x = 2\nelse:\n    x = 3\n",
+    "handlers": "try:\n    import fast\nexcept ImportError:\n    fast = None\nfinally:\n    pass\n",
+    "decorated": "@decorator(\n    option=1,\n)\n\n# a comment\n@other\ndef decorated():\n    yield 1\n",
+    "long_header": (
+        "class Store(\n    Base,\n    metaclass=Meta,\n):\n    x = 1\n\n"
+        "    def read(self):\n        try:\n            yield self\n"
+        "        except ValueError, TypeError:\n            pass\n"
+        "    '''\nloose\n'''\n"
+    ),
+    "newer": (
+        "def risky():\n    try:\n        yield 1\n    except ValueError, TypeError:\n        pass\n"
+    ),
+}
+
+
+def _dumped(salvaged: object) -> object:
+    if salvaged is None:
+        return None
+    return (
+        [ast.dump(node, include_attributes=True) for node in salvaged.body],  # type: ignore[attr-defined]
+        salvaged.skipped,  # type: ignore[attr-defined]
+    )
+
+
+@pytest.mark.parametrize("name", sorted(_TRICKY_PARTS))
+def test_cuts_read_the_module_as_libcst_does(name: str) -> None:
+    from leaklint import salvage
+    from leaklint.parse import source_lines
+
+    parts = [_TRICKY_PARTS[name], _TRICKY_PARTS["newer"], _TRICKY_PARTS[name]]
+    text = "import os\n\n" + "\n".join(parts)
+    with pytest.raises(SyntaxError):
+        ast.parse(text)
+    lines = source_lines(text, keepends=True)
+    cut = salvage.salvage(lines)
+    assert cut is not None and cut.skipped
+    assert _dumped(cut) == _dumped(salvage._salvage_whole(lines))
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "def risky(:\n    pass\n",
+        "class Broken[T]:\n    def f(self:\n        pass\n",
+        "type Alias[] = int\n",
+        "x = (\n",
+    ],
+)
+def test_cuts_still_find_a_broken_module(mistake: str) -> None:
+    from leaklint import salvage
+    from leaklint.parse import source_lines
+
+    text = _TRICKY_PARTS["newer"] + "\n" + mistake + "\n" + _TRICKY_PARTS["docstring"]
+    lines = source_lines(text, keepends=True)
+    assert salvage.salvage(lines) is None
+    assert salvage._salvage_whole(lines) is None
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason=f"{VERSION} parses PEP 695 itself")
+def test_generic_definitions_are_checked_without_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PEP 695 is most of what an older Python rejects; checking it costs a plain parse
+    import libcst
+
+    from leaklint import salvage
+    from leaklint.parse import source_lines
+
+    text = (
+        "type Pair = tuple[int, int]\n"
+        "type Call[**P, R] = Callable[P, R]\n\n"
+        "def first[T: (int, str)](items: list[T]) -> T:\n    return items[0]\n\n"
+        "@dataclass\nclass Box[\n    T,\n](Base):\n    item: T\n\n"
+        "    def get[U = int](self) -> U:\n        return self.item\n"
+    )
+    lines = source_lines(text, keepends=True)
+    expected = _dumped(salvage._salvage_whole(lines))
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("LibCST was asked")
+
+    monkeypatch.setattr(libcst, "parse_module", refuse)
+    cut = salvage.salvage(lines)
+    assert _dumped(cut) == expected
+    assert [(s.first_row, s.name, s.header_only) for s in cut.skipped] == [  # type: ignore[union-attr]
+        (1, None, False),
+        (2, None, False),
+        (4, "first", False),
+        (7, "Box", True),
+        (13, "get", False),
+    ]
