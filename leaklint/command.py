@@ -13,7 +13,6 @@ import errno
 import io
 import os
 import sys
-import tokenize
 from collections import Counter
 from pathlib import Path
 
@@ -337,6 +336,8 @@ def _add_noqa(report: RunReport) -> None:
     for outcome in report.outcomes:
         if not outcome.diagnostics or outcome.filename == "-":
             continue
+        import tokenize
+
         encoding = tokenize.detect_encoding(io.BytesIO(outcome.source).readline)[0]
         text, changed = with_noqa_comments(outcome.source.decode(encoding), outcome.diagnostics)
         new = text.encode(encoding)

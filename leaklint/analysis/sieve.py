@@ -34,7 +34,7 @@ from leaklint.analysis.resources import (
     SESSION_FACTORY_MAKERS,
     KnowledgeBase,
 )
-from leaklint.analysis.targets import DEPENDENCY_NAME
+from leaklint.analysis.targets import dependency_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Sieve:
         spelt = set(_IDENTIFIER.findall(text))
         if not spelt.isdisjoint(self._whole) or (aliases and not spelt.isdisjoint(aliases)):
             return True
-        if any(DEPENDENCY_NAME.match(name) for name in spelt):
+        if any(dependency_name(name) for name in spelt):
             return True  # `get_db`: presumed a dependency when it holds what a project's
             # own function returns (`conn = open_conn()`), which no word here names
         if not spelt.isdisjoint(_HOLDERS) and (

@@ -20,7 +20,7 @@ from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from leaklint import __version__
 from leaklint.model import Applicability, Diagnostic, Edit
-from leaklint.noqa import LINE_NOQA
+from leaklint.noqa import line_noqa
 from leaklint.rules import RULES_BY_CODE
 from leaklint.server.workspace import Checked, Options, Project
 
@@ -504,7 +504,7 @@ def _noqa_code_at(document: TextDocument, position: ServerTextPosition) -> Optio
     if position.line >= len(lines):
         return None
     line = lines[position.line]
-    match = LINE_NOQA.search(line)
+    match = line_noqa().search(line)
     if match is None or match.group("codes") is None:
         return None
     start = match.start("codes")
