@@ -82,61 +82,84 @@ def discover(
     for ``*.py`` and ``*.pyi`` files, skipping virtualenvs, build output, VCS folders, the
     configured exclusions and what ``.gitignore`` files ignore.
     """
-    seen: set[Path] = set()
+    paths = list(paths)
+    # one folder yields each file once: only several paths can name a file twice (hashing a
+    # Path costs more than finding it)
+    seen: Optional[set[str]] = set() if len(paths) > 1 else None
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for found in _Walker(exclusions).walk(path):
-                if found not in seen:
-                    seen.add(found)
+                if seen is None:
+                    yield found
+                elif str(found) not in seen:
+                    seen.add(str(found))
                     yield found
         elif path.exists() or path.is_symlink():
             if exclusions.force and _Walker(exclusions).excluded_file(path):
                 continue
-            if path not in seen:
-                seen.add(path)
+            if seen is None:
+                yield path
+            elif str(path) not in seen:
+                seen.add(str(path))
                 yield path
         else:
             yield MissingPath(raw)
 
 
 class _Walker:
+    """Walks folders on ``str`` paths: a ``Path`` per folder and per file cost a 16,000-file
+    tree most of its walk. What a folder holds (``.gitignore``, ``.git``) is read from its
+    listing as the walk passes; folders above the walk's start are asked on disk."""
+
     def __init__(self, exclusions: Exclusions) -> None:
         self.exclusions = exclusions
-        self.root = exclusions.root.resolve()
+        self.root = os.fspath(exclusions.root.resolve())
         self.excluded = _spec(exclusions.patterns)
-        self.ignores: dict[Path, Optional[Patterns]] = {}
-        self.repositories: dict[Path, bool] = {}
-        self.applicable: dict[Path, list[tuple[Path, Patterns]]] = {}
+        self.ignores: dict[str, Optional[Patterns]] = {}
+        self.repositories: dict[str, bool] = {}
+        self.applicable: dict[str, list[tuple[str, Patterns]]] = {}
         """For a folder, the ``.gitignore`` specs that apply to what is in it."""
 
     def walk(self, start: Path) -> Iterator[Path]:
+        top = True
+        skip_defaults = self.exclusions.skip_defaults
         for directory, folders, files in os.walk(start):
-            here = Path(directory)
-            absolute = Path(os.path.abspath(directory))  # once per folder, not once per file
+            if not top and skip_defaults and "pyvenv.cfg" in files:
+                # a virtual environment: known by its listing here, not by a look into every
+                # folder before entering it
+                folders[:] = []
+                continue
+            top = False
+            absolute = os.path.abspath(directory)
+            if absolute not in self.repositories:
+                self.repositories[absolute] = ".git" in folders or ".git" in files
+            if ".gitignore" not in files:
+                self.ignores.setdefault(absolute, None)
+            # most folders have no pattern that could exclude what is in them
+            patterns = self._patterns(absolute)
             folders[:] = sorted(
-                name for name in folders if self._enter(here / name, absolute / name)
+                name
+                for name in folders
+                if not (skip_defaults and (name in DEFAULT_EXCLUDES or name.endswith(".egg-info")))
+                and not (patterns and _matched(patterns, name + "/"))
             )
-            # most folders have no pattern that could exclude a file in them
-            patterns = self.excluded is not None or (
-                self.exclusions.respect_gitignore and self._applicable(absolute)
-            )
+            here = Path(directory)
             for name in sorted(files):
-                if name.endswith(PYTHON_SUFFIXES) and not (
-                    patterns and self._skipped(here / name, False, absolute / name)
-                ):
+                if name.endswith(PYTHON_SUFFIXES) and not (patterns and _matched(patterns, name)):
                     yield here / name
 
     def excluded_file(self, path: Path) -> bool:
         """Whether a file, or any folder above it, is excluded (for ``--force-exclude``)."""
         absolute = path.absolute()
-        folders = [folder for folder in absolute.parents if folder != self.root]
+        root = Path(self.root)
+        folders = [folder for folder in absolute.parents if folder != root]
         for folder in folders:
-            if self.root in folder.parents and not self._enter(folder):
+            if root in folder.parents and not self._enter(folder):
                 return True
-        return self._skipped(path, False)
+        return _matched(self._patterns(os.fspath(absolute.parent)), absolute.name)
 
-    def _enter(self, folder: Path, absolute: Optional[Path] = None) -> bool:
+    def _enter(self, folder: Path) -> bool:
         name = folder.name
         if self.exclusions.skip_defaults and (
             name in DEFAULT_EXCLUDES
@@ -144,58 +167,58 @@ class _Walker:
             or (folder / "pyvenv.cfg").exists()
         ):
             return False
-        return not self._skipped(folder, True, absolute)
+        return not _matched(self._patterns(os.fspath(folder.parent)), name + "/")
 
-    def _skipped(self, path: Path, is_dir: bool, absolute: Optional[Path] = None) -> bool:
-        """Whether the configured exclusions or a ``.gitignore`` exclude ``path`` (whose
-        absolute form the walk passes in, made once per folder)."""
-        if self.excluded is None and not self.exclusions.respect_gitignore:
-            return False
-        # the link itself is matched, as git matches it: following it could loop or leave the tree
-        absolute = absolute or path.absolute()
-        suffix = "/" if is_dir else ""
+    def _patterns(self, folder: str) -> list[tuple[str, Patterns]]:
+        """The patterns that may exclude an entry of ``folder`` (absolute), each with the
+        folder's path relative to where the patterns are read from (``""`` there, else ending
+        in ``/``): an entry's is that and its name (with ``/`` for a folder)."""
+        patterns: list[tuple[str, Patterns]] = []
         if self.excluded is not None:
-            relative = _relative(absolute, self.root)
-            if relative is not None and self.excluded.match_file(relative + suffix):
-                return True
-            if self.excluded.match_file(path.name + suffix):
-                return True
-        if not self.exclusions.respect_gitignore:
-            return False
-        for folder, spec in self._applicable(absolute.parent):
-            relative = _relative(absolute, folder)
-            if relative is not None and spec.match_file(relative + suffix):
-                return True
-        return False
+            relative = _relative(folder, self.root)
+            if relative is not None:
+                patterns.append((relative, self.excluded))
+            patterns.append(("", self.excluded))  # the name alone matches too
+        if self.exclusions.respect_gitignore:
+            for where, spec in self._applicable(folder):
+                relative = _relative(folder, where)
+                if relative is not None:
+                    patterns.append((relative, spec))
+        return patterns
 
-    def _applicable(self, folder: Path) -> list[tuple[Path, Patterns]]:
+    def _applicable(self, folder: str) -> list[tuple[str, Patterns]]:
         """The ``.gitignore`` specs of ``folder`` and of the folders above it, up to the
         repository's top (the files above it do not apply)."""
         known = self.applicable.get(folder)
         if known is None:
             spec = self._gitignore(folder)
             known = [(folder, spec)] if spec is not None else []
-            if not self._is_repository(folder) and folder.parent != folder:
-                known = known + self._applicable(folder.parent)  # the parent's, asked once
+            parent = os.path.dirname(folder)
+            if not self._is_repository(folder) and parent != folder:
+                known = known + self._applicable(parent)  # the parent's, asked once
             self.applicable[folder] = known
         return known
 
-    def _is_repository(self, folder: Path) -> bool:
+    def _is_repository(self, folder: str) -> bool:
         """Whether ``folder`` holds ``.git`` (asked once per folder, not once per file)."""
         known = self.repositories.get(folder)
         if known is None:
-            known = self.repositories[folder] = (folder / ".git").exists()
+            known = self.repositories[folder] = os.path.exists(os.path.join(folder, ".git"))
         return known
 
-    def _gitignore(self, folder: Path) -> Optional[Patterns]:
+    def _gitignore(self, folder: str) -> Optional[Patterns]:
         if folder not in self.ignores:
-            ignore_file = folder / ".gitignore"
             try:
-                lines = ignore_file.read_text(encoding="utf-8").splitlines()
+                with open(os.path.join(folder, ".gitignore"), encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
             except (OSError, UnicodeDecodeError):
                 lines = []
             self.ignores[folder] = _spec(lines)
         return self.ignores[folder]
+
+
+def _matched(patterns: list[tuple[str, Patterns]], name: str) -> bool:
+    return any(spec.match_file(prefix + name) for prefix, spec in patterns)
 
 
 def _spec(lines: Iterable[str]) -> Optional[Patterns]:
@@ -279,8 +302,15 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _ANY_DEPTH = "^(?:.+/)?"
 
 
-def _relative(path: Path, base: Path) -> Optional[str]:
-    try:
-        return path.relative_to(base).as_posix()
-    except ValueError:
+def _relative(path: str, base: str) -> Optional[str]:
+    """``path`` (absolute) relative to ``base``, ``/``-separated and ending in ``/`` (``""``
+    for ``base`` itself); ``None`` when it is not under ``base``."""
+    if path == base:
+        return ""
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if not path.startswith(prefix):
         return None
+    relative = path[len(prefix) :]
+    if os.sep != "/":
+        relative = relative.replace(os.sep, "/")
+    return relative + "/"
