@@ -336,6 +336,12 @@ _TOP_LEVEL = re.compile(r"^[^\s#)\]}@]", re.M)
 """The start of the next top-level statement (not a comment, a decorator or a closing
 bracket of a long signature)."""
 _IDENTIFIER = re.compile(r"\w+")
+_DEFINITION = re.compile(
+    r"^(?:async[ \t]+)?def[ \t]+(\w+)\b|^class[ \t]+(\w+)\b|^(\w+)[ \t]*[:=]"
+    r"|^(?:from|import)[ \t].*",
+    re.M,
+)
+"""A top-level ``def``, ``class``, assignment or import line."""
 
 
 class ProjectSource:
@@ -356,6 +362,7 @@ class ProjectSource:
         """Names a definition must spell to make a known resource: what saves parsing the
         module whole for the many functions that make none."""
         self._wildcards = any(set("*?[") & set(word) for word in self._words)
+        self._names: dict[str, tuple[int, dict[str, tuple[str, int, int]]]] = {}
 
     def answer(self, filename: str, text: Optional[str], qualified: str, imported: bool) -> Answer:
         """The answer for ``qualified`` (a name the module ``filename`` imports, or one of its
@@ -393,28 +400,45 @@ class ProjectSource:
             except OSError:
                 return False
             consulted(str(path))
-        spelled = re.escape(name)
-        found = re.search(
-            rf"^(?:async[ \t]+)?def[ \t]+{spelled}\b|^class[ \t]+{spelled}\b"
-            rf"|^{spelled}[ \t]*[:=]|^(?:from|import)[ \t].*\b{spelled}\b",
-            text,
-            re.M,
-        )
+        found = self._top_level_names(str(path), text).get(name)
         if found is None:
             return False  # not the module's: a builtin, a name bound where it is used
-        if not found.group().startswith(("def", "async", "class")):
+        kind, start, end = found
+        if kind == "bound":
             return True  # an assignment, an import: the parse tells
-        following = _TOP_LEVEL.search(text, found.end())
+        following = _TOP_LEVEL.search(text, end)
         spelt = set(
-            _IDENTIFIER.findall(text[found.start() : following.start() if following else len(text)])
+            _IDENTIFIER.findall(text[start : following.start() if following else len(text)])
         )
-        if found.group().startswith("class"):
+        if kind == "class":
             # a class of the project is a resource by its own exit and release methods, or by
             # a lifecycle of two methods (`start` and `stop`)
             return (not spelt.isdisjoint(_EXITS) and not spelt.isdisjoint(_RELEASES)) or any(
                 opening in spelt and closing in spelt for opening, closing in _LIFECYCLES
             )
         return not self._words.isdisjoint(spelt)
+
+    def _top_level_names(self, path: str, text: str) -> dict[str, tuple[str, int, int]]:
+        """Where each name is first defined (``def``, ``class``) or bound (an assignment, an
+        import line) at the top of a module: one scan of its text, kept while the text is the
+        same, rather than a pattern compiled for each name asked about."""
+        version = hash(text)
+        kept = self._names.get(path)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        names: dict[str, tuple[str, int, int]] = {}
+        for match in _DEFINITION.finditer(text):
+            defined, klass, bound = match.groups()
+            if defined or klass:
+                entry = ("def" if defined else "class", match.start(), match.end())
+                names.setdefault(defined or klass, entry)
+            elif bound:
+                names.setdefault(bound, ("bound", match.start(), match.end()))
+            else:
+                for word in _IDENTIFIER.findall(match.group()):
+                    names.setdefault(word, ("bound", match.start(), match.end()))
+        self._names[path] = (version, names)
+        return names
 
     def resource_type(
         self,
@@ -488,10 +512,11 @@ def module_file(roots: list[Path], dotted: list[str]) -> Optional[tuple[Path, in
     ``app.db.Session``."""
     for folder in roots:
         for length in range(len(dotted) - 1, 0, -1):
-            base = folder.joinpath(*dotted[:length])
-            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                if candidate.is_file():
-                    return candidate, length
+            # os.path on str: asked for every imported name the oracle meets
+            base = os.path.join(folder, *dotted[:length])
+            for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+                if os.path.isfile(candidate):
+                    return Path(candidate), length
     return None
 
 
