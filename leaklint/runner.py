@@ -258,9 +258,11 @@ def run_source(data: bytes, filename: str, settings: Settings, *, diff: bool = F
     return report
 
 
-PARALLEL_THRESHOLD = 4_000_000
+PARALLEL_THRESHOLD = 1_000_000
 """Bytes of generator-holding source above which checking is spread over worker processes:
-below it, starting the workers costs more than they save."""
+below it, starting the workers costs more than they save. At 4 MB, fides (201 files, 4.0 MB)
+was checked in one process in 1.4 s of its 2.3 s run; from 1 MB it takes 0.55 times as long,
+while projects under 1 MB (datasette, alembic, mitmproxy: 25 to 61 files) gained nothing."""
 
 
 READ_SAMPLE = 64
