@@ -220,9 +220,11 @@ def parse_registrations(
     patterns = _simple_call_pattern(words)
     spans: list[tuple[int, int]] = []
     seen: set[str] = set()
+    word_rows: list[int] = []
     for row in rows_with(words, code):
         if row in import_rows:
             continue  # parsed with the imports
+        word_rows.append(row)
         calls = _simple_calls(code[row], row, patterns, seen)
         if calls is not None:
             body.extend(calls)
@@ -232,7 +234,15 @@ def parse_registrations(
         span = _top_level_statement(code, row)
         if span is not None:  # else a comment or a blank line
             spans.append(span)
-    tree = _assemble(lines, body, spans)
+    whole_spans = []
+    for start, end in spans:
+        # a route function registers in its decorators and signature: its body is not read
+        header = _header_only(lines, code, start, end, word_rows)
+        if header is None:
+            whole_spans.append((start, end))
+        else:
+            body.extend(header)
+    tree = _assemble(lines, body, whole_spans)
     if tree is None:
         return None
     # calls bind no names: only statements parsed whole may add definitions
@@ -344,6 +354,38 @@ def _top_level_statement(lines: list[str], row: int) -> Optional[tuple[int, int]
             return None
         header = following
     return (start, end) if start <= row < end else None
+
+
+def _header_only(
+    lines: list[str], code: list[str], start: int, end: int, word_rows: list[int]
+) -> Optional[list[ast.stmt]]:
+    """The top-level function at lines ``start..end`` (decorators included) parsed with a
+    body of ``pass``, when no line of its body spells a registering word (``word_rows``): the
+    index reads its decorators and parameters, and a route's body is most of its lines.
+    ``None`` when it is not such a function or its header does not parse so."""
+    header = start
+    while header < end and not code[header].startswith(("def ", "async ")):
+        if not code[header].startswith("@") and _starts_statement(code[header]):
+            return None  # not a function
+        header += 1
+    if header == end:
+        return None
+    depth = 0
+    for last in range(header, end):
+        line = _ONE_LINE_STRINGS.sub('""', code[last]).split("#", 1)[0].rstrip()
+        depth += sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
+        if depth == 0 and line.endswith(":"):
+            break
+    else:
+        return None
+    at = bisect.bisect_right(word_rows, last)
+    if at < len(word_rows) and word_rows[at] < end:
+        return None  # its body registers too
+    try:
+        tree = ast.parse("\n" * start + "".join(lines[start : last + 1]) + " pass\n")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return tree.body
 
 
 def _starts_statement(line: str) -> bool:

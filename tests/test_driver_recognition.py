@@ -251,6 +251,56 @@ def test_simple_calls_are_read_without_a_parse_as_a_parse_reads_them() -> None:
     assert partial == index_module(whole.tree, whole.imports, DEFAULT_KNOWLEDGE, module)  # type: ignore[union-attr]
 
 
+ROUTE_BODIES = """\
+from fastapi import APIRouter, Depends, FastAPI
+
+from app.db import get_db, get_user, override
+
+router = APIRouter()
+app = FastAPI()
+
+
+@router.get(
+    "/items/{item_id}",
+    dependencies=[Depends(get_user)],
+)
+async def read_item(item_id: int, db=Depends(dependency=get_db)) -> dict[str, int]:
+    rows = db.execute("select 1")
+    return {"count": len(rows)}
+
+
+def configure() -> None:
+    app.dependency_overrides[get_db] = override
+"""
+
+
+def test_a_route_is_indexed_from_its_header_and_a_registering_body_whole() -> None:
+    """A route's body is not parsed when it spells no registering word; a function whose
+    body registers (an override) is parsed whole."""
+    from leaklint.parse import parse
+    from leaklint.runner import registrations_of
+
+    data = ROUTE_BODIES.encode()
+    partial = registrations_of("app/routes.py", data, DEFAULT_KNOWLEDGE)
+    assert partial is not None
+    whole = parse("app/routes.py", data)
+    module = module_name("app/routes.py")
+    assert partial == index_module(whole.tree, whole.imports, DEFAULT_KNOWLEDGE, module)  # type: ignore[union-attr]
+    assert sorted(partial.references) == ["get_db", "get_user", "override"]
+
+    from leaklint.parse import parse_registrations
+    from leaklint.runner import registration_words
+
+    parsed = parse_registrations(
+        "app/routes.py", data, lambda imports: registration_words(imports, DEFAULT_KNOWLEDGE)
+    )
+    assert parsed is not None
+    functions = {node.name: node for node in parsed.tree.body if hasattr(node, "name")}
+    assert [type(node).__name__ for node in functions["read_item"].body] == ["Pass"]
+    assert functions["read_item"].lineno == 13
+    assert type(functions["configure"].body[0]).__name__ == "Assign"
+
+
 def test_every_fixture_without_yield_is_indexed_as_a_whole_parse_would() -> None:
     from fixture_support import FIXTURES
 
