@@ -12,6 +12,8 @@ options from the same table, so both read a command line alike.
 from __future__ import annotations
 
 import errno
+import functools
+import gc
 import io
 import os
 import sys
@@ -25,7 +27,7 @@ from leaklint.rules import RULES, RULES_BY_CODE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any, NoReturn, Optional
 
     from leaklint.config import Config
@@ -183,6 +185,31 @@ def run_plain(options: dict[str, Any]) -> NoReturn:
     sys.exit(code)
 
 
+GC_THRESHOLD = 100_000
+"""Allocations between two collections of the youngest generation during a check (Python's
+default: 700)."""
+
+
+def _few_collections(function: Callable[..., int]) -> Callable[..., int]:
+    """Run ``function`` with the cyclic collector's first threshold raised. A run builds many
+    syntax trees and keeps most of them to its end, and the default thresholds walk that
+    growing heap hundreds of times for cycles that are not there: 0.37 s of onyx's 2.3 s in
+    one process, 0.05 s with this threshold, at the same peak memory. Worker processes
+    inherit it."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        thresholds = gc.get_threshold()
+        gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.set_threshold(*thresholds)
+
+    return wrapper
+
+
+@_few_collections
 def check(
     paths: tuple[str, ...],
     fix: bool,
