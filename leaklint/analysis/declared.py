@@ -321,7 +321,9 @@ class Definitions:
             return None
         if text is None:
             consulted(path)  # another module's: the findings depend on it too
-        version = hash(source)
+        # the checked module's text and the same file read from disk are one version: a
+        # digest of str against one of bytes would parse it again at every other question
+        version = hash(source if isinstance(source, str) else _decoded(source))
         if self._versions.get(path) != version:
             self._versions[path] = version
             self._imports.pop(path, None)
@@ -330,6 +332,14 @@ class Definitions:
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 self._trees[path] = None
         return self._trees[path]
+
+
+def _decoded(data: bytes) -> Union[str, bytes]:
+    """``data`` as the text a checked module's would be (UTF-8), or as it is when it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 _TOP_LEVEL = re.compile(r"^[^\s#)\]}@]", re.M)
