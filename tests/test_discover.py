@@ -1,4 +1,5 @@
-"""Discovery's quick answer for ``.gitignore`` patterns is pathspec's answer."""
+"""Discovery's quick answer for ``.gitignore`` patterns is pathspec's answer, and pathspec is
+asked only about the paths the quick answer cannot rule out."""
 
 from __future__ import annotations
 
@@ -31,12 +32,25 @@ GITIGNORE = [
     "space name.py",
     r"\#literal.py",
     "(?P<x>odd).py",
+    "/db",
+    "env/",
+    "log/*",
+    "src/app/_version.py",
+    "/lib/",
+    "a/**/b",
+    "docs/**",
+    "**/cache",
+    "[]x]y",
+    "trailing ",
+    " leading",
+    " !spaced",
 ]
 COMPONENTS = [
     "app", "src", "build", "dist", "migrations", "generated", "vendored", "docs", "_build",
     "important", "Temp", "temp", "keep.env", ".env", "env.py", "abc.py", "ab.py", "x.pyc",
     "main.py", "node_modules", "logs", "x.log", "pkg.egg-info", "space name.py", "#literal.py",
-    "(?P<x>odd).py", "__pycache__",
+    "(?P<x>odd).py", "__pycache__", "db", "db.py", "env", "environment", "log", "lib", "a",
+    "b", "cache", "_version.py", "]y", "xy", "trailing", "trailing ", "docker-build", " leading", "leading", " !spaced",
 ]  # fmt: skip
 
 
@@ -56,7 +70,9 @@ def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
 
 
 def test_pathspec_compiles_the_patterns_only_for_a_path_some_pattern_matches() -> None:
-    patterns = Patterns(GITIGNORE)
+    # a pattern with leading white space is left to pathspec for every path
+    assert Patterns([" leading"]).match_file("app/main.py") is False
+    patterns = Patterns([line for line in GITIGNORE if not line[:1].isspace()])
     for path in ("app/main.py", "src/app/", "app/models/user.py"):
         assert not patterns.match_file(path)
     assert patterns._spec is None
