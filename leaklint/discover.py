@@ -267,22 +267,33 @@ def _loosely(lines: list[str]) -> re.Pattern[str]:
     """One expression that finds, in a path, what some pattern of ``lines`` that can exclude
     would need there; whatever pathspec matches, it matches too."""
     patterns = [line.rstrip(" ") for line in lines]  # trailing spaces are not the pattern's
-    expressions = {_loose(pattern) for pattern in patterns if not pattern.startswith("!")}
-    if not expressions:
+    loose = {_loose(pattern) for pattern in patterns if not pattern.startswith("!")}
+    if not loose:
         return re.compile("(?!)")  # negations alone exclude nothing
-    return re.compile("|".join(sorted(expressions)))
+    if any(body is None for _, body in loose):
+        return re.compile("")  # pathspec decides every path
+    # the alternatives are tried only where a path's components start
+    anchored = "|".join(sorted(body for at_top, body in loose if at_top and body))
+    anywhere = "|".join(sorted(body for at_top, body in loose if not at_top and body))
+    expressions = []
+    if anchored:
+        expressions.append(f"^(?:{anchored})(?:/|$)")
+    if anywhere:
+        expressions.append(f"(?:^|/)(?:{anywhere})(?:/|$)")
+    return re.compile("|".join(expressions))
 
 
-def _loose(pattern: str) -> str:
+def _loose(pattern: str) -> tuple[bool, Optional[str]]:
     """The pattern as gitignore reads it, made looser where that is simpler: a bracket
-    stands for any one character, a pattern may end a path or a folder of it (``/`` or the
-    end), and one with a ``/`` before its end is anchored at the folder of its file."""
+    stands for any one character, and a pattern may end a path or a folder of it. Whether it
+    is anchored at the folder of its file (a ``/`` before its end), and the expression for
+    what follows; ``None`` for one that pathspec is left to read on every path."""
     if pattern[:1].isspace():
-        return ".*"  # leading white space: whether it is the pattern's is pathspec's to say
+        return False, None  # leading white space: whether it is the pattern's is pathspec's
     body = pattern.rstrip("/")
     anchored = "/" in body
     components = body.lstrip("/").split("/")
-    parts: list[str] = ["^" if anchored else "(?:^|/)"]
+    parts: list[str] = []
     for at, component in enumerate(components):
         last = at == len(components) - 1
         if component == "**":
@@ -291,8 +302,7 @@ def _loose(pattern: str) -> str:
         parts.append(_loose_component(component))
         if not last:
             parts.append("/")
-    parts.append("(?:/|$)")
-    return "".join(parts)
+    return anchored, "".join(parts) or ".*"
 
 
 def _loose_component(component: str) -> str:
