@@ -541,15 +541,39 @@ def _only_definition(body: list[ast.stmt], name: str) -> Optional[ast.stmt]:
 def _only_binding(body: list[ast.stmt], name: str) -> Optional[ast.stmt]:
     """The one statement of ``body`` that binds ``name``, if it is a definition or a plain
     assignment (not an import, a loop or a condition)."""
-    bound = [_bound_by(statement) for statement in body]
-    if any("*" in names for names in bound):
+    binders = _binders(body)
+    if binders is None:
         return None  # `from module import *` may bind anything
-    binding = [statement for statement, names in zip(body, bound) if name in names]
+    binding = binders.get(name, ())
     if len(binding) != 1:
         return None
     [statement] = binding
     plain = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
     return statement if isinstance(statement, plain) else None
+
+
+def _binders(body: list[ast.stmt]) -> Optional[dict[str, list[ast.stmt]]]:
+    """The statements of ``body`` that bind each name (``None`` when one may bind any), read
+    once per body: a module is asked about many names, and reading every statement again for
+    each cost as much as parsing it."""
+    kept = _BINDERS.get(id(body))
+    if kept is not None and kept[0] is body:
+        return kept[1]
+    found: dict[str, list[ast.stmt]] = {}
+    for statement in body:
+        for name in _bound_by(statement):
+            found.setdefault(name, []).append(statement)
+    binders = None if "*" in found else found
+    if len(_BINDERS) >= 64:
+        _BINDERS.clear()
+    _BINDERS[id(body)] = (body, binders)
+    return binders
+
+
+_BINDERS: dict[int, tuple[list[ast.stmt], Optional[dict[str, list[ast.stmt]]]]] = {}
+"""Bodies read by :func:`_binders`, by identity; each entry keeps its body alive, so an
+identity is not reused while its entry is here (at most 64: the modules asked about are kept
+by :class:`Definitions` anyway, and an editor's replaced versions are let go)."""
 
 
 def _bound_by(statement: ast.stmt) -> set[str]:
