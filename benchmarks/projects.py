@@ -12,6 +12,10 @@ and the table gives the median wall seconds of each, their ratio (leaklint / ruf
 meets the target: each project at most 3.0 times ruff, the sum over the projects at most 2.0
 times. ``leaklint`` and ``ruff`` are the commands installed beside the running interpreter.
 
+Then the start-up rows: ``python -c pass``, ``leaklint --version`` and ``leaklint --no-cache``
+on one small file (the 30-line dependency module of ``benchmarks/bench.py``), alternating
+``--start-repeat`` times; targets 1.5 and 3.0 times ``python -c pass``.
+
 With ``--deps DIR`` each project runs in its own environment (``DIR/<project>/``: a virtual
 environment with leaklint from this repository, the same ruff, and the project's own
 dependencies from the manifest's ``deps``), as users run leaklint. Default options read nothing
@@ -21,7 +25,8 @@ option is there to show that it does not.
 Usage::
 
     python benchmarks/projects.py [--mirror /work/.mirror] [--keep DIR] [--repeat 5]
-                                  [--project NAME] [--deps DIR] [--json OUT]
+                                  [--start-repeat 30] [--project NAME] [--deps DIR]
+                                  [--json OUT]
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ MANIFEST = HERE / "projects" / "manifest.toml"
 REPOSITORY = HERE.parent
 PROJECT_TARGET = 3.0
 TOTAL_TARGET = 2.0
+VERSION_TARGET = 1.5
+SMALL_FILE_TARGET = 3.0
 RUFF_ARGUMENTS = ["check", "--no-cache", "--isolated", "--select", "SIM115", "-q", "."]
 LEAKLINT_ARGUMENTS = ["--no-cache", "--exit-zero", "."]
 PACKAGE_STAMP = ".projects-package"
@@ -177,7 +184,7 @@ def environment(project: Project, deps_root: Path, folder: Path) -> tuple[Path, 
     """A virtual environment for ``project`` with leaklint, ruff and the project's own
     dependencies; its interpreter and a word for the table."""
     if not project.deps:
-        return Path(sys.executable), f"none ({project.deps_note or 'no deps listed'})"
+        return Path(sys.executable), "none"
     venv = deps_root / project.folder_name
     python = venv / "bin" / "python"
     stamp = venv / ".deps"
@@ -286,15 +293,17 @@ def table(timings: list[Timing], versions: str) -> str:
         f"machine: {machine()}",
         versions,
         "",
-        "| project | kind | files | leaklint s | ruff s | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|",
+        "| project | kind | files | its dependencies | leaklint s | ruff s | ratio | target "
+        "| met |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for timing in timings:
         leaklint = statistics.median(timing.leaklint)
         ruff = statistics.median(timing.ruff)
         met = "yes" if timing.ratio <= PROJECT_TARGET else "no"
         rows.append(
-            f"| {timing.project} | {timing.kind} | {timing.files:,} | {leaklint:.2f} | "
+            f"| {timing.project} | {timing.kind} | {timing.files:,} | {timing.environment} | "
+            f"{leaklint:.2f} | "
             f"{ruff:.2f} | {timing.ratio:.1f} | ≤ {PROJECT_TARGET:.1f} {TIMES} | {met} |"
         )
     if timings:
@@ -304,10 +313,43 @@ def table(timings: list[Timing], versions: str) -> str:
         ratio = leaklint_total / ruff_total
         met = "yes" if ratio <= TOTAL_TARGET else "no"
         rows.append(
-            f"| **all {len(timings)}** | | {files:,} | {leaklint_total:.2f} | {ruff_total:.2f} | "
+            f"| **all {len(timings)}** | | {files:,} | | {leaklint_total:.2f} | {ruff_total:.2f} | "
             f"{ratio:.1f} | ≤ {TOTAL_TARGET:.1f} {TIMES} | {met} |"
         )
     return "\n".join(rows)
+
+
+def start_up(repeat: int) -> list[tuple[str, float, float, str]]:
+    """Median wall seconds of ``python -c pass``, ``leaklint --version`` and a check of one
+    small file, alternating; each row with its ratio to ``python -c pass`` and whether it
+    meets its target."""
+    from bench import DB_MODULE, DEPENDENCY_MODULE
+
+    leaklint, _ = tools_beside(Path(sys.executable))
+    with tempfile.TemporaryDirectory() as workspace:
+        small = Path(workspace) / "deps.py"
+        small.write_text(DB_MODULE + DEPENDENCY_MODULE.format(n=0).split("\n\n\n", 1)[1])
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "leaklint --version": [*leaklint, "--version"],
+            "leaklint --no-cache on one 30-line file": [*leaklint, "--no-cache", "deps.py"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for command in commands.values():
+            timed(command, Path(workspace))  # unmeasured: caches warm alike
+        for _ in range(repeat):
+            for name, command in commands.items():
+                times[name].append(timed(command, Path(workspace))[0])
+    python = statistics.median(times["python -c pass"])
+    rows = [("python -c pass", python, 1.0, "")]
+    for name, target in (
+        ("leaklint --version", VERSION_TARGET),
+        ("leaklint --no-cache on one 30-line file", SMALL_FILE_TARGET),
+    ):
+        seconds = statistics.median(times[name])
+        met = "yes" if seconds / python <= target else "no"
+        rows.append((name, seconds, seconds / python, f"≤ {target:.1f} {TIMES} | {met}"))
+    return rows
 
 
 def main() -> int:
@@ -315,6 +357,7 @@ def main() -> int:
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--keep", type=Path, help="keep the project trees here between runs")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each tool")
+    parser.add_argument("--start-repeat", type=int, default=30, help="runs of the start rows")
     parser.add_argument("--project", action="append", help="only this project (repeatable)")
     parser.add_argument("--deps", type=Path, help="run each project in its own environment")
     parser.add_argument("--json", type=Path, help="write every run's seconds here")
@@ -332,7 +375,7 @@ def main() -> int:
         python, word = (
             environment(project, options.deps, folder)
             if options.deps
-            else (Path(sys.executable), "the benchmark's")
+            else (Path(sys.executable), "not asked for")
         )
         timing = measure(project, folder, python, word, options.repeat)
         print(
@@ -351,6 +394,11 @@ def main() -> int:
     )
     print()
     print(table(timings, versions))
+    print()
+    print("| start-up | wall time | ratio to `python -c pass` | target | met |")
+    print("|---|---|---|---|---|")
+    for name, seconds, ratio, target in start_up(options.start_repeat):
+        print(f"| `{name}` | {seconds * 1000:.0f} ms | {ratio:.2f} | {target or ' |'} |")
     if options.json:
         options.json.write_text(
             json.dumps([timing.__dict__ for timing in timings], indent=2), encoding="utf-8"
