@@ -45,15 +45,30 @@ def may_have_targets(data: bytes) -> bool:
 def may_feed_index(data: bytes, markers: tuple[bytes, ...]) -> bool:
     """A file that may hand a function to a driver or define a session factory for the index
     (``markers``: the knowledge base's ``index_markers``), outside a line that is all comment:
-    ``# Depends on the platform`` is no registration, and such a file would be parsed whole."""
+    ``# Depends on the platform`` is no registration, and such a file would be parsed whole.
+    A class-like marker (``Security``) that runs on into a longer name
+    (``SecurityRequestBuilder``) is that other name: 229 of msgraph-sdk's modules were read
+    for the index for that alone."""
     for marker in markers:
         position = data.find(marker)
+        whole_word = marker[:1].isupper()
         while position >= 0:
+            end = position + len(marker)
+            if whole_word and data[end : end + 1] in _NAME_BYTES:
+                position = data.find(marker, end)
+                continue
             start = max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
             if not data[start:position].lstrip(b" \t\f").startswith(b"#"):
                 return True
-            position = data.find(marker, position + len(marker))
+            position = data.find(marker, end)
     return False
+
+
+_NAME_BYTES = frozenset(
+    bytes([byte]) for byte in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+)
+"""Bytes that continue a name (non-ASCII letters aside: a marker is ASCII, and a name that
+continues it with one is rare enough to be read as the marker)."""
 
 
 @record

@@ -493,3 +493,25 @@ def test_a_marker_only_in_comment_lines_does_not_feed_the_index(data: bytes, fee
     from leaklint.parse import may_feed_index
 
     assert may_feed_index(data, DEFAULT_KNOWLEDGE.index_markers) is feeds
+
+
+@pytest.mark.parametrize(
+    ("source", "feeds"),
+    [
+        (b"from fastapi import Security\n", True),
+        (b"user = Security(get_user, scopes=['me'])\n", True),
+        (b"from fastapi import Security as Guard\n", True),
+        (b"class SecurityRequestBuilder(BaseRequestBuilder): ...\n", False),
+        (b"from .security_request_builder import SecurityRequestBuilder\n", False),
+        (b"order = DependsOn(first)\n", False),
+        (b"Session = async_sessionmaker(engine)\n", True),  # a marker ending a longer name
+        (b"router.lifespan_context = lifespan\n", True),
+        (b"# Depends(get_db) is commented out\n", False),
+    ],
+)
+def test_a_class_like_marker_that_runs_on_into_a_longer_name_is_that_name(
+    source: bytes, feeds: bool
+) -> None:
+    from leaklint.parse import may_feed_index
+
+    assert may_feed_index(source, DEFAULT_KNOWLEDGE.index_markers) is feeds
