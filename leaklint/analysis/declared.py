@@ -315,15 +315,15 @@ class Definitions:
     def _tree(self, path: str, text: Optional[str]) -> Optional[ast.Module]:
         """The module's tree, parsed again when its text changed (a fix pass, an editor's
         buffer, a file saved since): read from disk when ``text`` is not given."""
-        try:
-            source: Union[str, bytes] = text if text is not None else Path(path).read_bytes()
-        except OSError:
-            return None
+        source: Union[str, bytes]
         if text is None:
+            read = _read(path)
+            if read is None:
+                return None
             consulted(path)  # another module's: the findings depend on it too
-        # the checked module's text and the same file read from disk are one version: a
-        # digest of str against one of bytes would parse it again at every other question
-        version = hash(source if isinstance(source, str) else _decoded(source))
+            source, version, _ = read
+        else:
+            source, version = text, hash(text)
         if self._versions.get(path) != version:
             self._versions[path] = version
             self._imports.pop(path, None)
@@ -334,12 +334,34 @@ class Definitions:
         return self._trees[path]
 
 
-def _decoded(data: bytes) -> Union[str, bytes]:
-    """``data`` as the text a checked module's would be (UTF-8), or as it is when it is not."""
+def _read(path: str) -> Optional[tuple[bytes, int, str]]:
+    """A module's bytes, their version and their text, read from disk again only when its
+    size or time changed: the oracle asks about the same modules many times in a run. The
+    version of a file that is UTF-8 is its text's, so the checked module's text (which a
+    caller passes) and the same file read here are one version, and parsed once."""
     try:
-        return data.decode("utf-8")
+        status = os.stat(path)
+    except OSError:
+        return None
+    stamp = (status.st_mtime_ns, status.st_size)
+    kept = _READ.get(path)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    try:
+        text = data.decode("utf-8")
+        version = hash(text)
     except UnicodeDecodeError:
-        return data
+        text, version = data.decode("utf-8", errors="replace"), hash(data)
+    _READ[path] = (stamp, (data, version, text))
+    return data, version, text
+
+
+_READ: dict[str, tuple[tuple[int, int], tuple[bytes, int, str]]] = {}
 
 
 _TOP_LEVEL = re.compile(r"^[^\s#)\]}@]", re.M)
@@ -405,11 +427,11 @@ class ProjectSource:
         if self._wildcards:
             return True
         if text is None:
-            try:
-                text = path.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
+            read = _read(str(path))
+            if read is None:
                 return False
             consulted(str(path))
+            text = read[2]
         found = self._top_level_names(str(path), text).get(name)
         if found is None:
             return False  # not the module's: a builtin, a name bound where it is used
