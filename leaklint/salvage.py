@@ -387,15 +387,7 @@ def _class_by_cuts(
             member_last = _last_code_row(lines, member_first, member_last)
             skipped.append(_skipped_rows(member_first, member_last, accepted[0], parsed))
         at_member = ahead
-    if not isinstance(header, list):
-        skipped.insert(0, SkippedStatement(first, body_row - 1, name, *header, header_only=True))
-        header = _parse("\n" * (class_row - 1) + f"class {name}: pass\n", class_row)
-    assert isinstance(header, list)
-    [node] = header
-    assert isinstance(node, ast.ClassDef)
-    if members:
-        node.body = members
-    node.end_lineno = last
+    node = _class_node(header, name, first, body_row, class_row, last, members, skipped)
     return node, skipped
 
 
@@ -527,6 +519,23 @@ def _salvage_class(
     header = _parse(
         "\n" * (first - 1) + "".join(lines[first - 1 : body_row - 1]) + " pass\n", first
     )
+    node = _class_node(header, name, first, body_row, class_row, last, members, skipped)
+    return node, skipped
+
+
+def _class_node(
+    header: _Parsed,
+    name: str,
+    first: int,
+    body_row: int,
+    class_row: int,
+    last: int,
+    members: list[ast.stmt],
+    skipped: list[SkippedStatement],
+) -> ast.ClassDef:
+    """The class at rows ``first..last`` with the ``members`` that parsed: under its own
+    header when that parsed, else under a plain ``class Name:`` at its row, the header then
+    added to ``skipped``."""
     if not isinstance(header, list):
         skipped.insert(0, SkippedStatement(first, body_row - 1, name, *header, header_only=True))
         header = _parse("\n" * (class_row - 1) + f"class {name}: pass\n", class_row)
@@ -536,7 +545,7 @@ def _salvage_class(
     if members:
         node.body = members
     node.end_lineno = last
-    return node, skipped
+    return node
 
 
 def _skipped(
