@@ -25,7 +25,7 @@ import ast
 import bisect
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from leaklint.model import Location
 from leaklint.records import record
@@ -135,13 +135,21 @@ def _statement_starts(lines: Sequence[str]) -> list[int]:
     """The rows (1-based) where a top-level statement may start: a line at column 0 that is
     not blank, a comment, a closing bracket or a continuing keyword, and not the line under a
     decorator. A row inside a string or brackets may be among them: the parse says."""
+    return _piece_starts(
+        (row, line)
+        for row, line in enumerate(lines, 1)
+        if line[:1] and line[:1] not in " \t\f\r\n#)]}\\"
+    )
+
+
+def _piece_starts(candidates: Iterable[tuple[int, str]]) -> list[int]:
+    """Of the ``candidates`` (a row and its code, at the indentation of the statements
+    sought), the rows that may start a statement: a decorator starts the definition under
+    it, and ``else``, ``elif``, ``except`` and ``finally`` continue the statement above."""
     starts: list[int] = []
     decorated = False
-    for row, line in enumerate(lines, 1):
-        head = line[:1]
-        if not head or head in " \t\f\r\n#)]}\\":
-            continue
-        if head == "@":
+    for row, code in candidates:
+        if code[:1] == "@":
             if not decorated:
                 starts.append(row)
             decorated = True
@@ -149,10 +157,8 @@ def _statement_starts(lines: Sequence[str]) -> list[int]:
         if decorated:
             decorated = False
             continue
-        word = line.split(None, 1)[0].split(":", 1)[0]
-        if word in _CONTINUATIONS:
-            continue
-        starts.append(row)
+        if code.split(None, 1)[0].split(":", 1)[0] not in _CONTINUATIONS:
+            starts.append(row)
     return starts
 
 
@@ -326,9 +332,8 @@ def _class_by_cuts(
     matched = _CLASS_NAME.match(lines[class_row - 1])
     assert matched is not None
     name = matched.group(1)
+    candidates: list[tuple[int, str]] = []
     indent = None
-    starts: list[int] = []
-    decorated = False
     for row in range(class_row + 1, last + 1):
         line = lines[row - 1]
         stripped = line.lstrip(" \t")
@@ -339,19 +344,9 @@ def _class_by_cuts(
             if not prefix:
                 return None
             indent = prefix
-        if prefix != indent:
-            continue
-        if stripped[:1] == "@":
-            if not decorated:
-                starts.append(row)
-            decorated = True
-            continue
-        if decorated:
-            decorated = False
-            continue
-        if stripped.split(None, 1)[0].split(":", 1)[0] in _CONTINUATIONS:
-            continue
-        starts.append(row)
+        if prefix == indent:
+            candidates.append((row, stripped))
+    starts = _piece_starts(candidates)
     # the header runs to the first member that makes it whole: a long header's own lines may
     # sit at the body's indentation
     for at in range(len(starts)):
