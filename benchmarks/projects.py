@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -53,6 +51,7 @@ else:  # the backport leaklint itself depends on there
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench import DB_MODULE, DEPENDENCY_MODULE, alternate, machine  # noqa: E402
 from corpus import find_git_dir  # noqa: E402
 from realworld import count_files, materialise  # noqa: E402
 
@@ -264,30 +263,6 @@ def measure(
     )
 
 
-def machine() -> str:
-    cores = os.cpu_count()
-    memory = ""
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as handle:
-            kilobytes = int(handle.readline().split()[1])
-        memory = f", {kilobytes / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = f" ({line.split(':', 1)[1].strip()})"
-                    break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cores} cores{model}{memory}, "
-        f"Python {platform.python_version()}"
-    )
-
-
 def table(timings: list[Timing], versions: str) -> str:
     rows = [
         f"machine: {machine()}",
@@ -323,8 +298,6 @@ def start_up(repeat: int) -> list[tuple[str, float, float, str]]:
     """Median wall seconds of ``python -c pass``, ``leaklint --version`` and a check of one
     small file, alternating; each row with its ratio to ``python -c pass`` and whether it
     meets its target."""
-    from bench import DB_MODULE, DEPENDENCY_MODULE
-
     leaklint, _ = tools_beside(Path(sys.executable))
     with tempfile.TemporaryDirectory() as workspace:
         small = Path(workspace) / "deps.py"
@@ -334,19 +307,16 @@ def start_up(repeat: int) -> list[tuple[str, float, float, str]]:
             "leaklint --version": [*leaklint, "--version"],
             "leaklint --no-cache on one 30-line file": [*leaklint, "--no-cache", "deps.py"],
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
         for command in commands.values():
             timed(command, Path(workspace))  # unmeasured: caches warm alike
-        for _ in range(repeat):
-            for name, command in commands.items():
-                times[name].append(timed(command, Path(workspace))[0])
-    python = statistics.median(times["python -c pass"])
+        medians = alternate(commands, Path(workspace), repeat, {})
+    python = medians["python -c pass"][0]
     rows = [("python -c pass", python, 1.0, "")]
     for name, target in (
         ("leaklint --version", VERSION_TARGET),
         ("leaklint --no-cache on one 30-line file", SMALL_FILE_TARGET),
     ):
-        seconds = statistics.median(times[name])
+        seconds = medians[name][0]
         met = "yes" if seconds / python <= target else "no"
         rows.append((name, seconds, seconds / python, f"≤ {target:.1f} {TIMES} | {met}"))
     return rows
