@@ -1,0 +1,125 @@
+"""The active half of ``pytest --leaklint``: hooks the libraries, and fails (or warns about) each
+test whose requests left a resource behind."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from leaklint.watch.explain import Explainer
+from leaklint.watch.ledger import Leak
+from leaklint.watch.sources import Watch
+
+
+class LeakWarning(UserWarning):
+    """A test's request left a resource behind (``leaklint_on_leak = warn``)."""
+
+
+class LeakWatchPlugin:
+    """Registered for the session when the watch is on."""
+
+    def __init__(self, config: pytest.Config, *, warn: bool) -> None:
+        self.config = config
+        self.warn = warn
+        self.watch = Watch()
+        self.explainer = Explainer(config.rootpath)
+        self.tests_with_leaks = 0
+        self.leaks = 0
+
+    # --- life of the session --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Hook what is already imported (conftest files import the app)."""
+        self.watch.start()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.watch.stop()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.watch.install_new()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Generator[None, Any, None]:
+        self.watch.install_new()
+        yield
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.watch.install_new()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self.watch.install_new()
+
+    # --- a test's leaks -------------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        leaks = self.watch.ledger.take()
+        if not leaks:
+            return
+        report = outcome.get_result()
+        text = self.describe(leaks)
+        self.leaks += len(leaks)
+        self.tests_with_leaks += 1
+        if self.warn:
+            item.warn(LeakWarning(text))
+            return
+        if report.passed:
+            report.outcome = "failed"
+            report.longrepr = text
+        else:
+            report.sections.append(("leaklint", text))
+
+    def describe(self, leaks: list[Leak]) -> str:
+        """The failure text: a line per leak (the same leak in several requests once, counted)."""
+        counted = Counter(leaks)
+        resources = "resource" if len(leaks) == 1 else "resources"
+        lines = [f"leaklint: this test's requests left {len(leaks)} {resources} behind"]
+        for leak, times in counted.items():
+            lines.append(self.line(leak) + (f" ({times} times)" if times > 1 else ""))
+        return "\n".join(lines)
+
+    def line(self, leak: Leak) -> str:
+        """One leak: what was left, where it was taken, and the finding that explains it."""
+        if leak.by_collector:
+            left = f"{leak.request} gave {leak.resource} back only when it was garbage collected"
+        else:
+            left = f"{leak.request} did not give back {leak.resource}"
+        site = leak.site
+        if site is None:
+            return f"{left}; taken in library code only"
+        kind = "generator" if site.generator else "function"
+        place = f"{self.explainer.show(site.filename)}:{site.line}"
+        where = f"taken in {kind} {site.module}.{site.function} ({place})"
+        return f"{left}; {where}; {self.explainer.explain(site)}"
+
+    # --- the summary ----------------------------------------------------------------------
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        ledger = self.watch.ledger
+        if ledger.requests == 0 and getattr(self.config.option, "dist", "no") != "no":
+            return  # pytest-xdist's controller: the workers made the requests
+        write = terminalreporter.write_line
+        if ledger.requests == 0:
+            write(
+                "leaklint: no request was watched (the watch sees requests to an ASGI app "
+                "through Starlette's or FastAPI's TestClient, or an httpx client on an "
+                "ASGITransport)"
+            )
+        else:
+            tests = "test" if self.tests_with_leaks == 1 else "tests"
+            write(
+                f"leaklint: {ledger.requests} requests watched, {self.leaks} resources left "
+                f"behind in {self.tests_with_leaks} {tests}"
+            )
+        for problem in self.watch.problems:
+            write(f"leaklint: {problem}")
