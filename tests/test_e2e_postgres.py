@@ -40,6 +40,7 @@ from typing import Any, Optional
 
 import installed
 import pytest
+from example_suite import assert_leaks_found_then_fixed, run_example
 from postgres_server import PostgresServer, in_ci, run_command
 
 try:
@@ -55,6 +56,7 @@ except ImportError as error:  # pragma: no cover - the test extra installs them
     )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "fastapi_sqlalchemy" / "app"
@@ -438,3 +440,18 @@ def test_ll002_with_session_does_not_leak(
         assert measurement.idle_in_transaction == 0, measurement
         assert measurement.answered == CONCURRENT_REQUESTS, measurement
         assert measurement.further_answered == FURTHER_REQUESTS, measurement
+
+
+def test_pytest_leaklint_on_postgresql(postgres: PostgresServer, pytester: pytest.Pytester) -> None:
+    """``pytest --leaklint`` on the example app's own kind of test suite, against the real pools
+    (psycopg and asyncpg): the leaking requests fail before the fix, and none after it."""
+    before, after = run_example(
+        pytester,
+        {
+            "DATABASE_URL": postgres.url("psycopg"),
+            "ASYNC_DATABASE_URL": postgres.url("asyncpg"),
+            "DATABASE_APPLICATION_NAME": "leaklint-e2e-pytest",
+            "DATABASE_POOL_TIMEOUT": str(POOL_TIMEOUT),
+        },
+    )
+    assert_leaks_found_then_fixed(before, after, engine="postgresql+")

@@ -12,9 +12,11 @@ import subprocess
 import sys
 
 import pytest
+from example_suite import assert_leaks_found_then_fixed, run_example
 
+# imported once here: pytester's in-process runs forget the modules they import themselves
 pytest.importorskip("fastapi")
-pytest.importorskip("sqlalchemy")
+pytest.importorskip("sqlalchemy.ext.asyncio")
 pytest.importorskip("aiosqlite")
 
 pytest_plugins = ["pytester"]
@@ -303,3 +305,263 @@ def test_the_pytest_configuration_turns_it_on_and_can_make_it_warn(
     output = result.stdout.str()
     assert "LeakWarning: leaklint: this test's requests left 1 resource behind" in output
     assert "GET /items/7 did not give back" in output
+
+
+CALM_APP = """
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, FastAPI, HTTPException, Request
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine(f"sqlite:///{Path(__file__).resolve().parent.parent / 'calm.db'}")
+
+
+@asynccontextmanager
+async def lifespan(app):
+    # held for the app's whole life, not by any request
+    async with httpx.AsyncClient(base_url="http://upstream") as client:
+        with engine.connect() as connection:
+            app.state.client = client
+            app.state.connection = connection
+            yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+def get_db():
+    with Session(engine) as session:
+        yield session
+
+
+@app.get("/items/{item_id}")
+def read_item(item_id: int, db: Annotated[Session, Depends(get_db)]):
+    db.execute(text("SELECT 1"))
+    if item_id != 0:
+        raise HTTPException(status_code=404)
+    return {"id": item_id}
+
+
+@app.get("/state")
+async def state(request: Request):
+    request.app.state.connection.execute(text("SELECT 1"))
+    return {"client_open": not request.app.state.client.is_closed}
+"""
+
+CALM_SUITE = """
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from calm.app import app, engine, get_db
+
+
+@pytest.fixture
+def transaction_per_test():
+    # the common pattern: one connection and transaction per test, rolled back afterwards
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    app.dependency_overrides[get_db] = lambda: session
+    yield session
+    app.dependency_overrides.clear()
+    session.close()
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def fixture_session():
+    # a session the fixture owns; it checks its connection out lazily, during a request
+    session = sessionmaker(bind=engine)()
+    app.dependency_overrides[get_db] = lambda: session
+    yield session
+    app.dependency_overrides.clear()
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def test_engine():
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def in_memory_database(test_engine):
+    def get_test_db():
+        db = Session(test_engine)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    app.dependency_overrides[get_db] = get_test_db
+    yield
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client():
+    with TestClient(app) as client:
+        yield client
+
+
+def test_transaction_per_test(transaction_per_test, client):
+    assert client.get("/items/1").status_code == 404
+    assert client.get("/items/0").status_code == 200
+
+
+def test_session_of_a_fixture(fixture_session, client):
+    assert client.get("/items/1").status_code == 404
+    assert client.get("/items/0").status_code == 200
+
+
+def test_session_scoped_engine(in_memory_database, client):
+    assert client.get("/items/1").status_code == 404
+    assert client.get("/items/0").status_code == 200
+
+
+def test_lifespan_held_client_and_connection(client):
+    assert client.get("/state").json() == {"client_open": True}
+
+
+def test_with_session_dependency(client):
+    assert client.get("/items/1").status_code == 404
+"""
+
+
+def test_correct_apps_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        **{"calm/__init__": "", "calm/app": CALM_APP, "tests/test_calm": CALM_SUITE}
+    )
+    pytester.makeini(INI)
+    result = pytester.runpytest("--leaklint", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
+    assert "leaklint: 8 requests watched, 0 resources left behind in 0 tests" in result.outlines
+
+
+GAP_LIBRARY = """
+from shop.database import SessionLocal
+
+
+def get_db():
+    db = SessionLocal()
+    yield db
+    db.close()
+"""
+
+GAP_DEPENDENCIES = """
+import httpx
+
+from .database import SessionLocal
+
+
+def get_db_with_cleanups():
+    db = SessionLocal()
+    cleanups = [db.close]
+    yield db
+    for cleanup in cleanups:
+        cleanup()
+
+
+async def get_upstream():
+    client = httpx.AsyncClient(base_url="http://upstream")
+    yield client
+    await client.aclose()
+"""
+
+GAP_MAIN = """
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException
+from shoplib.deps import get_db
+from sqlalchemy import text
+
+from .gaps import get_db_with_cleanups, get_upstream
+
+app = FastAPI()
+
+
+@app.get("/library/{item_id}")
+def from_library(item_id: int, db: Annotated[object, Depends(get_db)]):
+    db.execute(text("SELECT 1"))
+    raise HTTPException(status_code=404)
+
+
+@app.get("/cleanups/{item_id}")
+def with_cleanups(item_id: int, db: Annotated[object, Depends(get_db_with_cleanups)]):
+    db.execute(text("SELECT 1"))
+    raise HTTPException(status_code=404)
+
+
+@app.get("/upstream/{item_id}")
+async def upstream(item_id: int, client: Annotated[object, Depends(get_upstream)]):
+    raise HTTPException(status_code=404)
+"""
+
+GAP_SUITE = """
+from fastapi.testclient import TestClient
+
+from shop.gap_main import app
+
+client = TestClient(app)
+
+
+def test_library_dependency():
+    assert client.get("/library/1").status_code == 404
+
+
+def test_cleanup_list():
+    assert client.get("/cleanups/1").status_code == 404
+
+
+def test_upstream_client():
+    assert client.get("/upstream/1").status_code == 404
+"""
+
+
+def test_leaks_no_static_rule_reports_say_so(pytester: pytest.Pytester) -> None:
+    """A dependency an installed library provides, and a release the rules cannot follow."""
+    _write_shop(pytester)
+    site = pytester.path.parent / f"{pytester.path.name}-site-packages"
+    (site / "shoplib").mkdir(parents=True)
+    (site / "shoplib" / "__init__.py").write_text("")
+    (site / "shoplib" / "deps.py").write_text(GAP_LIBRARY)
+    pytester.syspathinsert(site)
+    pytester.makepyfile(
+        **{"shop/gaps": GAP_DEPENDENCIES, "shop/gap_main": GAP_MAIN, "tests/test_shop": GAP_SUITE}
+    )
+    result = pytester.runpytest("--leaklint", "-p", "no:cacheprovider")
+    failures = _failures(result)
+    assert set(failures) == {"test_library_dependency", "test_cleanup_list", "test_upstream_client"}
+    library = failures["test_library_dependency"]
+    assert "taken in generator shoplib.deps.get_db" in library
+    assert "leaklint does not check this file (outside" in library
+    cleanups = failures["test_cleanup_list"]
+    assert "taken in generator shop.gaps.get_db_with_cleanups (shop/gaps.py:" in cleanups
+    assert "no static finding explains it: leaklint's rules miss this shape" in cleanups
+    upstream = failures["test_upstream_client"]
+    assert "GET /upstream/1 did not give back an open httpx.AsyncClient" in upstream
+    assert "LL001 at shop/gaps.py:" in upstream
+
+
+def test_the_example_app_on_sqlite(pytester: pytest.Pytester) -> None:
+    """The bundled example's real pools, sync (sqlite3) and async (aiosqlite)."""
+    database = pytester.path / "example.db"
+    before, after = run_example(
+        pytester,
+        {
+            "DATABASE_URL": f"sqlite:///{database}",
+            "ASYNC_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        },
+    )
+    assert_leaks_found_then_fixed(before, after, engine="sqlite")

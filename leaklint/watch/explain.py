@@ -54,7 +54,7 @@ class Explainer:
             return self.error
         filename = os.path.realpath(site.filename)
         if filename not in self._checked:
-            return f"leaklint does not check {self.show(site.filename)} (outside {self.root})"
+            return f"leaklint does not check this file (outside {self.root})"
         inside = [
             finding for finding in findings.get(filename, []) if site.contains(finding.location.row)
         ]

@@ -8,6 +8,9 @@ point the app at its own PostgreSQL server:
 * ``DATABASE_APPLICATION_NAME``: the ``application_name`` of the app's connections, the name
   under which they appear in ``pg_stat_activity``
 * ``DATABASE_POOL_TIMEOUT``: seconds a request waits for a pooled connection (default 2)
+
+SQLite works too (``sqlite:///app.db`` and ``sqlite+aiosqlite:///app.db``): the tests of
+``pytest --leaklint`` drive the app on it. The application name is PostgreSQL's alone.
 """
 
 import os
@@ -23,6 +26,12 @@ ASYNC_DATABASE_URL = os.environ.get(
 APPLICATION_NAME = os.environ.get("DATABASE_APPLICATION_NAME", "fastapi-sqlalchemy-example")
 POOL_TIMEOUT = float(os.environ.get("DATABASE_POOL_TIMEOUT", "2"))
 
+
+
+def _on_postgresql(url: str, arguments: dict) -> dict:
+    return arguments if url.startswith("postgresql") else {}
+
+
 # Two connections, no overflow: the third concurrent request waits POOL_TIMEOUT seconds for a
 # connection to come back, then fails with sqlalchemy.exc.TimeoutError.
 engine = create_engine(
@@ -30,7 +39,7 @@ engine = create_engine(
     pool_size=2,
     max_overflow=0,
     pool_timeout=POOL_TIMEOUT,
-    connect_args={"application_name": APPLICATION_NAME},
+    connect_args=_on_postgresql(DATABASE_URL, {"application_name": APPLICATION_NAME}),
 )
 SessionLocal = sessionmaker(bind=engine, autoflush=False)
 
@@ -39,6 +48,8 @@ async_engine = create_async_engine(
     pool_size=2,
     max_overflow=0,
     pool_timeout=POOL_TIMEOUT,
-    connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+    connect_args=_on_postgresql(
+        ASYNC_DATABASE_URL, {"server_settings": {"application_name": APPLICATION_NAME}}
+    ),
 )
 AsyncSessionLocal = async_sessionmaker(async_engine, autoflush=False, expire_on_commit=False)

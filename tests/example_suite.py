@@ -1,0 +1,137 @@
+"""The bundled example app (examples/fastapi_sqlalchemy) under ``pytest --leaklint``, on a real
+pool: SQLite with aiosqlite in tests/test_pytest_plugin.py, PostgreSQL (psycopg and asyncpg) in
+tests/test_e2e_postgres.py.
+
+A small test suite of the kind the app's team would write is run with the watch on, on the app
+as written and on the app after ``leaklint --fix --unsafe-fixes``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_sqlalchemy" / "app"
+
+# Sync endpoints through TestClient, async ones through httpx on an ASGITransport. The leaking
+# requests come last: the pool holds two connections, and a leaked one goes back only when the
+# garbage collector frees its session.
+SUITE = """
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import app
+
+client = TestClient(app, raise_server_exceptions=False)
+
+
+def test_health():
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_missing_user():  # get_session: `with Session(engine)`, closed on every path
+    assert client.get("/users/1").status_code == 404
+
+
+def test_missing_item():  # get_db: db.close() after a bare yield
+    assert client.get("/items/1").status_code == 404
+
+
+@pytest.mark.anyio
+async def test_missing_item_async():  # get_async_db, the same with AsyncSession
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        assert (await http.get("/async/items/1")).status_code == 404
+
+
+def test_failing_report():  # get_report_db: never closed
+    assert client.get("/reports/1").status_code == 500
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+"""
+
+CONFTEST = """
+import os
+
+os.environ.update({environment!r})
+"""
+
+LEAKING = {
+    "test_missing_item": ("GET /items/1", "app.deps.get_db", "LL001"),
+    "test_missing_item_async": ("GET /async/items/1", "app.deps.get_async_db", "LL001"),
+    "test_failing_report": ("GET /reports/1", "app.deps.get_report_db", "LL003"),
+}
+CLEAN = {"test_health", "test_missing_user"}
+
+
+DRIVERS = ("sqlalchemy.ext.asyncio", "aiosqlite", "asyncpg", "psycopg")
+
+
+@dataclass
+class Outcome:
+    failures: dict[str, str]
+    """Each failed test's name and failure text."""
+    passed: set[str]
+    output: str
+
+
+def _outcome(result: pytest.RunResult) -> Outcome:
+    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+    failures = {
+        report.nodeid.rpartition("::")[2]: report.longreprtext
+        for report in reports
+        if report.failed
+    }
+    passed = {
+        report.nodeid.rpartition("::")[2]
+        for report in reports
+        if report.when == "call" and report.passed
+    }
+    return Outcome(failures, passed, result.stdout.str())
+
+
+def run_example(pytester: pytest.Pytester, environment: dict[str, str]) -> tuple[Outcome, Outcome]:
+    """Run the suite with ``--leaklint`` on the app as written, then on the app fixed by
+    ``leaklint --fix --unsafe-fixes``; ``environment`` points the app at its databases."""
+    for driver in DRIVERS:
+        # imported here, once: pytester's in-process runs forget the modules they import, and
+        # asyncpg's compiled modules crash when a second run imports them again
+        pytest.importorskip(driver)
+    shutil.copytree(EXAMPLE, pytester.path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    pytester.makeconftest(CONFTEST.format(environment=environment))
+    pytester.makepyfile(**{"tests/test_example": SUITE})
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    before = _outcome(pytester.runpytest("--leaklint", "-p", "no:cacheprovider"))
+    fixed = subprocess.run(
+        [sys.executable, "-m", "leaklint", "--fix", "--unsafe-fixes", "--no-cache", "app"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    after = _outcome(pytester.runpytest("--leaklint", "-p", "no:cacheprovider"))
+    return before, after
+
+
+def assert_leaks_found_then_fixed(before: Outcome, after: Outcome, engine: str) -> None:
+    """Exactly the leaking requests fail, each naming its dependency; after the fix none does."""
+    assert set(before.failures) == set(LEAKING), before.output
+    assert before.passed == CLEAN, before.output
+    for test, (request, dependency, code) in LEAKING.items():
+        text = before.failures[test]
+        assert f"{request} did not give back a pooled connection of engine {engine}" in text or (
+            f"{request} gave a pooled connection of engine {engine}" in text
+        ), text
+        assert f"taken in generator {dependency} (app/deps.py:" in text, text
+        assert f"{code} at app/deps.py:" in text, text
+    assert after.failures == {}, after.output
+    assert after.passed == set(LEAKING) | CLEAN, after.output
