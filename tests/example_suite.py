@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -72,9 +73,6 @@ LEAKING = {
 CLEAN = {"test_health", "test_missing_user"}
 
 
-DRIVERS = ("sqlalchemy.ext.asyncio", "aiosqlite", "asyncpg", "psycopg")
-
-
 @dataclass
 class Outcome:
     failures: dict[str, str]
@@ -83,33 +81,34 @@ class Outcome:
     output: str
 
 
-def _outcome(result: pytest.RunResult) -> Outcome:
-    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-    failures = {
-        report.nodeid.rpartition("::")[2]: report.longreprtext
-        for report in reports
-        if report.failed
-    }
-    passed = {
-        report.nodeid.rpartition("::")[2]
-        for report in reports
-        if report.when == "call" and report.passed
-    }
+def run_pytest(pytester: pytest.Pytester, *arguments: str) -> Outcome:
+    """pytest with ``arguments`` in its own process (a driver's compiled modules do not survive
+    pytester's in-process runs), read back from its JUnit XML report."""
+    report = pytester.path / "report.xml"
+    result = pytester.runpytest_subprocess(
+        *arguments, "-p", "no:cacheprovider", f"--junitxml={report}"
+    )
+    failures: dict[str, str] = {}
+    passed: set[str] = set()
+    for case in ElementTree.parse(report).iter("testcase"):
+        problems = [child for child in case if child.tag in ("failure", "error")]
+        if problems:
+            failures[case.attrib["name"]] = "\n".join(
+                f"{problem.attrib.get('message', '')}\n{problem.text or ''}" for problem in problems
+            )
+        elif not any(child.tag == "skipped" for child in case):
+            passed.add(case.attrib["name"])
     return Outcome(failures, passed, result.stdout.str())
 
 
 def run_example(pytester: pytest.Pytester, environment: dict[str, str]) -> tuple[Outcome, Outcome]:
     """Run the suite with ``--leaklint`` on the app as written, then on the app fixed by
     ``leaklint --fix --unsafe-fixes``; ``environment`` points the app at its databases."""
-    for driver in DRIVERS:
-        # imported here, once: pytester's in-process runs forget the modules they import, and
-        # asyncpg's compiled modules crash when a second run imports them again
-        pytest.importorskip(driver)
     shutil.copytree(EXAMPLE, pytester.path / "app", ignore=shutil.ignore_patterns("__pycache__"))
     pytester.makeconftest(CONFTEST.format(environment=environment))
     pytester.makepyfile(**{"tests/test_example": SUITE})
     pytester.makeini("[pytest]\npythonpath = .\n")
-    before = _outcome(pytester.runpytest("--leaklint", "-p", "no:cacheprovider"))
+    before = run_pytest(pytester, "--leaklint")
     fixed = subprocess.run(
         [sys.executable, "-m", "leaklint", "--fix", "--unsafe-fixes", "--no-cache", "app"],
         cwd=pytester.path,
@@ -118,7 +117,7 @@ def run_example(pytester: pytest.Pytester, environment: dict[str, str]) -> tuple
         check=False,
     )
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    after = _outcome(pytester.runpytest("--leaklint", "-p", "no:cacheprovider"))
+    after = run_pytest(pytester, "--leaklint")
     return before, after
 
 

@@ -40,7 +40,7 @@ from typing import Any, Optional
 
 import installed
 import pytest
-from example_suite import assert_leaks_found_then_fixed, run_example
+from example_suite import assert_leaks_found_then_fixed, run_example, run_pytest
 from postgres_server import PostgresServer, in_ci, run_command
 
 try:
@@ -455,3 +455,115 @@ def test_pytest_leaklint_on_postgresql(postgres: PostgresServer, pytester: pytes
         },
     )
     assert_leaks_found_then_fixed(before, after, engine="postgresql+")
+
+
+POOLS_APP = """
+import os
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, FastAPI, HTTPException
+from psycopg_pool import ConnectionPool
+
+async_pool = None
+sync_pool = None
+
+
+@asynccontextmanager
+async def lifespan(app):
+    global async_pool, sync_pool
+    async_pool = await asyncpg.create_pool(os.environ["POOLS_DSN"], min_size=1, max_size=2)
+    sync_pool = ConnectionPool(os.environ["POOLS_CONNINFO"], min_size=1, max_size=2, open=True)
+    yield
+    # close() would wait for the connections the leaking dependencies never gave back
+    sync_pool.close(timeout=0)
+    async_pool.terminate()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+async def get_async_connection():
+    connection = await async_pool.acquire()
+    yield connection
+    await async_pool.release(connection)
+
+
+def get_connection():
+    connection = sync_pool.getconn()
+    yield connection
+    sync_pool.putconn(connection)
+
+
+def get_connection_safely():
+    with sync_pool.connection() as connection:
+        yield connection
+
+
+@app.get("/async/{item_id}")
+async def read_async(item_id: int, connection: Annotated[object, Depends(get_async_connection)]):
+    await connection.fetchval("SELECT 1")
+    raise HTTPException(status_code=404)
+
+
+@app.get("/sync/{item_id}")
+def read_sync(item_id: int, connection: Annotated[object, Depends(get_connection)]):
+    connection.execute("SELECT 1")
+    raise HTTPException(status_code=404)
+
+
+@app.get("/safe/{item_id}")
+def read_safely(item_id: int, connection: Annotated[object, Depends(get_connection_safely)]):
+    connection.execute("SELECT 1")
+    raise HTTPException(status_code=404)
+"""
+
+POOLS_SUITE = """
+import pytest
+from fastapi.testclient import TestClient
+
+from pools.app import app
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(app) as client:
+        yield client
+
+
+def test_async_pool(client):
+    assert client.get("/async/1").status_code == 404
+
+
+def test_sync_pool(client):
+    assert client.get("/sync/1").status_code == 404
+
+
+def test_sync_pool_safely(client):
+    assert client.get("/safe/1").status_code == 404
+"""
+
+
+def test_pytest_leaklint_on_asyncpg_and_psycopg_pools(
+    postgres: PostgresServer, pytester: pytest.Pytester
+) -> None:
+    """The knowledge base's pools without SQLAlchemy: asyncpg's ``acquire``/``release`` and
+    psycopg_pool's ``getconn``/``putconn``, on the real server."""
+    pytester.makepyfile(
+        **{"pools/__init__": "", "pools/app": POOLS_APP, "tests/test_pools": POOLS_SUITE}
+    )
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    dsn = postgres.url("asyncpg").replace("postgresql+asyncpg", "postgresql")
+    with _environment({"POOLS_DSN": dsn, "POOLS_CONNINFO": postgres.conninfo()}):
+        outcome = run_pytest(pytester, "--leaklint")
+    failures = outcome.failures
+    assert set(failures) == {"test_async_pool", "test_sync_pool"}, outcome.output
+    assert (
+        "GET /async/1 did not give back a connection of asyncpg.Pool; taken in generator "
+        "pools.app.get_async_connection (pools/app.py:" in failures["test_async_pool"]
+    )
+    assert (
+        "GET /sync/1 did not give back a connection of psycopg_pool.ConnectionPool; taken in "
+        "generator pools.app.get_connection (pools/app.py:" in failures["test_sync_pool"]
+    )

@@ -565,3 +565,89 @@ def test_the_example_app_on_sqlite(pytester: pytest.Pytester) -> None:
         },
     )
     assert_leaks_found_then_fixed(before, after, engine="sqlite")
+
+
+CLIENTS_APP = '''
+from typing import Annotated, Optional
+
+import aiohttp
+import httpx
+from fastapi import Depends, FastAPI, HTTPException
+
+
+async def get_session():
+    session = aiohttp.ClientSession()
+    yield session
+    await session.close()
+
+
+async def get_closed_session():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+_shared: Optional[httpx.AsyncClient] = None
+
+
+async def get_shared_client():
+    # made on first use and kept for the life of the app, on purpose
+    global _shared
+    if _shared is None:
+        _shared = httpx.AsyncClient()
+    yield _shared
+
+
+app = FastAPI()
+
+
+@app.get("/open/{item_id}")
+async def left_open(item_id: int, session: Annotated[object, Depends(get_session)]):
+    raise HTTPException(status_code=404)
+
+
+@app.get("/closed/{item_id}")
+async def closed(item_id: int, session: Annotated[object, Depends(get_closed_session)]):
+    raise HTTPException(status_code=404)
+
+
+@app.get("/shared/{item_id}")
+async def shared(item_id: int, client: Annotated[object, Depends(get_shared_client)]):
+    raise HTTPException(status_code=404)
+'''
+
+CLIENTS_SUITE = '''
+from fastapi.testclient import TestClient
+
+from clients.app import app
+
+client = TestClient(app)
+
+
+def test_left_open():
+    assert client.get("/open/1").status_code == 404
+
+
+def test_closed():
+    assert client.get("/closed/1").status_code == 404
+
+
+def test_shared():
+    assert client.get("/shared/1").status_code == 404
+    assert client.get("/shared/2").status_code == 404
+'''
+
+
+def test_a_client_left_open_is_a_leak_and_a_shared_one_is_not(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("aiohttp")
+    pytester.makepyfile(
+        **{"clients/__init__": "", "clients/app": CLIENTS_APP, "tests/test_clients": CLIENTS_SUITE}
+    )
+    pytester.makeini(INI)
+    result = pytester.runpytest("--leaklint", "-p", "no:cacheprovider")
+    failures = _failures(result)
+    assert set(failures) == {"test_left_open"}, result.stdout.str()
+    text = failures["test_left_open"]
+    assert "GET /open/1 did not give back an open aiohttp.ClientSession" in text
+    assert "taken in generator clients.app.get_session (clients/app.py:" in text
+    assert "LL001 at clients/app.py:" in text
+    assert _passed(result) == {"test_closed", "test_shared"}

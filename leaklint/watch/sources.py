@@ -276,7 +276,7 @@ def _pool_methods(
 ) -> None:
     ledger = watch.ledger
     take, give = getattr(pool_class, acquire), getattr(pool_class, release)
-    describe_text = f"a connection of a {library}.{pool_class.__qualname__}"
+    describe_text = f"a connection of {library}.{pool_class.__qualname__}"
 
     def taken(connection: Any) -> None:
         request = CURRENT.get()
