@@ -567,7 +567,7 @@ def test_the_example_app_on_sqlite(pytester: pytest.Pytester) -> None:
     assert_leaks_found_then_fixed(before, after, engine="sqlite")
 
 
-CLIENTS_APP = '''
+CLIENTS_APP = """
 from typing import Annotated, Optional
 
 import aiohttp
@@ -613,9 +613,9 @@ async def closed(item_id: int, session: Annotated[object, Depends(get_closed_ses
 @app.get("/shared/{item_id}")
 async def shared(item_id: int, client: Annotated[object, Depends(get_shared_client)]):
     raise HTTPException(status_code=404)
-'''
+"""
 
-CLIENTS_SUITE = '''
+CLIENTS_SUITE = """
 from fastapi.testclient import TestClient
 
 from clients.app import app
@@ -634,7 +634,7 @@ def test_closed():
 def test_shared():
     assert client.get("/shared/1").status_code == 404
     assert client.get("/shared/2").status_code == 404
-'''
+"""
 
 
 def test_a_client_left_open_is_a_leak_and_a_shared_one_is_not(pytester: pytest.Pytester) -> None:
@@ -651,3 +651,21 @@ def test_a_client_left_open_is_a_leak_and_a_shared_one_is_not(pytester: pytest.P
     assert "taken in generator clients.app.get_session (clients/app.py:" in text
     assert "LL001 at clients/app.py:" in text
     assert _passed(result) == {"test_closed", "test_shared"}
+
+
+def test_a_failure_of_the_watch_never_breaks_the_app(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaklint.watch.sources
+
+    def broken(frame: object) -> None:
+        raise RuntimeError("no site today")
+
+    monkeypatch.setattr(leaklint.watch.sources, "acquisition_site", broken)
+    _write_shop(pytester)
+    result = pytester.runpytest("--leaklint", "-p", "no:cacheprovider", "-k", "found or health")
+    result.assert_outcomes(passed=3)
+    assert any(
+        line.startswith("leaklint: ") and "RuntimeError: no site today" in line
+        for line in result.outlines
+    ), result.stdout.str()

@@ -49,6 +49,21 @@ class Watch:
         self.patches.undo()
         self._installed.clear()
 
+    def guarded(self, function: Callable[..., None]) -> Callable[..., None]:
+        """``function``, which keeps the books, never breaks the code under test: a failure of
+        its own is reported once in the summary and otherwise ignored."""
+
+        @functools.wraps(function)
+        def guard(*args: Any, **kwargs: Any) -> None:
+            try:
+                function(*args, **kwargs)
+            except Exception as error:
+                problem = f"{function.__qualname__} failed: {type(error).__name__}: {error}"
+                if problem not in self.problems:
+                    self.problems.append(problem)
+
+        return guard
+
     def install_new(self) -> None:
         """Hook the watched libraries imported since the last call."""
         modules = sys.modules
@@ -150,9 +165,9 @@ def _sqlalchemy_pools(watch: Watch) -> Optional[str]:
             ledger.released(key, by_collector=_returned_by_collector(sys._getframe(1)))
 
     for target, name, listener, named in (
-        (Engine, "engine_connect", connected, True),
-        (Pool, "checkout", checkout, False),
-        (Pool, "checkin", checkin, False),
+        (Engine, "engine_connect", watch.guarded(connected), True),
+        (Pool, "checkout", watch.guarded(checkout), False),
+        (Pool, "checkin", watch.guarded(checkin), False),
     ):
         event.listen(target, name, listener, named=named)
         watch.patches.on_undo(functools.partial(event.remove, target, name, listener))
@@ -177,7 +192,7 @@ def _owning_session(frames: list[FrameType]) -> Any:
 
 def _returned_by_collector(frame: Optional[FrameType]) -> bool:
     """The check-in comes from SQLAlchemy's clean-up of a connection nobody closed."""
-    for _ in range(6):
+    for _ in range(8):
         if frame is None:
             return False
         if frame.f_code.co_name == "_finalize_fairy":
@@ -192,12 +207,16 @@ def _sqlalchemy_sessions(watch: Watch) -> Optional[str]:
 
     original = Session.__init__
 
+    @watch.guarded
+    def made(session: Any, frame: FrameType) -> None:
+        request = CURRENT.get()
+        if request is not None:
+            watch.sessions[session] = (request, acquisition_site(frame))
+
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        request = CURRENT.get()
-        if request is not None:
-            watch.sessions[self] = (request, acquisition_site(sys._getframe(1)))
+        made(self, sys._getframe(1))
 
     watch.patches.replace(Session, "__init__", __init__)
     return None
@@ -223,23 +242,27 @@ def _watch_client_class(watch: Watch, library: str, client_class: Any, closed: s
     original = client_class.__init__
     ledger = watch.ledger
 
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
+    @watch.guarded
+    def made(client: Any, frame: FrameType) -> None:
         request = CURRENT.get()
         if request is None:
             return
-        site = acquisition_site(sys._getframe(1))
+        site = acquisition_site(frame)
         if site is None or not site.generator:
             return
-        name = f"{library}.{type(self).__qualname__}"
+        name = f"{library}.{type(client).__qualname__}"
 
         def is_released() -> bool:
-            return bool(getattr(self, closed, True)) or _kept_for_later(self)
+            return bool(getattr(client, closed, True)) or _kept_for_later(client)
 
         ledger.acquired(
-            request, lambda: f"an open {name}", site, is_released=is_released, holder=self
+            request, lambda: f"an open {name}", site, is_released=is_released, holder=client
         )
+
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made(self, sys._getframe(1))
 
     watch.patches.replace(client_class, "__init__", __init__)
 
@@ -278,23 +301,28 @@ def _pool_methods(
     take, give = getattr(pool_class, acquire), getattr(pool_class, release)
     describe_text = f"a connection of {library}.{pool_class.__qualname__}"
 
-    def taken(connection: Any) -> None:
+    @watch.guarded
+    def taken(connection: Any, frame: FrameType) -> None:
         request = CURRENT.get()
         if request is not None:
-            site = acquisition_site(sys._getframe(2))
+            site = acquisition_site(frame)
             ledger.acquired(request, lambda: describe_text, site, _key(library, connection))
+
+    @watch.guarded
+    def given(connection: Any) -> None:
+        ledger.released(_key(library, connection))
 
     if is_async:
 
         @functools.wraps(take)
         async def acquire_async(self: Any, *args: Any, **kwargs: Any) -> Any:
             connection = await take(self, *args, **kwargs)
-            taken(connection)
+            taken(connection, sys._getframe(1))
             return connection
 
         @functools.wraps(give)
         async def release_async(self: Any, connection: Any, *args: Any, **kwargs: Any) -> Any:
-            ledger.released(_key(library, connection))
+            given(connection)
             return await give(self, connection, *args, **kwargs)
 
         watch.patches.replace(pool_class, acquire, acquire_async)
@@ -304,12 +332,12 @@ def _pool_methods(
     @functools.wraps(take)
     def acquire_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
         connection = take(self, *args, **kwargs)
-        taken(connection)
+        taken(connection, sys._getframe(1))
         return connection
 
     @functools.wraps(give)
     def release_sync(self: Any, connection: Any, *args: Any, **kwargs: Any) -> Any:
-        ledger.released(_key(library, connection))
+        given(connection)
         return give(self, connection, *args, **kwargs)
 
     watch.patches.replace(pool_class, acquire, acquire_sync)

@@ -27,7 +27,6 @@ APPLICATION_NAME = os.environ.get("DATABASE_APPLICATION_NAME", "fastapi-sqlalche
 POOL_TIMEOUT = float(os.environ.get("DATABASE_POOL_TIMEOUT", "2"))
 
 
-
 def _on_postgresql(url: str, arguments: dict) -> dict:
     return arguments if url.startswith("postgresql") else {}
 
