@@ -486,6 +486,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from shoplib.deps import get_db
 from sqlalchemy import text
 
+from .database import engine
 from .gaps import get_db_with_cleanups, get_upstream
 
 app = FastAPI()
@@ -506,6 +507,13 @@ def with_cleanups(item_id: int, db: Annotated[object, Depends(get_db_with_cleanu
 @app.get("/upstream/{item_id}")
 async def upstream(item_id: int, client: Annotated[object, Depends(get_upstream)]):
     raise HTTPException(status_code=404)
+
+
+@app.get("/direct")
+def direct():
+    connection = engine.connect()
+    connection.execute(text("SELECT 1"))
+    return {"ok": True}
 """
 
 GAP_SUITE = """
@@ -526,6 +534,10 @@ def test_cleanup_list():
 
 def test_upstream_client():
     assert client.get("/upstream/1").status_code == 404
+
+
+def test_endpoint_leaves_it_to_the_collector():
+    assert client.get("/direct").status_code == 200
 """
 
 
@@ -542,7 +554,12 @@ def test_leaks_no_static_rule_reports_say_so(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("--leaklint", "-p", "no:cacheprovider")
     failures = _failures(result)
-    assert set(failures) == {"test_library_dependency", "test_cleanup_list", "test_upstream_client"}
+    assert set(failures) == {
+        "test_library_dependency",
+        "test_cleanup_list",
+        "test_upstream_client",
+        "test_endpoint_leaves_it_to_the_collector",
+    }
     library = failures["test_library_dependency"]
     assert "taken in generator shoplib.deps.get_db" in library
     assert "leaklint does not check this file (outside" in library
@@ -552,6 +569,10 @@ def test_leaks_no_static_rule_reports_say_so(pytester: pytest.Pytester) -> None:
     upstream = failures["test_upstream_client"]
     assert "GET /upstream/1 did not give back an open httpx.AsyncClient" in upstream
     assert "LL001 at shop/gaps.py:" in upstream
+    direct = failures["test_endpoint_leaves_it_to_the_collector"]
+    assert "GET /direct did not give back a pooled connection of engine sqlite" in direct
+    assert "taken in function shop.gap_main.direct (shop/gap_main.py:" in direct
+    assert "taken outside any generator: leaklint's rules look at generators only" in direct
 
 
 def test_the_example_app_on_sqlite(pytester: pytest.Pytester) -> None:

@@ -49,6 +49,8 @@ class Explainer:
 
     def explain(self, site: Site) -> str:
         """The finding in the site's function, or why there is none."""
+        if not site.generator:
+            return "taken outside any generator: leaklint's rules look at generators only"
         findings = self._load()
         if self.error is not None:
             return self.error

@@ -98,7 +98,17 @@ def _is_application(frame: FrameType) -> bool:
     return module.partition(".")[0] not in INFRASTRUCTURE
 
 
+_LAST_LINES: dict[CodeType, int] = {}
+
+
 def _last_line(code: CodeType) -> int:
+    last = _LAST_LINES.get(code)
+    if last is None:
+        last = _LAST_LINES[code] = _read_last_line(code)
+    return last
+
+
+def _read_last_line(code: CodeType) -> int:
     if sys.version_info >= (3, 10):
         lines = [line for _, _, line in code.co_lines() if line is not None]
     else:  # pragma: no cover - Python 3.9
