@@ -618,6 +618,17 @@ async def get_shared_client():
     yield _shared
 
 
+class Upstream:
+    client: Optional[httpx.AsyncClient] = None
+
+
+async def get_upstream_client():
+    # the same, kept in a class attribute
+    if Upstream.client is None:
+        Upstream.client = httpx.AsyncClient()
+    yield Upstream.client
+
+
 app = FastAPI()
 
 
@@ -633,6 +644,11 @@ async def closed(item_id: int, session: Annotated[object, Depends(get_closed_ses
 
 @app.get("/shared/{item_id}")
 async def shared(item_id: int, client: Annotated[object, Depends(get_shared_client)]):
+    raise HTTPException(status_code=404)
+
+
+@app.get("/upstream/{item_id}")
+async def upstream(item_id: int, client: Annotated[object, Depends(get_upstream_client)]):
     raise HTTPException(status_code=404)
 """
 
@@ -655,6 +671,8 @@ def test_closed():
 def test_shared():
     assert client.get("/shared/1").status_code == 404
     assert client.get("/shared/2").status_code == 404
+    assert client.get("/upstream/1").status_code == 404
+    assert client.get("/upstream/2").status_code == 404
 """
 
 

@@ -49,9 +49,8 @@ class Acquisition:
     by_collector: bool = False
     """It went back only when the garbage collector freed its owner."""
     is_released: Optional[Callable[[], bool]] = None
-    """For a resource that can be asked (a client's ``is_closed``): asked when the request ends."""
-    holder: Any = None
-    """The object asked, kept alive until the request ends."""
+    """For a resource that can be asked (a client's ``is_closed``): asked when the request ends
+    (it keeps the object alive until then)."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +91,10 @@ class Ledger:
         key: Hashable = None,
         *,
         is_released: Optional[Callable[[], bool]] = None,
-        holder: Any = None,
     ) -> Acquisition:
         """``request`` took a resource; ``key`` is what its release names (None: it is asked
         with ``is_released`` instead)."""
         acquisition = Acquisition(describe, site, request, key, is_released=is_released)
-        acquisition.holder = holder
         with self._lock:
             request.acquisitions.append(acquisition)
             if key is not None:
@@ -129,7 +126,7 @@ class Ledger:
                 kept = not acquisition.is_released()
             else:
                 kept = not acquisition.released or acquisition.by_collector
-            acquisition.holder = None
+            acquisition.is_released = None
             if kept:
                 leaks.append(
                     Leak(

@@ -255,9 +255,7 @@ def _watch_client_class(watch: Watch, library: str, client_class: Any, closed: s
         def is_released() -> bool:
             return bool(getattr(client, closed, True)) or _kept_for_later(client)
 
-        ledger.acquired(
-            request, lambda: f"an open {name}", site, is_released=is_released, holder=client
-        )
+        ledger.acquired(request, lambda: f"an open {name}", site, is_released=is_released)
 
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -273,10 +271,13 @@ def _kept_for_later(value: Any) -> bool:
     for referrer in gc.get_referrers(value):
         if id(referrer) in namespaces:
             return True
-        if isinstance(referrer, dict) and any(
-            getattr(kind, "__dict__", None) is referrer for kind in gc.get_referrers(referrer)
-        ):
-            return True
+        if isinstance(referrer, dict):  # a class's namespace?
+            names = [name for name, item in referrer.items() if item is value]
+            for owner in gc.get_referrers(referrer):
+                if isinstance(owner, type) and any(
+                    vars(owner).get(name) is value for name in names
+                ):
+                    return True
     return False
 
 
