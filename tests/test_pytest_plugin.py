@@ -184,6 +184,13 @@ async def test_missing_item_async(anyio_backend):  # LL001 with AsyncSession, ov
 
 
 @pytest.mark.asyncio
+async def test_missing_item_asyncio():  # pytest-asyncio, a sync endpoint over httpx
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop") as shop:
+        assert (await shop.get("/items/8")).status_code == 404
+
+
+@pytest.mark.asyncio
 async def test_found_item_async():  # pytest-asyncio, on the path where it closes
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://shop") as shop:
@@ -208,6 +215,7 @@ LEAKING = {
     "test_audit": ("POST /audit", "shop.deps.get_audit_db", "LL008"),
     "test_replica_down": ("GET /replica", "shop.deps.get_connections", "LL013"),
     "test_missing_item_async": ("GET /async/items/7", "shop.deps.get_async_db", "LL001"),
+    "test_missing_item_asyncio": ("GET /items/8", "shop.deps.get_db", "LL001"),
 }
 CLEAN = {"test_found_item", "test_health", "test_found_item_async"}
 
@@ -257,7 +265,7 @@ def test_exactly_the_leaking_requests_fail_each_naming_its_dependency(
         assert f"{request} did not give back a pooled connection of engine sqlite" in text, text
         assert f"taken in generator {dependency} (shop/deps.py:" in text, text
         assert f"{code} at shop/deps.py:" in text, text
-    assert "leaklint: 8 requests watched, 5 resources left behind in 5 tests" in result.outlines
+    assert "leaklint: 9 requests watched, 6 resources left behind in 6 tests" in result.outlines
 
 
 def test_after_leaklint_fix_the_same_suite_passes(pytester: pytest.Pytester) -> None:
@@ -289,7 +297,7 @@ def test_without_the_option_nothing_is_watched_or_imported(pytester: pytest.Pyte
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
     assert "leaklint:" not in result.stdout.str()
     loaded = (pytester.path / "leaklint-modules.txt").read_text().split()
     assert loaded == ["leaklint", "leaklint.pytest_plugin"]

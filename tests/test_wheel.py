@@ -131,6 +131,8 @@ def test_the_wheel_holds_the_package_and_its_entry_points(dist: Path) -> None:
     assert not [name for name in names if name.startswith(("tests/", "fixtures/"))]
     assert "leaklint = leaklint.launch:main" in declared
     assert "LL = leaklint.flake8_plugin:Plugin" in declared
+    assert "leaklint = leaklint.pytest_plugin" in declared
+    assert "leaklint/watch/sources.py" in names
     # the interpreter running this test is one the package says it supports
     assert f"{sys.version_info[0]}.{sys.version_info[1]}" in classifiers
 
