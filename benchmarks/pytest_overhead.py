@@ -101,7 +101,7 @@ def main() -> int:
         if check.returncode != 0:
             print(check.stdout[-3000:], check.stderr[-3000:], sep="\n")
             return 1
-        summary = next(line for line in check.stdout.splitlines() if "requests watched" in line)
+        summary = next(line for line in check.stdout.splitlines() if " watched, " in line)
         commands = {
             "-p no:leaklint (baseline)": [*pytest, "-p", "no:leaklint"],
             "installed, not asked for": pytest,

@@ -82,8 +82,7 @@ class LeakWatchPlugin:
     def describe(self, leaks: list[Leak]) -> str:
         """The failure text: a line per leak (the same leak in several requests once, counted)."""
         counted = Counter(leaks)
-        resources = "resource" if len(leaks) == 1 else "resources"
-        lines = [f"leaklint: this test's requests left {len(leaks)} {resources} behind"]
+        lines = [f"leaklint: this test's requests left {_count(len(leaks), 'resource')} behind"]
         for leak, times in counted.items():
             lines.append(self.line(leak) + (f" ({times} times)" if times > 1 else ""))
         return "\n".join(lines)
@@ -116,10 +115,14 @@ class LeakWatchPlugin:
                 "ASGITransport)"
             )
         else:
-            tests = "test" if self.tests_with_leaks == 1 else "tests"
             write(
-                f"leaklint: {ledger.requests} requests watched, {self.leaks} resources left "
-                f"behind in {self.tests_with_leaks} {tests}"
+                f"leaklint: {_count(ledger.requests, 'request')} watched, "
+                f"{_count(self.leaks, 'resource')} left behind in "
+                f"{_count(self.tests_with_leaks, 'test')}"
             )
         for problem in self.watch.problems:
             write(f"leaklint: {problem}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
