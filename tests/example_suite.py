@@ -101,6 +101,20 @@ def run_pytest(pytester: pytest.Pytester, *arguments: str) -> Outcome:
     return Outcome(failures, passed, result.stdout.str())
 
 
+def fix_with_leaklint(folder: Path, package: str) -> str:
+    """``leaklint --fix --unsafe-fixes`` on ``package`` in ``folder``, as a user runs it; its
+    output. Every finding must be fixed."""
+    fixed = subprocess.run(
+        [sys.executable, "-m", "leaklint", "--fix", "--unsafe-fixes", "--no-cache", package],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    return fixed.stdout
+
+
 def run_example(pytester: pytest.Pytester, environment: dict[str, str]) -> tuple[Outcome, Outcome]:
     """Run the suite with ``--leaklint`` on the app as written, then on the app fixed by
     ``leaklint --fix --unsafe-fixes``; ``environment`` points the app at its databases."""
@@ -109,14 +123,7 @@ def run_example(pytester: pytest.Pytester, environment: dict[str, str]) -> tuple
     pytester.makepyfile(**{"tests/test_example": SUITE})
     pytester.makeini("[pytest]\npythonpath = .\n")
     before = run_pytest(pytester, "--leaklint")
-    fixed = subprocess.run(
-        [sys.executable, "-m", "leaklint", "--fix", "--unsafe-fixes", "--no-cache", "app"],
-        cwd=pytester.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    fix_with_leaklint(pytester.path, "app")
     after = run_pytest(pytester, "--leaklint")
     return before, after
 

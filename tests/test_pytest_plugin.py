@@ -8,11 +8,8 @@ the watch counts the SQLAlchemy pool's own check-outs and check-ins.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from example_suite import assert_leaks_found_then_fixed, run_example
+from example_suite import assert_leaks_found_then_fixed, fix_with_leaklint, run_example
 
 # imported once here: pytester's in-process runs forget the modules they import themselves
 pytest.importorskip("fastapi")
@@ -270,15 +267,7 @@ def test_exactly_the_leaking_requests_fail_each_naming_its_dependency(
 
 def test_after_leaklint_fix_the_same_suite_passes(pytester: pytest.Pytester) -> None:
     _write_shop(pytester)
-    fixed = subprocess.run(
-        [sys.executable, "-m", "leaklint", "--fix", "--unsafe-fixes", "--no-cache", "shop"],
-        cwd=pytester.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert "(5 fixed, 0 remaining)" in fixed.stdout
+    assert "(5 fixed, 0 remaining)" in fix_with_leaklint(pytester.path, "shop")
     result = pytester.runpytest("--leaklint", "-p", "no:cacheprovider")
     assert _failures(result) == {}
     assert _passed(result) == set(LEAKING) | CLEAN
