@@ -9,7 +9,12 @@ the watch counts the SQLAlchemy pool's own check-outs and check-ins.
 from __future__ import annotations
 
 import pytest
-from example_suite import assert_leaks_found_then_fixed, fix_with_leaklint, run_example
+from example_suite import (
+    assert_leaks_found_then_fixed,
+    fix_with_leaklint,
+    run_example,
+    run_pytest,
+)
 
 # imported once here: pytester's in-process runs forget the modules they import themselves
 pytest.importorskip("fastapi")
@@ -705,3 +710,14 @@ def test_a_failure_of_the_watch_never_breaks_the_app(
         line.startswith("leaklint: ") and "RuntimeError: no site today" in line
         for line in result.outlines
     ), result.stdout.str()
+
+
+def test_under_xdist_each_worker_watches_and_the_summary_adds_up(
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("xdist")
+    _write_shop(pytester)
+    outcome = run_pytest(pytester, "--leaklint", "-n", "2")
+    assert set(outcome.failures) == set(LEAKING), outcome.output
+    assert outcome.passed == CLEAN
+    assert "leaklint: 9 requests watched, 6 resources left behind in 6 tests" in outcome.output

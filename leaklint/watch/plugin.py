@@ -28,6 +28,9 @@ class LeakWatchPlugin:
         self.explainer = Explainer(config.rootpath)
         self.tests_with_leaks = 0
         self.leaks = 0
+        self.workers = {"requests": 0, "leaks": 0, "tests": 0}
+        """What pytest-xdist's workers watched, summed in the controller."""
+        self.workers_problems: list[str] = []
 
     # --- life of the session --------------------------------------------------------------
 
@@ -103,12 +106,33 @@ class LeakWatchPlugin:
 
     # --- the summary ----------------------------------------------------------------------
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        output = getattr(self.config, "workeroutput", None)
+        if output is not None:  # a pytest-xdist worker: its counts go to the controller
+            output["leaklint"] = {
+                "requests": self.watch.ledger.requests,
+                "leaks": self.leaks,
+                "tests": self.tests_with_leaks,
+                "problems": list(self.watch.problems),
+            }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        counts = getattr(node, "workeroutput", {}).get("leaklint")
+        if not counts:
+            return
+        for name in self.workers:
+            self.workers[name] += counts[name]
+        for problem in counts["problems"]:
+            if problem not in self.workers_problems:
+                self.workers_problems.append(problem)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        ledger = self.watch.ledger
-        if ledger.requests == 0 and getattr(self.config.option, "dist", "no") != "no":
-            return  # pytest-xdist's controller: the workers made the requests
+        requests = self.watch.ledger.requests + self.workers["requests"]
+        leaks = self.leaks + self.workers["leaks"]
+        tests = self.tests_with_leaks + self.workers["tests"]
         write = terminalreporter.write_line
-        if ledger.requests == 0:
+        if requests == 0:
             write(
                 "leaklint: no request was watched (the watch sees requests to an ASGI app "
                 "through Starlette's or FastAPI's TestClient, or an httpx client on an "
@@ -116,11 +140,10 @@ class LeakWatchPlugin:
             )
         else:
             write(
-                f"leaklint: {_count(ledger.requests, 'request')} watched, "
-                f"{_count(self.leaks, 'resource')} left behind in "
-                f"{_count(self.tests_with_leaks, 'test')}"
+                f"leaklint: {_count(requests, 'request')} watched, "
+                f"{_count(leaks, 'resource')} left behind in {_count(tests, 'test')}"
             )
-        for problem in self.watch.problems:
+        for problem in dict.fromkeys([*self.watch.problems, *self.workers_problems]):
             write(f"leaklint: {problem}")
 
 
