@@ -12,6 +12,7 @@ import pytest
 from example_suite import (
     assert_leaks_found_then_fixed,
     fix_with_leaklint,
+    left_a_pooled_connection,
     run_example,
     run_pytest,
 )
@@ -264,7 +265,7 @@ def test_exactly_the_leaking_requests_fail_each_naming_its_dependency(
     assert _passed(result) == CLEAN
     for test, (request, dependency, code) in LEAKING.items():
         text = failures[test]
-        assert f"{request} did not give back a pooled connection of engine sqlite" in text, text
+        assert left_a_pooled_connection(text, request, "sqlite"), text
         assert f"taken in generator {dependency} (shop/deps.py:" in text, text
         assert f"{code} at shop/deps.py:" in text, text
     assert "leaklint: 9 requests watched, 6 resources left behind in 6 tests" in result.outlines
@@ -306,7 +307,7 @@ def test_the_pytest_configuration_turns_it_on_and_can_make_it_warn(
     assert _failures(result) == {}
     output = result.stdout.str()
     assert "LeakWarning: leaklint: this test's requests left 1 resource behind" in output
-    assert "GET /items/7 did not give back" in output
+    assert left_a_pooled_connection(output, "GET /items/7", "sqlite"), output
 
 
 CALM_APP = """
@@ -572,7 +573,7 @@ def test_leaks_no_static_rule_reports_say_so(pytester: pytest.Pytester) -> None:
     assert "GET /upstream/1 did not give back an open httpx.AsyncClient" in upstream
     assert "LL001 at shop/gaps.py:" in upstream
     direct = failures["test_endpoint_leaves_it_to_the_collector"]
-    assert "GET /direct did not give back a pooled connection of engine sqlite" in direct
+    assert left_a_pooled_connection(direct, "GET /direct", "sqlite"), direct
     assert "taken in function shop.gap_main.direct (shop/gap_main.py:" in direct
     assert "taken outside any generator: leaklint's rules look at generators only" in direct
 
