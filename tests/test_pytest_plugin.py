@@ -8,6 +8,8 @@ the watch counts the SQLAlchemy pool's own check-outs and check-ins.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from example_suite import (
     assert_leaks_found_then_fixed,
@@ -722,3 +724,41 @@ def test_under_xdist_each_worker_watches_and_the_summary_adds_up(
     assert set(outcome.failures) == set(LEAKING), outcome.output
     assert outcome.passed == CLEAN
     assert "leaklint: 9 requests watched, 6 resources left behind in 6 tests" in outcome.output
+
+
+def test_a_transport_wrapped_in_one_session_serves_the_next_sessions_watch() -> None:
+    """A client kept at module level outlives an in-process pytest session: its wrapped app must
+    count the next session's requests in the next session's ledger, and pass calls through when
+    no watch is on."""
+    import asyncio
+
+    import httpx
+
+    from leaklint.watch.sources import Watch
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    transport = httpx.ASGITransport(app=app)
+
+    async def one_request() -> int:
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return (await client.get("/")).status_code
+
+    first, second = Watch(), Watch()
+    first.start()
+    try:
+        assert asyncio.run(one_request()) == 204
+    finally:
+        first.stop()
+    assert asyncio.run(one_request()) == 204  # no watch on: passed through
+    second.start()
+    try:
+        assert asyncio.run(one_request()) == 204
+    finally:
+        second.stop()
+    assert (first.ledger.requests, second.ledger.requests) == (1, 1)
+    # the stopped watch hooked nothing again (its hooks would never be taken out)
+    assert first._installed == set()
+    assert httpx.ASGITransport.handle_async_request.__module__ == "httpx._transports.asgi"

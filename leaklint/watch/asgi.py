@@ -16,9 +16,10 @@ from leaklint.watch.ledger import CURRENT, Ledger
 from leaklint.watch.patches import Patches
 from leaklint.watch.sites import BOUNDARIES
 
-ACTIVE: list[Ledger] = []
-"""The ledger of the running test session, when the watch is on (a list to be changed in
-place: a wrapped app may outlive one in-process session and must then pass calls through)."""
+ACTIVE: list[tuple[Ledger, Callable[[], None]]] = []
+"""The running test session's ledger and the call that hooks libraries imported since the last
+request, when the watch is on. A list changed in place: a wrapped app may outlive one
+in-process session, and must then serve the next one's watch, or pass calls through."""
 
 _REQUEST_SCOPES = frozenset({"http", "websocket"})
 
@@ -27,9 +28,8 @@ class WatchedApp:
     """An ASGI app, with each request recorded; every other attribute is the app's (tests read
     ``client.app.dependency_overrides`` and the like through the transport)."""
 
-    def __init__(self, app: Any, on_request: Callable[[], None]) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self._on_request = on_request
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -38,8 +38,8 @@ class WatchedApp:
         if not ACTIVE or scope.get("type") not in _REQUEST_SCOPES:
             await self.app(scope, receive, send)
             return
-        ledger = ACTIVE[0]
-        self._on_request()
+        ledger, install_new = ACTIVE[0]
+        install_new()
         request = ledger.begin(scope)
         token = CURRENT.set(request)
         try:
@@ -52,19 +52,14 @@ class WatchedApp:
 BOUNDARIES.add(WatchedApp.__call__.__code__)
 
 
-def _wrap(transport: Any, on_request: Callable[[], None]) -> None:
+def _wrap(transport: Any) -> None:
     app = getattr(transport, "app", None)
     if app is not None and not isinstance(app, WatchedApp):
-        transport.app = WatchedApp(app, on_request)
+        transport.app = WatchedApp(app)
 
 
 def watch_transport(
-    patches: Patches,
-    transport_class: Any,
-    on_request: Callable[[], None],
-    method: str,
-    *,
-    is_async: bool,
+    patches: Patches, transport_class: Any, method: str, *, is_async: bool
 ) -> Optional[str]:
     """Wrap the app of every ``transport_class`` on its first request through ``method``.
     Returns why not, when the class has no such method."""
@@ -74,14 +69,14 @@ def watch_transport(
     if is_async:
 
         async def handle_async(self: Any, request: Any) -> Any:
-            _wrap(self, on_request)
+            _wrap(self)
             return await original(self, request)
 
         patches.replace(transport_class, method, handle_async)
     else:
 
         def handle(self: Any, request: Any) -> Any:
-            _wrap(self, on_request)
+            _wrap(self)
             return original(self, request)
 
         patches.replace(transport_class, method, handle)

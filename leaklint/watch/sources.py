@@ -40,7 +40,7 @@ class Watch:
 
     def start(self) -> None:
         """Watch from now on."""
-        ACTIVE[:] = [self.ledger]
+        ACTIVE[:] = [(self.ledger, self.install_new)]
         self.install_new()
 
     def stop(self) -> None:
@@ -98,9 +98,7 @@ def _starlette_test_client(watch: Watch) -> Optional[str]:
     transport = getattr(testclient, "_TestClientTransport", None)
     if transport is None:
         return "starlette.testclient has no _TestClientTransport"
-    return watch_transport(
-        watch.patches, transport, watch.install_new, "handle_request", is_async=False
-    )
+    return watch_transport(watch.patches, transport, "handle_request", is_async=False)
 
 
 def _asgi_transport(module_name: str) -> Callable[[Watch], Optional[str]]:
@@ -109,9 +107,7 @@ def _asgi_transport(module_name: str) -> Callable[[Watch], Optional[str]]:
         transport = getattr(module, "ASGITransport", None)
         if transport is None:
             return f"{module_name} has no ASGITransport"
-        problem = watch_transport(
-            watch.patches, transport, watch.install_new, "handle_async_request", is_async=True
-        )
+        problem = watch_transport(watch.patches, transport, "handle_async_request", is_async=True)
         if problem is None:
             problem = _clients(watch, module_name, module, ("Client", "AsyncClient"), "is_closed")
         return problem
