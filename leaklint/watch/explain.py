@@ -22,14 +22,14 @@ class Explainer:
         self._start = root
         self.root = root
         self._findings: Optional[dict[str, list[Diagnostic]]] = None
-        self._checked: set[str] = set()
+        """Each checked file's findings, by real path."""
         self.error: Optional[str] = None
 
     def _load(self) -> dict[str, list[Diagnostic]]:
         if self._findings is not None:
             return self._findings
         self._findings = {}
-        from leaklint.config import Config, ConfigError, find_config, load_config
+        from leaklint.config import Config, find_config, load_config
         from leaklint.runner import run
 
         try:
@@ -38,13 +38,11 @@ class Explainer:
             if found is not None:
                 self.root = found.parent
             report = run([str(self.root)], config.settings())
-        except (ConfigError, OSError) as error:
-            self.error = f"leaklint could not check {self.root}: {error}"
+        except Exception as error:  # a bad configuration, or leaklint's own failure
+            self.error = f"leaklint could not check {self.root}: {type(error).__name__}: {error}"
             return self._findings
         for outcome in report.outcomes:
-            filename = os.path.realpath(outcome.filename)
-            self._checked.add(filename)
-            self._findings[filename] = list(outcome.diagnostics)
+            self._findings[os.path.realpath(outcome.filename)] = list(outcome.diagnostics)
         return self._findings
 
     def explain(self, site: Site) -> str:
@@ -55,11 +53,11 @@ class Explainer:
         if self.error is not None:
             return self.error
         filename = os.path.realpath(site.filename)
-        if filename not in self._checked:
-            return f"leaklint does not check this file (outside {self.root})"
-        inside = [
-            finding for finding in findings.get(filename, []) if site.contains(finding.location.row)
-        ]
+        if filename not in findings:
+            return (
+                f"leaklint does not check this file (not among the files it finds in {self.root})"
+            )
+        inside = [finding for finding in findings[filename] if site.contains(finding.location.row)]
         if not inside:
             return (
                 f"no static finding explains it: leaklint's rules miss this shape in "
