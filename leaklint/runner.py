@@ -96,10 +96,14 @@ def check_module(
     settings: Settings,
     types: Optional[TypeOracle] = None,
     yield_rows: Optional[Iterable[int]] = None,
+    *,
+    same_run: bool = False,
 ) -> list[Diagnostic]:
     """Run the selected rules over every generator of one parsed module; ``types`` answers for
     the calls the knowledge base does not know; ``yield_rows`` (rows holding ``yield``, found
-    in the text when not given) spares a walk over the whole tree."""
+    in the text when not given) spares a walk over the whole tree. With ``same_run`` the
+    project's layout (which module each file is) is taken as the run's earlier checks read it;
+    otherwise files may have come and gone since, and it is read again."""
     if not parsed.tree.body:
         return []  # every generator was left out, or there is none
     if yield_rows is None:
@@ -109,7 +113,12 @@ def check_module(
     codes = settings.codes_for(parsed.filename)
     rules = [rule for rule in RULES if rule.code in codes]
     found: dict[tuple[str, int, int], Diagnostic] = {}
-    answers = types if types is not None else project_source(settings.knowledge)
+    if types is not None:
+        answers: Union[TypeOracle, ProjectSource] = types
+    else:
+        answers = project_source(settings.knowledge)
+        if not same_run:
+            answers.forget_layout()
     oracle: Oracle = functools.partial(answers.resource_type, parsed.filename, parsed.text)
     facts_of_module = analyse_module(
         parsed.tree,
@@ -165,6 +174,8 @@ def fix_module(
     index: ProjectIndex,
     settings: Settings,
     types: Optional[TypeOracle] = None,
+    *,
+    same_run: bool = False,
 ) -> tuple[ParsedModule, list[Diagnostic], Counter[str]]:
     """Apply the allowed fixes until none is left; return the fixed module (its ``data`` are the
     new bytes), the findings left and how many findings of each code the fixes removed.
@@ -173,7 +184,7 @@ def fix_module(
     """
     from leaklint.fixes import FixError, apply_plans
 
-    diagnostics = check_module(parsed, index, settings, types)
+    diagnostics = check_module(parsed, index, settings, types, same_run=same_run)
     initial = diagnostics
     current = parsed
     for _ in range(MAX_FIX_PASSES):
@@ -197,7 +208,7 @@ def fix_module(
         current = reparsed
         # the whole fixed file was parsed to prove it parses; the rules need its generators only
         rows = [row for row, line in enumerate(current.lines, start=1) if "yield" in line]
-        diagnostics = check_module(current, index, settings, types, rows)
+        diagnostics = check_module(current, index, settings, types, rows, same_run=True)
     fixed = Counter(d.code for d in initial) - Counter(d.code for d in diagnostics)
     return current, diagnostics, fixed
 
@@ -306,6 +317,8 @@ def run(paths: Sequence[str], settings: Settings, *, diff: bool = False) -> RunR
     """Check every Python file under ``paths``; with ``settings.fix`` fix them in place, with
     ``diff`` compute the fixes as diffs without writing."""
     report = RunReport()
+    for _, source in _SOURCES.values():
+        source.forget_layout()  # the files may have changed since an earlier run
     cache: Optional[ResultsCache] = None
     known: Optional[ResultsCache] = None
     if settings.cache_dir is not None:
@@ -623,7 +636,7 @@ def _check(
         failure = FileError(parsed.filename, parsed.message, parsed.location)
         return [], failure, None, frozenset()
     reads.take()  # what an earlier check read is not this one's
-    diagnostics = check_module(parsed, index, settings, types)
+    diagnostics = check_module(parsed, index, settings, types, same_run=True)
     return diagnostics, None, skipped_warning(parsed), reads.take()
 
 
@@ -713,15 +726,17 @@ def _fix_one(
     outcome.warning = skipped_warning(parsed)
     fix_settings = records.replace(settings, fix=True)
     try:
-        fixed_module, remaining, fixed = fix_module(parsed, index, fix_settings, types)
+        fixed_module, remaining, fixed = fix_module(
+            parsed, index, fix_settings, types, same_run=True
+        )
     except FixError as error:
         outcome.error = _fix_failure(parsed.filename, error)
-        outcome.diagnostics = check_module(parsed, index, settings, types)
+        outcome.diagnostics = check_module(parsed, index, settings, types, same_run=True)
         return
     outcome.fixed_codes = fixed
     if diff:
         # nothing is written: findings are reported as they are on disk
-        outcome.diagnostics = check_module(parsed, index, settings, types)
+        outcome.diagnostics = check_module(parsed, index, settings, types, same_run=True)
         outcome.fixed = sum(fixed.values())
         if fixed_module.data != parsed.data:
             outcome.diff = _unified_diff(parsed.filename, parsed.data, fixed_module.data)
@@ -733,7 +748,7 @@ def _fix_one(
         write_atomically(Path(parsed.filename), parsed.data, fixed_module.data)
     except (ChangedOnDisk, OSError) as error:
         outcome.error = FileError(parsed.filename, f"not written: {error}")
-        outcome.diagnostics = check_module(parsed, index, settings, types)
+        outcome.diagnostics = check_module(parsed, index, settings, types, same_run=True)
         outcome.fixed = 0
         outcome.fixed_codes = Counter()
         return

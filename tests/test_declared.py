@@ -11,6 +11,8 @@ import pytest
 from leaklint.analysis.declared import ASK, Definitions
 from leaklint.analysis.inference import TypeOracle
 from leaklint.analysis.resources import HTTP_CLIENT
+from leaklint.analysis.targets import ProjectIndex
+from leaklint.parse import ParseFailure
 
 MODULE = """\
 import importlib
@@ -359,3 +361,39 @@ def test_an_accessor_of_a_cache_or_a_double_hands_out_nothing_the_caller_owns(
     module = tmp_path / "clients.py"
     module.write_text(CACHES)
     assert Definitions().answer(str(module), None, [name], "clients") == expected
+
+
+def test_a_module_added_between_checks_in_one_process_is_read(tmp_path: Path) -> None:
+    # the oracle keeps the project's layout for a run; the next run, or a check from the
+    # editor, looks at the file system again
+    from leaklint.parse import parse
+    from leaklint.rules import RULES
+    from leaklint.runner import check_module, run
+    from leaklint.settings import Settings
+
+    (tmp_path / "pyproject.toml").write_text("")
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    deps = package / "deps.py"
+    deps.write_text(
+        "from contextlib import contextmanager\n\nfrom app.db import open_db\n\n\n"
+        "@contextmanager\ndef get_db():\n    db = open_db()\n    yield db\n"
+    )
+    settings = Settings(select=frozenset(rule.code for rule in RULES))
+
+    def codes() -> tuple[list[str], list[str]]:
+        found = [d.code for d in run([str(tmp_path)], settings).diagnostics]
+        parsed = parse(str(deps), deps.read_bytes())
+        assert not isinstance(parsed, ParseFailure)
+        alone = [d.code for d in check_module(parsed, ProjectIndex(), settings)]
+        return found, alone
+
+    assert codes() == ([], [])
+    (package / "db.py").write_text(
+        "import sqlite3\n\n\ndef open_db():\n    conn = sqlite3.connect(':memory:')\n"
+        "    return conn\n"
+    )
+    assert codes() == (["LL003"], ["LL003"])
+    (package / "db.py").unlink()
+    assert codes() == ([], [])

@@ -395,21 +395,46 @@ class ProjectSource:
         module whole for the many functions that make none."""
         self._wildcards = any(set("*?[") & set(word) for word in self._words)
         self._names: dict[str, tuple[int, dict[str, tuple[str, int, int]]]] = {}
+        self._modules: dict[str, tuple[str, Path]] = {}
+        self._files: dict[tuple[Path, str], Optional[tuple[Path, int]]] = {}
+        """The project's layout as the file system gave it (what module a file is, where a
+        module's file is): asked for every call the oracle meets, and kept until
+        :meth:`forget_layout`, as files come and go only between runs."""
+
+    def forget_layout(self) -> None:
+        """Look at the file system again for the project's layout: a file or a package may
+        have been added or removed since the layout was last read."""
+        self._modules.clear()
+        self._files.clear()
+        self._roots.clear()
+
+    def _module_and_root(self, filename: str) -> tuple[str, Path]:
+        kept = self._modules.get(filename)
+        if kept is None:
+            kept = self._modules[filename] = module_name_and_root(Path(filename))
+        return kept
+
+    def _module_file(self, root: Path, absolute: str) -> Optional[tuple[Path, int]]:
+        key = (root, absolute)
+        if key in self._files:
+            return self._files[key]
+        roots = self._roots.get(root)
+        if roots is None:
+            roots = self._roots[root] = import_roots(root)
+        found = self._files[key] = module_file(roots, absolute.split("."))
+        return found
 
     def answer(self, filename: str, text: Optional[str], qualified: str, imported: bool) -> Answer:
         """The answer for ``qualified`` (a name the module ``filename`` imports, or one of its
         own, whose source is ``text``): :data:`ASK` when the source does not settle it."""
         if imported:
-            absolute = absolute_name(qualified, filename)
-            _, root = module_name_and_root(Path(filename))
-            roots = self._roots.get(root)
-            if roots is None:
-                roots = self._roots[root] = import_roots(root)
-            dotted = absolute.split(".")
-            found = module_file(roots, dotted)
+            module, root = self._module_and_root(filename)
+            absolute = absolute_name(qualified, filename, module)
+            found = self._module_file(root, absolute)
             if found is None:
                 return ASK  # not the project's code
             path, length = found
+            dotted = absolute.split(".")
             names = dotted[length:]
             if len(names) == 1 and not self._may_make_one(path, None, names[0]):
                 return ASK
@@ -417,7 +442,7 @@ class ProjectSource:
         names = qualified.split(".")
         if len(names) == 1 and not self._may_make_one(Path(filename), text, names[0]):
             return ASK
-        module, _ = module_name_and_root(Path(filename))
+        module, _ = self._module_and_root(filename)
         return self._definitions.answer(os.path.abspath(filename), text, names, module)
 
     def _may_make_one(self, path: Path, text: Optional[str], name: str) -> bool:
@@ -498,11 +523,12 @@ class ProjectSource:
         return None
 
 
-def absolute_name(qualified: str, filename: str) -> str:
-    """``app.db.Session`` for ``.db.Session`` imported in ``app/deps.py``."""
+def absolute_name(qualified: str, filename: str, module: Optional[str] = None) -> str:
+    """``app.db.Session`` for ``.db.Session`` imported in ``app/deps.py`` (whose ``module``
+    name is read from the file system unless given)."""
     if not qualified.startswith("."):
         return qualified
-    name, _ = module_name_and_root(Path(filename))
+    name = module if module is not None else module_name_and_root(Path(filename))[0]
     package = name.split(".")
     if Path(filename).name != "__init__.py":
         package = package[:-1]
