@@ -60,13 +60,20 @@ def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
     for _ in range(4000):
         parts = generator.choices(COMPONENTS, k=generator.randint(1, 5))
         paths.add("/".join(parts))
-    for lines in [GITIGNORE, GITIGNORE[:6], [line for line in GITIGNORE if "!" not in line]]:
+    plain = [line for line in GITIGNORE if not line[:1].isspace()]  # quick answer for all
+    for lines in [GITIGNORE, GITIGNORE[:6], [line for line in plain if "!" not in line], plain]:
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
         patterns = Patterns(lines)
-        assert patterns._any is not None  # the quick answer is really being compared
+        if lines is not GITIGNORE:  # the quick answer is really being compared
+            assert patterns._anywhere is not None
+            assert patterns._anchored is None or patterns._anchored.pattern
         for path in sorted(paths):
             for name in (path, f"{path}/"):
-                assert patterns.match_file(name) == spec.match_file(name), (lines, name)
+                expected = spec.match_file(name)
+                assert patterns.match_file(name) == expected, (lines, name)
+                # as the walk asks: a folder's path, then the name of an entry in it
+                cut = name.rstrip("/").rfind("/") + 1
+                assert patterns.match_in(name[:cut], name[cut:]) == expected, (lines, name)
 
 
 def test_pathspec_compiles_the_patterns_only_for_a_path_some_pattern_matches() -> None:
