@@ -124,14 +124,19 @@ class _Walker:
     def walk(self, start: Path) -> Iterator[Path]:
         top = True
         skip_defaults = self.exclusions.skip_defaults
-        for directory, folders, files in os.walk(start):
+        start_text = os.fspath(start)
+        start_absolute = os.path.abspath(start_text)
+        for directory, folders, files in os.walk(start_text):
             if not top and skip_defaults and "pyvenv.cfg" in files:
                 # a virtual environment: known by its listing here, not by a look into every
                 # folder before entering it
                 folders[:] = []
                 continue
             top = False
-            absolute = os.path.abspath(directory)
+            # what os.walk added to the start is folder names: no abspath (and its getcwd)
+            # for every folder
+            below = directory[len(start_text) :].lstrip(os.sep)
+            absolute = os.path.join(start_absolute, below) if below else start_absolute
             if absolute not in self.repositories:
                 self.repositories[absolute] = ".git" in folders or ".git" in files
             if ".gitignore" not in files:
@@ -245,7 +250,9 @@ class Patterns:
         self.lines = lines
         self._spec: Optional[pathspec.GitIgnoreSpec] = None
         self._anchored, self._anywhere = _loosely(lines)
-        self._folders: dict[str, bool] = {}
+        self._firsts = _first_components(lines)
+        self._folders: dict[str, tuple[bool, Optional[re.Pattern[str]]]] = {}
+        self._named: dict[str, bool] = {}
 
     @property
     def spec(self) -> pathspec.GitIgnoreSpec:
@@ -263,19 +270,40 @@ class Patterns:
 
     def match_in(self, folder: str, name: str) -> bool:
         """Whether ``folder + name`` is excluded, where ``folder`` is ``""`` or ends with
-        ``/``: what the folder's own components need is looked up once for all its entries."""
-        anchored, anywhere = self._anchored, self._anywhere
+        ``/``: what the folder's own components need is looked up once for all its entries,
+        and what a name needs once for every folder that has it (``__init__.py``)."""
+        kept = self._folders.get(folder)
+        if kept is None:
+            kept = self._folders[folder] = self._folder(folder)
+        inside, anchored = kept
         path = folder + name
+        if (
+            anchored is None
+            and not folder
+            and self._anchored is not None
+            and (self._firsts is None or name.split("/", 1)[0] in self._firsts)
+        ):
+            anchored = self._anchored
         if anchored is not None and anchored.match(path) is not None:
             return bool(self.spec.match_file(path))
-        if anywhere is None:
-            return False
-        inside = self._folders.get(folder)
-        if inside is None:
-            inside = self._folders[folder] = any(map(anywhere.matches, folder.split("/")[:-1]))
-        if inside or any(map(anywhere.matches, name.split("/"))):
+        if inside:
             return bool(self.spec.match_file(path))
-        return False
+        named = self._named.get(name)
+        if named is None:
+            anywhere = self._anywhere
+            named = anywhere is not None and any(map(anywhere.matches, name.split("/")))
+            self._named[name] = named
+        return named and bool(self.spec.match_file(path))
+
+    def _folder(self, folder: str) -> tuple[bool, Optional[re.Pattern[str]]]:
+        """Whether a component of ``folder`` matches a pattern without ``/``, and the
+        expression of the anchored patterns if one may match under it: most cannot, as their
+        first component is a name that ``folder`` does not start with."""
+        anywhere, anchored = self._anywhere, self._anchored
+        inside = anywhere is not None and any(map(anywhere.matches, folder.split("/")[:-1]))
+        if folder and self._firsts is not None and folder.split("/", 1)[0] not in self._firsts:
+            anchored = None
+        return inside, anchored if folder else None
 
 
 def _loosely(lines: list[str]) -> tuple[Optional[re.Pattern[str]], Optional[_Component]]:
@@ -297,6 +325,26 @@ def _loosely(lines: list[str]) -> tuple[Optional[re.Pattern[str]], Optional[_Com
         re.compile(f"(?:{anchored})(?:/|$)") if anchored else None,
         _Component(anywhere) if anywhere else None,
     )
+
+
+def _first_components(lines: list[str]) -> Optional[frozenset[str]]:
+    """The first component of every anchored pattern that can exclude, when each is a plain
+    name (``dist`` of ``/dist``, ``docs`` of ``docs/_build/``); ``None`` when one is not."""
+    firsts = set()
+    for line in lines:
+        pattern = line.rstrip(" ")
+        if pattern.startswith("!"):
+            continue
+        anchored, body = _loose(pattern)
+        if body is None:
+            return None
+        if not anchored:
+            continue
+        first = pattern.lstrip("/").split("/", 1)[0]
+        if not first or _WILD.search(first):
+            return None
+        firsts.add(first)
+    return frozenset(firsts)
 
 
 class _Component:

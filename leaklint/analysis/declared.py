@@ -395,6 +395,9 @@ class ProjectSource:
         module whole for the many functions that make none."""
         self._wildcards = any(set("*?[") & set(word) for word in self._words)
         self._names: dict[str, tuple[int, dict[str, tuple[str, int, int]]]] = {}
+        self._may: dict[tuple[str, str], tuple[int, bool]] = {}
+        """:meth:`_may_make_one`'s answers, each with the version of the text it read: a
+        class of a thousand lines is asked about from every module that imports it."""
         self._modules: dict[str, tuple[str, Path]] = {}
         self._files: dict[tuple[Path, str], Optional[tuple[Path, int]]] = {}
         """The project's layout as the file system gave it (what module a file is, where a
@@ -457,23 +460,32 @@ class ProjectSource:
                 return False
             consulted(str(path))
             text = read[2]
+        version = hash(text)
+        key = (str(path), name)
+        kept = self._may.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
         found = self._top_level_names(str(path), text).get(name)
         if found is None:
-            return False  # not the module's: a builtin, a name bound where it is used
-        kind, start, end = found
-        if kind == "bound":
-            return True  # an assignment, an import: the parse tells
-        following = _TOP_LEVEL.search(text, end)
-        spelt = set(
-            _IDENTIFIER.findall(text[start : following.start() if following else len(text)])
-        )
-        if kind == "class":
-            # a class of the project is a resource by its own exit and release methods, or by
-            # a lifecycle of two methods (`start` and `stop`)
-            return (not spelt.isdisjoint(_EXITS) and not spelt.isdisjoint(_RELEASES)) or any(
-                opening in spelt and closing in spelt for opening, closing in _LIFECYCLES
+            answer = False  # not the module's: a builtin, a name bound where it is used
+        elif found[0] == "bound":
+            answer = True  # an assignment, an import: the parse tells
+        else:
+            kind, start, end = found
+            following = _TOP_LEVEL.search(text, end)
+            spelt = set(
+                _IDENTIFIER.findall(text[start : following.start() if following else len(text)])
             )
-        return not self._words.isdisjoint(spelt)
+            if kind == "class":
+                # a class of the project is a resource by its own exit and release methods,
+                # or by a lifecycle of two methods (`start` and `stop`)
+                answer = (not spelt.isdisjoint(_EXITS) and not spelt.isdisjoint(_RELEASES)) or any(
+                    opening in spelt and closing in spelt for opening, closing in _LIFECYCLES
+                )
+            else:
+                answer = not self._words.isdisjoint(spelt)
+        self._may[key] = (version, answer)
+        return answer
 
     def _top_level_names(self, path: str, text: str) -> dict[str, tuple[str, int, int]]:
         """Where each name is first defined (``def``, ``class``) or bound (an assignment, an
