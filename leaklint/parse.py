@@ -347,6 +347,51 @@ def _dotted_node(text: str, row: int, column: int) -> Optional[ast.expr]:
     return node
 
 
+class ModuleInPart:
+    """A module read for questions about its top-level names: its import statements, and for
+    each name asked about, the top-level statements whose lines spell it, each parsed from its
+    own lines at its real rows. Any statement that binds a name at the top spells it, so what
+    binds a name is found as in the whole tree; a module of a thousand lines is asked about
+    one or two names."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = _Lines(source_lines(text, keepends=True))
+        self._code = _code_lines(self._lines)
+        spans = _import_spans(self._code)
+        self._import_rows = {row for start, end in spans for row in range(start, end)}
+        self.imports = _parse_imports(self._lines, spans)
+        """The module's import statements (nested ones too); ``None`` when they do not parse
+        alone."""
+        self._statements: dict[int, Optional[list[ast.stmt]]] = {}
+
+    def naming(self, name: str) -> Optional[list[ast.stmt]]:
+        """The import statements and the top-level statements whose lines spell ``name``, in
+        the order of the file; ``None`` when one of them does not parse alone."""
+        if self.imports is None:
+            return None
+        body = list(self.imports)
+        taken: set[int] = set()
+        for row in rows_with((name,), self._code):
+            if row in self._import_rows:
+                continue
+            span = _top_level_statement(self._code, row)
+            if span is None:
+                return None  # the scan cannot tell the statement: let the whole file speak
+            # with every decorator: whether a definition is decorated is part of the answer
+            span = (_decorators_start(self._code, span[0], 0), span[1])
+            if span[0] in taken:
+                continue
+            taken.add(span[0])
+            if span[0] not in self._statements:
+                self._statements[span[0]] = _parse_lines(self._lines, *span)
+            statements = self._statements[span[0]]
+            if statements is None:
+                return None
+            body.extend(statements)
+        body.sort(key=lambda node: node.lineno)
+        return body
+
+
 def _top_level_statement(lines: list[str], row: int) -> Optional[tuple[int, int]]:
     """(first, last + 1) line indexes of the top-level statement holding line ``row``, from
     the decorator it is in (or the first line of the statement) on; ``None`` when the line is

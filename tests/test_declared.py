@@ -345,19 +345,34 @@ def new_client() -> httpx.Client:
 
 def mock_client() -> httpx.Client:
     return mock.Mock(spec=httpx.Client)
+
+
+_shared = None
+
+
+def shared_client() -> httpx.Client:
+    global _shared
+    if _shared is None:
+        _shared = httpx.Client()
+    return _shared
 """
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("get_client", None), ("new_client", HTTP_CLIENT), ("mock_client", None)],
+    [
+        ("get_client", None),
+        ("new_client", HTTP_CLIENT),
+        ("mock_client", None),
+        ("shared_client", None),
+    ],
 )
 def test_an_accessor_of_a_cache_or_a_double_hands_out_nothing_the_caller_owns(
     tmp_path: Path, name: str, expected: object
 ) -> None:
     """Where astroid answers the annotation, the source reads what the function does: a client
-    kept in a module cache (looked up, or stored before it is returned) is the cache's, and a
-    function named as a stand-in returns no real client."""
+    kept in a module cache (looked up, or stored before it is returned) or in a global it
+    fills once is the module's, and a function named as a stand-in returns no real client."""
     module = tmp_path / "clients.py"
     module.write_text(CACHES)
     assert Definitions().answer(str(module), None, [name], "clients") == expected

@@ -47,6 +47,7 @@ from leaklint.analysis.resources import (
     ResourceType,
 )
 from leaklint.analysis.syntax import own_scope
+from leaklint.parse import ModuleInPart, decode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -107,19 +108,18 @@ class Definitions:
 
     def __init__(self, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE) -> None:
         self._knowledge = knowledge
-        self._trees: dict[str, Optional[ast.Module]] = {}
+        self._modules: dict[str, _Module] = {}
         self._versions: dict[str, int] = {}
-        """A digest of the text each tree was parsed from."""
-        self._imports: dict[str, ImportMap] = {}
+        """A digest of the text each module was read from."""
 
     def answer(self, path: str, text: Optional[str], names: list[str], module: str) -> Answer:
         """What calling ``names`` (``["Connection"]``, ``["Tracker", "track"]``) defined at the
         top of the module ``module`` in ``path`` (whose ``text`` the caller may already have)
         returns: see :data:`Answer`."""
-        tree = self._tree(path, text)
+        tree = self._module(path, text)
         if tree is None or not names:
             return ASK
-        definition = _only_binding(tree.body, names[0])
+        definition = _only_binding(tree.body_for(names[0]), names[0])
         if isinstance(definition, (ast.Assign, ast.AnnAssign)):
             return self._instance_answer(path, tree, definition, names[1:])
         if isinstance(definition, ast.ClassDef):
@@ -140,7 +140,7 @@ class Definitions:
         return self._function_answer(path, tree, definition, module)
 
     def _function_answer(
-        self, path: str, tree: ast.Module, function: FunctionNode, module: str
+        self, path: str, tree: _Module, function: FunctionNode, module: str
     ) -> Answer:
         if named_as_double(function.name):
             return None  # `def mock_redis() -> Redis: return AsyncMock(spec=Redis)`
@@ -155,7 +155,7 @@ class Definitions:
         if _plain(returns):
             return None
         if isinstance(returns, ast.Name):
-            own = _only_definition(tree.body, returns.id)
+            own = _only_definition(tree.body_for(returns.id), returns.id)
             if isinstance(own, ast.ClassDef):  # a class of the same module
                 return _class_answer(own, f"{module}.{own.name}")
         named = self._imported(path, tree, returns) or ""
@@ -164,9 +164,7 @@ class Definitions:
             return None  # `-> Engine` of `return registry.get_engine(name)`: not the caller's
         return ASK if known is None else known
 
-    def _returned(
-        self, path: str, tree: ast.Module, function: FunctionNode, depth: int = 0
-    ) -> Answer:
+    def _returned(self, path: str, tree: _Module, function: FunctionNode, depth: int = 0) -> Answer:
         """An unannotated function's answer from its ``return`` statements. Each returns
         nothing, a constant, what a call returns, or a name the function bound to a call
         (``conn = sqlite3.connect(path)`` ... ``return conn``): the known resource they all
@@ -202,7 +200,7 @@ class Definitions:
             return None
         return resources.pop() if len(resources) == 1 and None not in made else ASK
 
-    def _value_answer(self, path: str, tree: ast.Module, value: ast.expr, depth: int) -> Answer:
+    def _value_answer(self, path: str, tree: _Module, value: ast.expr, depth: int) -> Answer:
         """What a returned (or bound) expression holds: a constant holds nothing; a call, what
         its callee makes."""
         if isinstance(value, ast.Await):
@@ -219,7 +217,7 @@ class Definitions:
             return None
         if isinstance(value.func, ast.Name) and qualified is None and depth < 2:
             # `return _connect(path)`: another function of the module
-            helper = _only_definition(tree.body, value.func.id)
+            helper = _only_definition(tree.body_for(value.func.id), value.func.id)
             if isinstance(helper, (ast.FunctionDef, ast.AsyncFunctionDef)) and not (
                 helper.decorator_list
             ):
@@ -228,7 +226,7 @@ class Definitions:
                 return self._function_answer(path, tree, helper, "")
         return ASK
 
-    def _standard_bases(self, path: str, tree: ast.Module, definition: ast.ClassDef) -> bool:
+    def _standard_bases(self, path: str, tree: _Module, definition: ast.ClassDef) -> bool:
         """The class has bases, and each is a standard-library class the knowledge base does
         not know (``unittest.SkipTest``), as a class of the checked module is asked about only
         when it inherits from outside the standard library."""
@@ -236,7 +234,7 @@ class Definitions:
             return False
         return all(self._standard(path, tree, base) for base in definition.bases)
 
-    def _standard(self, path: str, tree: ast.Module, expression: ast.expr) -> bool:
+    def _standard(self, path: str, tree: _Module, expression: ast.expr) -> bool:
         """``expression`` names, through the module's imports, a standard-library callable
         that the knowledge base does not know as a factory."""
         from leaklint.analysis.collector import standard_library
@@ -252,7 +250,7 @@ class Definitions:
     def _instance_answer(
         self,
         path: str,
-        tree: ast.Module,
+        tree: _Module,
         binding: Union[ast.Assign, ast.AnnAssign],
         methods: list[str],
     ) -> Answer:
@@ -273,14 +271,14 @@ class Definitions:
             return ASK
         return METHOD_RESULTS[made, methods[0]]
 
-    def _made_by(self, path: str, tree: ast.Module, call: ast.Call) -> Optional[ResourceType]:
+    def _made_by(self, path: str, tree: _Module, call: ast.Call) -> Optional[ResourceType]:
         """The resource ``call`` returns, when the knowledge base knows it: a known factory,
         or a function of this module (not decorated) that returns known factories' one kind
         of resource, by annotation or by every ``return`` it has."""
         known = self._knowledge.factory_type(self._imported(path, tree, call.func) or "")
         if known is not None or not isinstance(call.func, ast.Name):
             return known
-        function = _only_definition(tree.body, call.func.id)
+        function = _only_definition(tree.body_for(call.func.id), call.func.id)
         if not isinstance(function, ast.FunctionDef) or function.decorator_list:
             return None
         if function.returns is not None:
@@ -299,22 +297,20 @@ class Definitions:
                 made.add(self._knowledge.factory_type(callee or ""))
         return made.pop() if len(made) == 1 else None
 
-    def _imported(self, path: str, tree: ast.Module, expression: ast.expr) -> Optional[str]:
+    def _imported(self, path: str, tree: _Module, expression: ast.expr) -> Optional[str]:
         """The qualified name ``expression`` spells through the module's imports, if it is
         imported (not bound by the module some other way)."""
         parts = dotted_parts(expression)
         if parts is None:
             return None
-        imports = self._imports.get(path)
-        if imports is None:
-            imports = self._imports[path] = ImportMap(tree)
+        imports = tree.imports
         if not imports.is_imported(parts[0]):
             return None
         return imports.qualified_name(expression)
 
-    def _tree(self, path: str, text: Optional[str]) -> Optional[ast.Module]:
-        """The module's tree, parsed again when its text changed (a fix pass, an editor's
-        buffer, a file saved since): read from disk when ``text`` is not given."""
+    def _module(self, path: str, text: Optional[str]) -> Optional[_Module]:
+        """The module, read again when its text changed (a fix pass, an editor's buffer, a
+        file saved since): from disk when ``text`` is not given."""
         source: Union[str, bytes]
         if text is None:
             read = _read(path)
@@ -326,12 +322,66 @@ class Definitions:
             source, version = text, hash(text)
         if self._versions.get(path) != version:
             self._versions[path] = version
-            self._imports.pop(path, None)
-            try:
-                self._trees[path] = ast.parse(source)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                self._trees[path] = None
-        return self._trees[path]
+            self._modules[path] = _Module(source)
+        module = self._modules[path]
+        return None if module.broken else module
+
+
+class _Module:
+    """A module of the project as far as the questions about it needed it read: its imports,
+    and the top-level statements that spell each name asked about (see
+    :class:`~leaklint.parse.ModuleInPart`); parsed whole when a part does not parse alone.
+    Parsing whole modules, the checked one included, to answer for one name in each was a
+    tenth of a run on the projects that ask most."""
+
+    def __init__(self, source: Union[str, bytes]) -> None:
+        self._source = source
+        self._part: Optional[ModuleInPart] = None
+        self._whole: Optional[ast.Module] = None
+        self._bodies: dict[str, list[ast.stmt]] = {}
+        self._imports: Optional[ImportMap] = None
+        self.broken = False
+        """The module does not parse: nothing is answered from it."""
+        try:
+            text = source if isinstance(source, str) else decode(source)
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            text = None
+        if text is not None and "\0" not in text:
+            self._part = ModuleInPart(text)
+        if self._part is None or self._part.imports is None:
+            self._parse_whole()
+
+    def body_for(self, name: str) -> list[ast.stmt]:
+        """Top-level statements of the module, among them every one that binds ``name``."""
+        if self._part is None:
+            return self._whole.body if self._whole is not None else []
+        body = self._bodies.get(name)
+        if body is None:
+            found = self._part.naming(name)
+            if found is None:
+                self._parse_whole()
+                return self.body_for(name)
+            body = self._bodies[name] = found
+        return body
+
+    @property
+    def imports(self) -> ImportMap:
+        if self._imports is None:
+            if self._part is not None and self._part.imports is not None:
+                tree = ast.Module(body=self._part.imports, type_ignores=[])
+            else:
+                tree = self._whole or ast.Module(body=[], type_ignores=[])
+            self._imports = ImportMap(tree)
+        return self._imports
+
+    def _parse_whole(self) -> None:
+        self._part = None
+        self._bodies.clear()
+        self._imports = None
+        try:
+            self._whole = ast.parse(self._source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            self.broken = True
 
 
 def _read(path: str) -> Optional[tuple[bytes, int, str]]:
@@ -662,9 +712,15 @@ def _hands_out_what_it_keeps(function: FunctionNode) -> bool:
     annotated to return an engine or a client often only looks one up."""
     scope: dict[ast.AST, ast.AST] = {}
     nodes = list(own_scope(function, scope))
+    kept = {
+        name
+        for node in nodes
+        if isinstance(node, (ast.Global, ast.Nonlocal))
+        for name in node.names
+    }
     local = {
         node.id for node in nodes if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
-    }
+    } - kept  # `global _engine` ... `_engine = create_engine(...)`: filled once, kept there
     bound: dict[str, list[ast.expr]] = {}
     stored: set[str] = set()
     for node in nodes:
