@@ -111,6 +111,12 @@ def test_each_registration_names_its_driver(driver: str, template: str) -> None:
             "        def route(\n            r=Depends(\n                resource\n"
             "            ),\n        ): ...\n        return route\n",
         ),
+        (  # a route made in a function, registering in its decorator only
+            "fastapi",
+            "from fastapi import Depends, FastAPI\n{gen}\ndef build():\n    app = FastAPI()\n\n"
+            "    @app.post(\n        '/push',\n        dependencies=[Depends(resource)],\n    )\n"
+            "    async def push(): ...\n\n    return app\n",
+        ),
     ],
 )
 def test_reading_only_the_registering_statements_loses_no_registration(

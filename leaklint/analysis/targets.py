@@ -272,6 +272,10 @@ def _nodes_spanning(statement: ast.stmt, rows: list[int]) -> Iterable[ast.AST]:
         yield node
         for child in child_nodes(node):
             first = getattr(child, "lineno", None)
+            decorators = getattr(child, "decorator_list", None)
+            if first is not None and decorators:
+                # a nested route registers in its decorators, above its `def` line
+                first = min(first, *(decorator.lineno for decorator in decorators))
             if first is None or _holds_row(rows, first, child.end_lineno or first):  # type: ignore[attr-defined]
                 stack.append(child)
 
