@@ -357,31 +357,46 @@ class ModuleInPart:
     def __init__(self, text: str) -> None:
         self._lines = _Lines(source_lines(text, keepends=True))
         self._code = _code_lines(self._lines)
+        if _misread(self._lines, self._code):
+            self.imports = self._top_imports = None
+            return
         spans = _import_spans(self._code)
-        self._import_rows = {row for start, end in spans for row in range(start, end)}
-        self.imports = _parse_imports(self._lines, spans)
-        """The module's import statements (nested ones too); ``None`` when they do not parse
-        alone."""
+        top = [span for span in spans if not _indent(self._lines[span[0]])]
+        self._import_rows = {row for start, end in top for row in range(start, end)}
+        """Rows of the top-level imports: the statement of a nested one (``if TYPE_CHECKING:``,
+        ``try:``) is read as any other, whatever else it binds."""
+        self._top_imports = _parse_imports(self._lines, top)
+        nested = _parse_imports(self._lines, [span for span in spans if span not in top])
+        self.imports = (
+            None if self._top_imports is None or nested is None else self._top_imports + nested
+        )
+        """The module's import statements (nested ones too, as ``ImportMap`` reads them);
+        ``None`` when they do not parse alone."""
         self._statements: dict[int, Optional[list[ast.stmt]]] = {}
 
     def naming(self, name: str) -> Optional[list[ast.stmt]]:
-        """The import statements and the top-level statements whose lines spell ``name``, in
-        the order of the file; ``None`` when one of them does not parse alone."""
-        if self.imports is None:
+        """The top-level imports and the top-level statements whose lines spell ``name``;
+        ``None`` when one of them does not parse alone."""
+        if self.imports is None or self._top_imports is None:
             return None
-        body = list(self.imports)
+        body = list(self._top_imports)  # an import in a function binds no name at the top
         taken: set[int] = set()
-        for row in rows_with((name,), self._code):
-            if row in self._import_rows:
-                continue
+        end = 0
+        for row in rows_with((name,), self._code):  # in order
+            if row in self._import_rows or row < end:
+                continue  # a top-level import, or in the statement just taken
             span = _top_level_statement(self._code, row)
             if span is None:
                 return None  # the scan cannot tell the statement: let the whole file speak
             # with every decorator: whether a definition is decorated is part of the answer
             span = (_decorators_start(self._code, span[0], 0), span[1])
+            end = span[1]
             if span[0] in taken:
                 continue
             taken.add(span[0])
+            defined = _defined_name(self._code, *span)
+            if defined is not None and defined != name:
+                continue  # a function or class that uses the name: it binds its own alone
             if span[0] not in self._statements:
                 self._statements[span[0]] = _parse_lines(self._lines, *span)
             statements = self._statements[span[0]]
@@ -390,6 +405,36 @@ class ModuleInPart:
             body.extend(statements)
         body.sort(key=lambda node: node.lineno)
         return body
+
+
+def _misread(lines: list[str], code: _Lines) -> bool:
+    """Whether the scan for strings may have taken code for text: it ends inside a string, or
+    a line it took for the inside of one starts a definition or an assignment at the top (a
+    docstring rarely does). A binding hidden so would be missed without a parse failing."""
+    if code.unclosed:
+        return True
+    return any(
+        _TOP_BINDING.match(lines[row]) for start, end in code.blanked for row in range(start, end)
+    )
+
+
+_TOP_BINDING = re.compile(
+    r"(?:async[ \t]+)?def[ \t]|class[ \t]|@|[A-Za-z_]\w*[ \t]*(?::[^=\n]*)?=[^=]"
+)
+
+
+def _defined_name(lines: list[str], start: int, end: int) -> Optional[str]:
+    """The name a top-level ``def`` or ``class`` at lines ``start..end`` (decorators first)
+    defines; ``None`` for another statement."""
+    for row in range(start, end):
+        line = lines[row]
+        if _starts_statement(line) and not line.startswith("@"):
+            match = _DEFINES.match(line)
+            return match.group(1) if match else None
+    return None
+
+
+_DEFINES = re.compile(r"(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
 
 
 def _top_level_statement(lines: list[str], row: int) -> Optional[tuple[int, int]]:
@@ -466,9 +511,12 @@ def _code_lines(lines: list[str]) -> _Lines:
     for row in rows_with(('"""', "'''"), lines):
         if delimiter is not None:
             code[last + 1 : row + 1] = ["\n"] * (row - last)
+            code.blanked.append((last + 1, row + 1))
         delimiter, last = _string_state_after(lines[row], delimiter), row
     if delimiter is not None:
         code[last + 1 :] = ["\n"] * (len(lines) - last - 1)
+        code.blanked.append((last + 1, len(lines)))
+        code.unclosed = True
     return code
 
 
@@ -669,6 +717,13 @@ class _Lines(list):  # type: ignore[type-arg]
 
     _text: Optional[str] = None
     _starts: Optional[list[int]] = None
+
+    def __init__(self, lines: Iterable[str] = ()) -> None:
+        super().__init__(lines)
+        self.blanked: list[tuple[int, int]] = []
+        """Ranges of lines :func:`_code_lines` took for the inside of a string."""
+        self.unclosed = False
+        """The text ends inside a string, as the scan reads it."""
 
     def rows_with(self, words: tuple[str, ...]) -> list[int]:
         """See :func:`rows_with`."""

@@ -10,7 +10,7 @@ import pytest
 
 from leaklint.analysis.declared import ASK, Definitions
 from leaklint.analysis.inference import TypeOracle
-from leaklint.analysis.resources import HTTP_CLIENT
+from leaklint.analysis.resources import DEFAULT_KNOWLEDGE, HTTP_CLIENT
 from leaklint.analysis.targets import ProjectIndex
 from leaklint.parse import ParseFailure
 
@@ -412,3 +412,109 @@ def test_a_module_added_between_checks_in_one_process_is_read(tmp_path: Path) ->
     assert codes() == (["LL003"], ["LL003"])
     (package / "db.py").unlink()
     assert codes() == ([], [])
+
+
+SQLITE = DEFAULT_KNOWLEDGE.factory_type("sqlite3.connect")
+TRICKY = '''\
+import functools
+import sqlite3
+
+try:
+    import shell
+except ImportError:
+    shell = None
+
+
+def shell():
+    return sqlite3.connect(":memory:")
+
+
+def backend():
+    return sqlite3.connect(":memory:")
+
+
+def opener():
+    import opener_backend as backend
+
+    return backend.open()
+
+
+def helper():
+    conn = sqlite3.connect(":memory:")
+    return conn
+
+
+@functools.cache
+def cached():
+    return sqlite3.connect(":memory:")
+
+
+def uses_helper():
+    connection = helper()
+    return connection
+
+
+if sqlite3:
+    def conditional():
+        return sqlite3.connect(":memory:")
+
+
+class Pool:
+    """Mentions helper() in its docstring."""
+
+    def __init__(self):
+        self.conn = helper()
+
+    def close(self):
+        self.conn.close()
+
+    def __exit__(self, *exc_info):
+        self.close()
+'''
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("shell", ASK),  # bound twice at the top: by the `try` and by the `def`
+        ("helper", SQLITE),  # spelt in other functions and a class, bound once
+        ("cached", ASK),  # decorated: its decorator is read with it
+        ("uses_helper", SQLITE),  # follows `helper` in the same module
+        ("conditional", ASK),  # defined under a condition
+        ("backend", SQLITE),  # an import in a function binds nothing at the top
+    ],
+)
+def test_a_module_read_in_part_answers_as_the_whole_parse(
+    tmp_path: Path, name: str, expected: object
+) -> None:
+    module = tmp_path / "tricky.py"
+    module.write_text(TRICKY)
+    in_part = Definitions().answer(str(module), None, [name], "tricky")
+    whole = Definitions(in_part=False).answer(str(module), None, [name], "tricky")
+    assert in_part == whole == expected
+
+
+MISREAD = '''\
+import sqlite3
+
+
+def sample():
+    return """
+    code = \\"""
+    """
+
+
+def opened():
+    return sqlite3.connect(":memory:")
+'''
+
+
+@pytest.mark.parametrize("tail", ["", '\n\ndef later():\n    return """\n    text\n    """\n'])
+def test_a_module_whose_strings_the_scan_misreads_is_parsed_whole(
+    tmp_path: Path, tail: str
+) -> None:
+    # the escaped quotes make the scan for strings take `def opened` for text: the module is
+    # parsed whole rather than answered as if `opened` were not defined
+    module = tmp_path / "misread.py"
+    module.write_text(MISREAD + tail)
+    assert Definitions().answer(str(module), None, ["opened"], "misread") == SQLITE

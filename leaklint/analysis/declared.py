@@ -106,8 +106,11 @@ _DYNAMIC = frozenset(
 class Definitions:
     """The parsed modules of the project, each read once."""
 
-    def __init__(self, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE) -> None:
+    def __init__(self, knowledge: KnowledgeBase = DEFAULT_KNOWLEDGE, in_part: bool = True) -> None:
         self._knowledge = knowledge
+        self._in_part = in_part
+        """Read a module in part for each name asked about (``False``: parse it whole, as
+        ``benchmarks/source_parity.py`` does to hold the two to the same answers)."""
         self._modules: dict[str, _Module] = {}
         self._versions: dict[str, int] = {}
         """A digest of the text each module was read from."""
@@ -322,7 +325,7 @@ class Definitions:
             source, version = text, hash(text)
         if self._versions.get(path) != version:
             self._versions[path] = version
-            self._modules[path] = _Module(source)
+            self._modules[path] = _Module(source, self._in_part)
         module = self._modules[path]
         return None if module.broken else module
 
@@ -334,7 +337,7 @@ class _Module:
     Parsing whole modules, the checked one included, to answer for one name in each was a
     tenth of a run on the projects that ask most."""
 
-    def __init__(self, source: Union[str, bytes]) -> None:
+    def __init__(self, source: Union[str, bytes], in_part: bool = True) -> None:
         self._source = source
         self._part: Optional[ModuleInPart] = None
         self._whole: Optional[ast.Module] = None
@@ -346,7 +349,7 @@ class _Module:
             text = source if isinstance(source, str) else decode(source)
         except (UnicodeDecodeError, SyntaxError, LookupError):
             text = None
-        if text is not None and "\0" not in text:
+        if in_part and text is not None and "\0" not in text:
             self._part = ModuleInPart(text)
         if self._part is None or self._part.imports is None:
             self._parse_whole()
