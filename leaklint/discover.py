@@ -107,6 +107,33 @@ def discover(
             yield MissingPath(raw)
 
 
+def _listing(folder: Path) -> Optional[tuple[list[str], list[str], set[str]]]:
+    """The names of the folders and of the other entries in ``folder``, and which of the
+    folders are links; ``None`` when it cannot be listed (it is skipped, as by os.walk)."""
+    folders: list[str] = []
+    files: list[str] = []
+    links: set[str] = set()
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    is_folder = entry.is_dir()
+                except OSError:
+                    is_folder = False
+                if not is_folder:
+                    files.append(entry.name)
+                    continue
+                folders.append(entry.name)
+                try:
+                    if entry.is_symlink():
+                        links.add(entry.name)
+                except OSError:
+                    pass
+    except OSError:
+        return None
+    return folders, files, links
+
+
 class _Walker:
     """Walks folders on ``str`` paths: a ``Path`` per folder and per file cost a 16,000-file
     tree most of its walk. What a folder holds (``.gitignore``, ``.git``) is read from its
@@ -122,37 +149,41 @@ class _Walker:
         """For a folder, the ``.gitignore`` specs that apply to what is in it."""
 
     def walk(self, start: Path) -> Iterator[Path]:
-        top = True
+        """The Python files under ``start``, folders first to last in name order, as a
+        top-down ``os.walk`` gives them, without its cost on deep trees: a generator per
+        level that every name passes through, and a ``stat`` of every folder to tell a link
+        (msgraph-sdk's 10,000 folders, ten deep, took 0.4 s)."""
         skip_defaults = self.exclusions.skip_defaults
-        start_text = os.fspath(start)
-        start_absolute = os.path.abspath(start_text)
-        for directory, folders, files in os.walk(start_text):
+        stack = [(start, os.path.abspath(start), True)]
+        while stack:
+            here, absolute, top = stack.pop()
+            listing = _listing(here)
+            if listing is None:
+                continue
+            folders, files, links = listing
             if not top and skip_defaults and "pyvenv.cfg" in files:
                 # a virtual environment: known by its listing here, not by a look into every
                 # folder before entering it
-                folders[:] = []
                 continue
-            top = False
-            # what os.walk added to the start is folder names: no abspath (and its getcwd)
-            # for every folder
-            below = directory[len(start_text) :].lstrip(os.sep)
-            absolute = os.path.join(start_absolute, below) if below else start_absolute
             if absolute not in self.repositories:
                 self.repositories[absolute] = ".git" in folders or ".git" in files
             if ".gitignore" not in files:
                 self.ignores.setdefault(absolute, None)
             # most folders have no pattern that could exclude what is in them
             patterns = self._patterns(absolute)
-            folders[:] = sorted(
+            for name in sorted(files):
+                if name.endswith(PYTHON_SUFFIXES) and not (patterns and _matched(patterns, name)):
+                    yield here / name
+            entered = sorted(
                 name
                 for name in folders
                 if not (skip_defaults and (name in DEFAULT_EXCLUDES or name.endswith(".egg-info")))
                 and not (patterns and _matched(patterns, name + "/"))
+                and name not in links  # not followed, as os.walk does not
             )
-            here = Path(directory)
-            for name in sorted(files):
-                if name.endswith(PYTHON_SUFFIXES) and not (patterns and _matched(patterns, name)):
-                    yield here / name
+            stack.extend(
+                (here / name, os.path.join(absolute, name), False) for name in reversed(entered)
+            )
 
     def excluded_file(self, path: Path) -> bool:
         """Whether a file, or any folder above it, is excluded (for ``--force-exclude``)."""

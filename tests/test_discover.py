@@ -84,3 +84,20 @@ def test_pathspec_compiles_the_patterns_only_for_a_path_some_pattern_matches() -
         assert not patterns.match_file(path)
     assert patterns._spec is None
     assert patterns.match_file("app/x.pyc") and patterns._spec is not None
+
+
+def test_the_walk_gives_files_in_order_and_follows_no_folder_link(tmp_path) -> None:
+    from leaklint.discover import Exclusions, discover
+
+    for name in ("b/z.py", "b/a/y.py", "a/x.py", "a.py", "c/.venv/lib/v.py", "env/pyvenv.cfg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "env" / "inside.py").write_text("")  # a virtual environment: skipped
+    (tmp_path / "b" / "notes.txt").write_text("")
+    (tmp_path / "linked").symlink_to(tmp_path / "b", target_is_directory=True)
+    (tmp_path / "b" / "alias.py").symlink_to(tmp_path / "a.py")  # a file link is a file
+    found = [
+        path.relative_to(tmp_path).as_posix()
+        for path in discover([str(tmp_path)], Exclusions(root=tmp_path))
+    ]
+    assert found == ["a.py", "a/x.py", "b/alias.py", "b/z.py", "b/a/y.py"]
