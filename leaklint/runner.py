@@ -21,7 +21,7 @@ from leaklint.analysis.targets import (
     registration_words,
     registrations_suffice,
 )
-from leaklint.discover import MissingPath, discover
+from leaklint.discover import MissingPath, discover, read_bytes
 from leaklint.model import Diagnostic, FileError, FileWarning, Location
 from leaklint.noqa import unsuppressed
 from leaklint.parse import (
@@ -506,7 +506,7 @@ def _read(
     if cache is not None:
         from leaklint.cache import Entry, index_to_json
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except OSError as error:
         outcome.error = FileError(outcome.filename, _unreadable(error))
         return None
@@ -566,7 +566,7 @@ def _parsed(item: _Pending, sieve: Optional[Sieve] = None) -> Union[ParsedModule
         return item.parsed
     if item.unread:
         try:
-            item.data = item.path.read_bytes()
+            item.data = read_bytes(item.path)
         except OSError as error:
             return ParseFailure(item.outcome.filename, _unreadable(error))
         item.size = len(item.data)

@@ -155,14 +155,14 @@ def test_file_that_vanishes_between_discovery_and_reading(
 ) -> None:
     (tmp_path / "good.py").write_text(SESSIONLOCAL)
     (tmp_path / "gone.py").write_text(SESSIONLOCAL)
-    real_read = Path.read_bytes
+    real_read = runner.read_bytes
 
     def vanish_then_read(path: Path) -> bytes:
         if path.name == "gone.py":
             path.unlink()
         return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", vanish_then_read)
+    monkeypatch.setattr(runner, "read_bytes", vanish_then_read)
     report = runner.run([str(tmp_path)], ALL)
     [error] = report.errors
     assert (

@@ -101,3 +101,17 @@ def test_the_walk_gives_files_in_order_and_follows_no_folder_link(tmp_path) -> N
         for path in discover([str(tmp_path)], Exclusions(root=tmp_path))
     ]
     assert found == ["a.py", "a/x.py", "b/alias.py", "b/z.py", "b/a/y.py"]
+
+
+def test_files_are_read_as_path_read_bytes_reads_them(tmp_path) -> None:
+    import pytest
+
+    from leaklint.discover import read_bytes
+
+    for size in (0, 1, 4095, 70_000, 300_001):
+        path = tmp_path / f"f{size}.py"
+        path.write_bytes(bytes(random.Random(size).getrandbits(8) for _ in range(size)))
+        assert read_bytes(path) == path.read_bytes() and len(read_bytes(str(path))) == size
+    for unreadable in (tmp_path / "missing.py", tmp_path):
+        with pytest.raises(OSError):
+            read_bytes(unreadable)
