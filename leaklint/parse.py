@@ -741,14 +741,20 @@ class _Lines(list):  # type: ignore[type-arg]
                 position = text.find(word, self._starts[row + 1])  # on to the next line
         return sorted(found)
 
-    def rows_matching(self, pattern: re.Pattern[str]) -> list[int]:
-        """The lines where ``pattern`` (compiled with ``re.M``) matches, in order."""
+    def rows_matching(self, pattern: re.Pattern[str], before: re.Pattern[str]) -> list[int]:
+        """The lines where ``pattern`` matches, in order, where what precedes the match on
+        its line is all ``before`` matches."""
         if self._text is None:
             self._text = "".join(self)
         if self._starts is None:
             self._starts = list(itertools.accumulate(map(len, self), initial=0))
-        starts = self._starts
-        return [bisect.bisect_right(starts, m.start()) - 1 for m in pattern.finditer(self._text)]
+        starts, text = self._starts, self._text
+        rows: list[int] = []
+        for match in pattern.finditer(text):
+            row = bisect.bisect_right(starts, match.start()) - 1
+            if before.fullmatch(text, starts[row], match.start()) and (not rows or rows[-1] != row):
+                rows.append(row)
+        return rows
 
 
 def rows_with(words: tuple[str, ...], lines: Sequence[str]) -> list[int]:
@@ -763,9 +769,11 @@ _KEPT_METHODS = frozenset(
 """Methods a stub keeps whole: whether a class's release does anything is read from them (a
 test double whose ``close()`` is ``pass`` holds no resource). A class defining one is stubbed,
 so a module read in part answers as a module read whole."""
-_KEPT_METHOD = re.compile(
-    rf"^(?:    |\t)(?:async[ \t]+)?def[ \t]+(?:{'|'.join(sorted(_KEPT_METHODS))})\b", re.M
-)
+_KEPT_METHOD = re.compile(rf"def[ \t]+(?:{'|'.join(sorted(_KEPT_METHODS))})\b")
+"""A release or exit method's ``def``, searched from its own letters: a pattern anchored at
+every line start is tried at every character of every file with a generator."""
+_METHOD_INDENT = re.compile(r"(?:    |\t)(?:async[ \t]+)?")
+"""What comes before such a ``def`` on its line when it is a method of a top-level class."""
 
 
 def _resource_class_stubs(
@@ -777,7 +785,7 @@ def _resource_class_stubs(
     stubs: list[ast.stmt] = []
     classes: set[int] = set()
     searched = code if isinstance(code, _Lines) else _Lines(code)
-    for row in searched.rows_matching(_KEPT_METHOD):
+    for row in searched.rows_matching(_KEPT_METHOD, _METHOD_INDENT):
         header = row - 1
         while header >= 0 and not _CLASS.match(code[header]):
             header -= 1
