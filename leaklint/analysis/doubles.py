@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import Optional, Union
 
     from leaklint.analysis.targets import ModuleName
+    from leaklint.parse import ModuleInPart
 
     FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
@@ -161,24 +162,49 @@ def _imported_class(importer: Path, qualified: str) -> Optional[ast.ClassDef]:
     path, length = located
     if length != len(dotted) - 1:
         return None  # a class nested in a module attribute: not followed
-    return _top_level_classes(str(path)).get(dotted[-1])
+    return _top_level_class(str(path), dotted[-1])
 
 
-def _top_level_classes(path: str) -> dict[str, ast.ClassDef]:
-    """The module's classes, parsed again when its file changed (a long-running editor
-    server reads the new version)."""
+def _top_level_class(path: str, name: str) -> Optional[ast.ClassDef]:
+    """The class ``name`` defined at the top of the module in ``path`` (the last, if several),
+    read again when its file changed (a long-running editor server reads the new version)."""
+    from leaklint.discover import read_bytes
+
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes(path)
     except OSError:
-        return {}
+        return None
     consulted(path)
-    return _classes_of(data)
+    found = None
+    for statement in _statements_naming(data, name):
+        if isinstance(statement, ast.ClassDef) and statement.name == name:
+            found = statement
+    return found
+
+
+def _statements_naming(data: bytes, name: str) -> list[ast.stmt]:
+    """Top-level statements of the module ``data``, among them every one that defines
+    ``name``: read in part (see :class:`~leaklint.parse.ModuleInPart`), or whole when the
+    part cannot be read alone. A test module's fake is one class of a large module."""
+    part = _module_in_part(data)
+    statements = part.naming(name) if part is not None else None
+    return statements if statements is not None else _whole_body(data)
 
 
 @functools.lru_cache(maxsize=64)
-def _classes_of(data: bytes) -> dict[str, ast.ClassDef]:
+def _module_in_part(data: bytes) -> Optional[ModuleInPart]:
+    from leaklint.parse import ModuleInPart, decode
+
     try:
-        tree = ast.parse(data)
+        text = decode(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        return None
+    return ModuleInPart(text) if "\0" not in text else None
+
+
+@functools.lru_cache(maxsize=16)
+def _whole_body(data: bytes) -> list[ast.stmt]:
+    try:
+        return ast.parse(data).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
-    return {item.name: item for item in tree.body if isinstance(item, ast.ClassDef)}
+        return []
