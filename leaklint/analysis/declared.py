@@ -122,6 +122,14 @@ class Definitions:
         tree = self._module(path, text)
         if tree is None or not names:
             return ASK
+        # the answer reads this module alone: asked again (a model's `create`, from every
+        # fixture that calls it), it is the same while the module's text is
+        key = (tuple(names), module)
+        if key not in tree.answers:
+            tree.answers[key] = self._answer(path, tree, names, module)
+        return tree.answers[key]
+
+    def _answer(self, path: str, tree: _Module, names: list[str], module: str) -> Answer:
         definition = _only_binding(tree.body_for(names[0]), names[0])
         if isinstance(definition, (ast.Assign, ast.AnnAssign)):
             return self._instance_answer(path, tree, definition, names[1:])
@@ -343,6 +351,8 @@ class _Module:
         self._whole: Optional[ast.Module] = None
         self._bodies: dict[str, list[ast.stmt]] = {}
         self._imports: Optional[ImportMap] = None
+        self.answers: dict[tuple[tuple[str, ...], str], Answer] = {}
+        """What :meth:`Definitions.answer` answered about this version of the module."""
         self.broken = False
         """The module does not parse: nothing is answered from it."""
         try:
