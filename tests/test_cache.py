@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from test_cli import SESSIONLOCAL, run
@@ -232,6 +233,45 @@ def test_a_sample_read_first_decides_whether_workers_read_the_rest(
     spread_out = report()
     assert spread == [False, True]
     assert spread_out == alone and sum(len(d) for _, d, _ in alone) > 100
+
+
+def test_a_large_tree_is_read_by_workers_while_discovery_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``PIPELINE_FILES`` files found, batches go to reading workers as discovery finds
+    them; the findings, errors and cache are those of one process."""
+    from leaklint import runner
+    from leaklint.rules import RULES
+    from leaklint.settings import Settings
+
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    (tmp_path / "fixtures" / "broken.py").write_text("def f(:\n    yield\n")
+    select = frozenset(rule.code for rule in RULES)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    sent: list[int] = []
+    send = runner._Reads._send
+    monkeypatch.setattr(
+        runner._Reads, "_send", lambda reads: sent.append(reads.sent) or send(reads)
+    )
+
+    def report(jobs: Optional[int]) -> tuple[list[tuple[str, list[object], object]], list[str]]:
+        cache = tmp_path / f"cache-{jobs}"
+        found = runner.run(
+            [str(tmp_path / "fixtures")], Settings(select=select, cache_dir=cache, jobs=jobs)
+        )
+        [kept] = cache.glob("results-*.json")
+        outcomes = [(o.filename, o.diagnostics, o.error) for o in found.outcomes]
+        return outcomes, sorted(kept.read_text().splitlines())
+
+    alone, alone_kept = report(1)
+    assert sent == []
+    monkeypatch.setattr(runner, "PIPELINE_FILES", 5)
+    monkeypatch.setattr(runner, "PIPELINE_BATCH", 7)
+    spread, spread_kept = report(None)
+    assert len(sent) > 10 and sent[:2] == [0, 7]  # batches sent while files were being found
+    assert spread == alone and sum(len(d) for _, d, _ in alone) > 100
+    assert any(error is not None for _, _, error in alone)
+    assert spread_kept == alone_kept
 
 
 def test_a_damaged_line_costs_its_own_file_and_odd_names_survive(tmp_path: Path) -> None:
