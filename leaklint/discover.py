@@ -303,6 +303,8 @@ class Patterns:
         self._spec: Optional[pathspec.GitIgnoreSpec] = None
         self._anchored, self._anywhere = _loosely(lines)
         self._firsts = _first_components(lines)
+        negated = any(line.rstrip(" ").startswith("!") for line in lines)
+        self._plain = None if negated else _Plain(lines)
         self._folders: dict[str, tuple[bool, Optional[re.Pattern[str]]]] = {}
         self._named: dict[str, bool] = {}
 
@@ -337,15 +339,26 @@ class Patterns:
         ):
             anchored = self._anchored
         if anchored is not None and anchored.match(path) is not None:
-            return bool(self.spec.match_file(path))
+            return self._decide(path)
         if inside:
-            return bool(self.spec.match_file(path))
+            return self._decide(path)
         named = self._named.get(name)
         if named is None:
             anywhere = self._anywhere
             named = anywhere is not None and any(map(anywhere.matches, name.split("/")))
             self._named[name] = named
-        return named and bool(self.spec.match_file(path))
+        return named and self._decide(path)
+
+    def _decide(self, path: str) -> bool:
+        """Whether a path some pattern may exclude is excluded: said here when the file has
+        no negation and a name, suffix or prefix pattern matches a component of the path
+        (what most exclusions are: ``generated/``, ``*.log``); else by pathspec, whose import
+        alone cost a small project a third of its run."""
+        if self._plain is not None and self._plain.excludes(path):
+            return True
+        if self._plain is not None and self._plain.complete:
+            return False  # every pattern is one of those, and none matches
+        return bool(self.spec.match_file(path))
 
     def _folder(self, folder: str) -> tuple[bool, Optional[re.Pattern[str]]]:
         """Whether a component of ``folder`` matches a pattern without ``/``, and the
@@ -397,6 +410,58 @@ def _first_components(lines: list[str]) -> Optional[frozenset[str]]:
             return None
         firsts.add(first)
     return frozenset(firsts)
+
+
+class _Plain:
+    """The patterns of a ``.gitignore`` without negations that are a plain name, ``*`` and a
+    name, or a name and ``*`` (``build/``, ``*.log``, ``tmp*``), and exactly when they match a
+    path: a component equal to the name (ending or starting with it), a folder's when the
+    pattern ends with ``/``. Without negations, a path one of them matches is excluded
+    whatever the other patterns say, and when they are all the patterns, a path none of them
+    matches is not."""
+
+    def __init__(self, lines: list[str]) -> None:
+        kinds: dict[tuple[str, bool], set[str]] = {}
+        self.complete = True
+        """Every pattern is one of those: what they do not match is not excluded."""
+        for line in lines:
+            pattern = line.rstrip(" ")
+            folders_only = pattern.endswith("/")
+            body = pattern[:-1] if folders_only else pattern
+            if not body or body[0].isspace() or "/" in body:
+                self.complete = False  # anchored, `/` alone, leading space: pathspec reads it
+                continue
+            if not _WILD.search(body):
+                kind = "name"
+            elif body[0] == "*" and not _WILD.search(body[1:]) and body[1:]:
+                kind, body = "suffix", body[1:]
+            elif body[-1] == "*" and not _WILD.search(body[:-1]) and body[:-1]:
+                kind, body = "prefix", body[:-1]
+            else:
+                self.complete = False
+                continue
+            kinds.setdefault((kind, folders_only), set()).add(body)
+        self.names = {only: frozenset(kinds.get(("name", only), ())) for only in (False, True)}
+        self.suffixes = {
+            only: tuple(sorted(kinds.get(("suffix", only), ()))) for only in (False, True)
+        }
+        self.prefixes = {
+            only: tuple(sorted(kinds.get(("prefix", only), ()))) for only in (False, True)
+        }
+
+    def excludes(self, path: str) -> bool:
+        parts = path.rstrip("/").split("/")
+        last = len(parts) - 1
+        for at, part in enumerate(parts):
+            folder = at < last or path.endswith("/")
+            for only in (False, True) if folder else (False,):
+                if (
+                    part in self.names[only]
+                    or part.endswith(self.suffixes[only])
+                    or part.startswith(self.prefixes[only])
+                ):
+                    return True
+        return False
 
 
 class _Component:

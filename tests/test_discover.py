@@ -61,12 +61,21 @@ def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
         parts = generator.choices(COMPONENTS, k=generator.randint(1, 5))
         paths.add("/".join(parts))
     plain = [line for line in GITIGNORE if not line[:1].isspace()]  # quick answer for all
-    for lines in [GITIGNORE, GITIGNORE[:6], [line for line in plain if "!" not in line], plain]:
+    plain_answers = 0
+    names = ["build/", "*.log", "tmp*", "node_modules", "*.egg-info/", "env", "generated/"]
+    for lines in [
+        GITIGNORE,
+        GITIGNORE[:6],
+        [line for line in plain if "!" not in line],
+        plain,
+        names,  # every pattern answered here
+    ]:
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
         patterns = Patterns(lines)
         if lines is not GITIGNORE:  # the quick answer is really being compared
             assert patterns._anywhere is not None
             assert patterns._anchored is None or patterns._anchored.pattern
+        plain_answers += patterns._plain is not None
         for path in sorted(paths):
             for name in (path, f"{path}/"):
                 expected = spec.match_file(name)
@@ -74,6 +83,7 @@ def test_the_quick_answer_is_pathspecs_on_every_path() -> None:
                 # as the walk asks: a folder's path, then the name of an entry in it
                 cut = name.rstrip("/").rfind("/") + 1
                 assert patterns.match_in(name[:cut], name[cut:]) == expected, (lines, name)
+    assert plain_answers == 2  # the lines without negations: answered here where they can be
 
 
 def test_pathspec_compiles_the_patterns_only_for_a_path_some_pattern_matches() -> None:
@@ -84,6 +94,16 @@ def test_pathspec_compiles_the_patterns_only_for_a_path_some_pattern_matches() -
         assert not patterns.match_file(path)
     assert patterns._spec is None
     assert patterns.match_file("app/x.pyc") and patterns._spec is not None
+    # without negations, a name or suffix pattern that matches is the answer on its own
+    plain = Patterns(["generated/", "*.log", "tmp*", "/dist", "src/**/vendored/"])
+    assert plain.match_file("src/generated/") and plain.match_file("a/generated/x.py")
+    assert plain.match_file("logs/today.log") and plain.match_file("tmpfiles/x.py")
+    assert not plain.match_file("app/main.py") and plain._spec is None
+    assert not plain.match_file("src/generated") and plain._spec is not None  # `/dist`...
+    # and when they are all the patterns, what none of them matches is not excluded either
+    alone = Patterns(["generated/", "*.log", "tmp*", "node_modules"])
+    assert not alone.match_file("src/generated") and not alone.match_file("a.log.py")
+    assert alone.match_file("web/node_modules") and alone._spec is None
 
 
 def test_the_walk_gives_files_in_order_and_follows_no_folder_link(tmp_path) -> None:
