@@ -428,19 +428,12 @@ class _Plain:
             pattern = line.rstrip(" ")
             folders_only = pattern.endswith("/")
             body = pattern[:-1] if folders_only else pattern
-            if not body or body[0].isspace() or "/" in body:
-                self.complete = False  # anchored, `/` alone, leading space: pathspec reads it
-                continue
-            if not _WILD.search(body):
-                kind = "name"
-            elif body[0] == "*" and not _WILD.search(body[1:]) and body[1:]:
-                kind, body = "suffix", body[1:]
-            elif body[-1] == "*" and not _WILD.search(body[:-1]) and body[:-1]:
-                kind, body = "prefix", body[:-1]
-            else:
+            plain = None if body[:1].isspace() or "/" in body else _plain_kind(body)
+            if plain is None:  # anchored, `/` alone, leading space, wildcards: pathspec's
                 self.complete = False
                 continue
-            kinds.setdefault((kind, folders_only), set()).add(body)
+            kind, text = plain
+            kinds.setdefault((kind, folders_only), set()).add(text)
         self.names = {only: frozenset(kinds.get(("name", only), ())) for only in (False, True)}
         self.suffixes = {
             only: tuple(sorted(kinds.get(("suffix", only), ()))) for only in (False, True)
@@ -471,21 +464,17 @@ class _Component:
     at every component, cost a 270-line ``.gitignore`` most of the walk."""
 
     def __init__(self, patterns: list[str]) -> None:
-        names, suffixes, prefixes, others = set(), set(), set(), set()
+        kinds: dict[str, set[str]] = {"name": set(), "suffix": set(), "prefix": set()}
+        others = set()
         for pattern in patterns:
-            if not pattern:
-                others.add(".*")  # `/` alone: pathspec says what it means
-            elif not _WILD.search(pattern):
-                names.add(pattern)
-            elif pattern.startswith("*") and not _WILD.search(pattern[1:]):
-                suffixes.add(pattern[1:])
-            elif pattern.endswith("*") and not _WILD.search(pattern[:-1]):
-                prefixes.add(pattern[:-1])
+            plain = _plain_kind(pattern)
+            if plain is None:  # `/` alone is read as `.*`: pathspec says what it means
+                others.add(_loose(pattern)[1] or ".*")
             else:
-                others.add(_loose(pattern)[1] or "")
-        self.names = frozenset(names)
-        self.suffixes = tuple(sorted(suffixes))
-        self.prefixes = tuple(sorted(prefixes))
+                kinds[plain[0]].add(plain[1])
+        self.names = frozenset(kinds["name"])
+        self.suffixes = tuple(sorted(kinds["suffix"]))
+        self.prefixes = tuple(sorted(kinds["prefix"]))
         self.others = re.compile("|".join(sorted(others))) if others else None
 
     def matches(self, name: str) -> bool:
@@ -495,6 +484,18 @@ class _Component:
             or name.startswith(self.prefixes)
             or (self.others is not None and self.others.fullmatch(name) is not None)
         )
+
+
+def _plain_kind(body: str) -> Optional[tuple[str, str]]:
+    """A pattern without ``/`` that is a name, ``*`` and a name, or a name and ``*``: which
+    (``name``, ``suffix``, ``prefix``) and the name; ``None`` for any other."""
+    if not _WILD.search(body):
+        return ("name", body) if body else None
+    if body[0] == "*" and body[1:] and not _WILD.search(body[1:]):
+        return "suffix", body[1:]
+    if body[-1] == "*" and body[:-1] and not _WILD.search(body[:-1]):
+        return "prefix", body[:-1]
+    return None
 
 
 _WILD = re.compile(r"[*?\\[]")

@@ -111,9 +111,8 @@ class Definitions:
         self._in_part = in_part
         """Read a module in part for each name asked about (``False``: parse it whole, as
         ``benchmarks/source_parity.py`` does to hold the two to the same answers)."""
-        self._modules: dict[str, _Module] = {}
-        self._versions: dict[str, int] = {}
-        """A digest of the text each module was read from."""
+        self._modules: dict[str, tuple[int, SourceModule]] = {}
+        """Each module with a digest of the text it was read from."""
 
     def answer(self, path: str, text: Optional[str], names: list[str], module: str) -> Answer:
         """What calling ``names`` (``["Connection"]``, ``["Tracker", "track"]``) defined at the
@@ -129,7 +128,7 @@ class Definitions:
             tree.answers[key] = self._answer(path, tree, names, module)
         return tree.answers[key]
 
-    def _answer(self, path: str, tree: _Module, names: list[str], module: str) -> Answer:
+    def _answer(self, path: str, tree: SourceModule, names: list[str], module: str) -> Answer:
         definition = _only_binding(tree.body_for(names[0]), names[0])
         if isinstance(definition, (ast.Assign, ast.AnnAssign)):
             return self._instance_answer(path, tree, definition, names[1:])
@@ -151,7 +150,7 @@ class Definitions:
         return self._function_answer(path, tree, definition, module)
 
     def _function_answer(
-        self, path: str, tree: _Module, function: FunctionNode, module: str
+        self, path: str, tree: SourceModule, function: FunctionNode, module: str
     ) -> Answer:
         if named_as_double(function.name):
             return None  # `def mock_redis() -> Redis: return AsyncMock(spec=Redis)`
@@ -175,7 +174,9 @@ class Definitions:
             return None  # `-> Engine` of `return registry.get_engine(name)`: not the caller's
         return ASK if known is None else known
 
-    def _returned(self, path: str, tree: _Module, function: FunctionNode, depth: int = 0) -> Answer:
+    def _returned(
+        self, path: str, tree: SourceModule, function: FunctionNode, depth: int = 0
+    ) -> Answer:
         """An unannotated function's answer from its ``return`` statements. Each returns
         nothing, a constant, what a call returns, or a name the function bound to a call
         (``conn = sqlite3.connect(path)`` ... ``return conn``): the known resource they all
@@ -211,7 +212,7 @@ class Definitions:
             return None
         return resources.pop() if len(resources) == 1 and None not in made else ASK
 
-    def _value_answer(self, path: str, tree: _Module, value: ast.expr, depth: int) -> Answer:
+    def _value_answer(self, path: str, tree: SourceModule, value: ast.expr, depth: int) -> Answer:
         """What a returned (or bound) expression holds: a constant holds nothing; a call, what
         its callee makes."""
         if isinstance(value, ast.Await):
@@ -237,7 +238,7 @@ class Definitions:
                 return self._function_answer(path, tree, helper, "")
         return ASK
 
-    def _standard_bases(self, path: str, tree: _Module, definition: ast.ClassDef) -> bool:
+    def _standard_bases(self, path: str, tree: SourceModule, definition: ast.ClassDef) -> bool:
         """The class has bases, and each is a standard-library class the knowledge base does
         not know (``unittest.SkipTest``), as a class of the checked module is asked about only
         when it inherits from outside the standard library."""
@@ -245,7 +246,7 @@ class Definitions:
             return False
         return all(self._standard(path, tree, base) for base in definition.bases)
 
-    def _standard(self, path: str, tree: _Module, expression: ast.expr) -> bool:
+    def _standard(self, path: str, tree: SourceModule, expression: ast.expr) -> bool:
         """``expression`` names, through the module's imports, a standard-library callable
         that the knowledge base does not know as a factory."""
         from leaklint.analysis.collector import standard_library
@@ -261,7 +262,7 @@ class Definitions:
     def _instance_answer(
         self,
         path: str,
-        tree: _Module,
+        tree: SourceModule,
         binding: Union[ast.Assign, ast.AnnAssign],
         methods: list[str],
     ) -> Answer:
@@ -282,7 +283,7 @@ class Definitions:
             return ASK
         return METHOD_RESULTS[made, methods[0]]
 
-    def _made_by(self, path: str, tree: _Module, call: ast.Call) -> Optional[ResourceType]:
+    def _made_by(self, path: str, tree: SourceModule, call: ast.Call) -> Optional[ResourceType]:
         """The resource ``call`` returns, when the knowledge base knows it: a known factory,
         or a function of this module (not decorated) that returns known factories' one kind
         of resource, by annotation or by every ``return`` it has."""
@@ -308,7 +309,7 @@ class Definitions:
                 made.add(self._knowledge.factory_type(callee or ""))
         return made.pop() if len(made) == 1 else None
 
-    def _imported(self, path: str, tree: _Module, expression: ast.expr) -> Optional[str]:
+    def _imported(self, path: str, tree: SourceModule, expression: ast.expr) -> Optional[str]:
         """The qualified name ``expression`` spells through the module's imports, if it is
         imported (not bound by the module some other way)."""
         parts = dotted_parts(expression)
@@ -319,7 +320,7 @@ class Definitions:
             return None
         return imports.qualified_name(expression)
 
-    def _module(self, path: str, text: Optional[str]) -> Optional[_Module]:
+    def _module(self, path: str, text: Optional[str]) -> Optional[SourceModule]:
         """The module, read again when its text changed (a fix pass, an editor's buffer, a
         file saved since): from disk when ``text`` is not given."""
         source: Union[str, bytes]
@@ -331,14 +332,14 @@ class Definitions:
             source, version, _ = read
         else:
             source, version = text, hash(text)
-        if self._versions.get(path) != version:
-            self._versions[path] = version
-            self._modules[path] = _Module(source, self._in_part)
-        module = self._modules[path]
+        kept = self._modules.get(path)
+        if kept is None or kept[0] != version:
+            kept = self._modules[path] = (version, SourceModule(source, self._in_part))
+        module = kept[1]
         return None if module.broken else module
 
 
-class _Module:
+class SourceModule:
     """A module of the project as far as the questions about it needed it read: its imports,
     and the top-level statements that spell each name asked about (see
     :class:`~leaklint.parse.ModuleInPart`); parsed whole when a part does not parse alone.

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Optional, Union
 
+    from leaklint.analysis.declared import SourceModule
     from leaklint.analysis.targets import ModuleName
-    from leaklint.parse import ModuleInPart
 
     FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
@@ -184,27 +184,13 @@ def _top_level_class(path: str, name: str) -> Optional[ast.ClassDef]:
 
 def _statements_naming(data: bytes, name: str) -> list[ast.stmt]:
     """Top-level statements of the module ``data``, among them every one that defines
-    ``name``: read in part (see :class:`~leaklint.parse.ModuleInPart`), or whole when the
-    part cannot be read alone. A test module's fake is one class of a large module."""
-    part = _module_in_part(data)
-    statements = part.naming(name) if part is not None else None
-    return statements if statements is not None else _whole_body(data)
+    ``name``: read in part, as the project source reads a module (a test module's fake is one
+    class of a large module)."""
+    return _module_of(data).body_for(name)
 
 
 @functools.lru_cache(maxsize=64)
-def _module_in_part(data: bytes) -> Optional[ModuleInPart]:
-    from leaklint.parse import ModuleInPart, decode
+def _module_of(data: bytes) -> SourceModule:
+    from leaklint.analysis.declared import SourceModule
 
-    try:
-        text = decode(data)
-    except (UnicodeDecodeError, SyntaxError, LookupError):
-        return None
-    return ModuleInPart(text) if "\0" not in text else None
-
-
-@functools.lru_cache(maxsize=16)
-def _whole_body(data: bytes) -> list[ast.stmt]:
-    try:
-        return ast.parse(data).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
+    return SourceModule(data)
