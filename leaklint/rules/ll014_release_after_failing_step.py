@@ -100,6 +100,8 @@ def check(facts: GeneratorFacts) -> Iterator[Finding]:
     if not facts.is_target:
         return
     releases = _releases_by_statement(facts)
+    if not releases:
+        return  # nothing is released by a statement of its own: no step can skip it
     for node in ast.walk(facts.node):
         if not isinstance(node, ast.Try):
             continue
