@@ -373,13 +373,43 @@ class ModuleInPart:
         """The module's import statements (nested ones too, as ``ImportMap`` reads them);
         ``None`` when they do not parse alone."""
         self._statements: dict[int, Optional[list[ast.stmt]]] = {}
+        self._spans: dict[str, Optional[list[tuple[tuple[int, int], Optional[int]]]]] = {}
+        """For each name asked about, the spans of the statements that spell it."""
+        self._outlines: dict[int, tuple[Optional[list[ast.stmt]], dict[int, int]]] = {}
+        """Each class asked about with ``read``: its outline, and the rows of the methods
+        whose bodies are still ``pass`` (the ``def`` line to one past the end)."""
 
-    def naming(self, name: str) -> Optional[list[ast.stmt]]:
+    def naming(self, name: str, read: Optional[frozenset[str]] = None) -> Optional[list[ast.stmt]]:
         """The top-level imports and the top-level statements whose lines spell ``name``;
-        ``None`` when one of them does not parse alone."""
+        ``None`` when one of them does not parse alone. With ``read``, a class ``name`` has
+        the bodies of those of its methods alone: the others' are ``pass`` (see
+        :func:`_class_outline`)."""
         if self.imports is None or self._top_imports is None:
             return None
+        if name not in self._spans:
+            self._spans[name] = self._spans_naming(name)
+        spans = self._spans[name]
+        if spans is None:
+            return None
         body = list(self._top_imports)  # an import in a function binds no name at the top
+        for span, header in spans:
+            if read is not None and header is not None:
+                statements = self._outline(span, header, read)
+            else:
+                if span[0] not in self._statements:
+                    self._statements[span[0]] = _parse_lines(self._lines, *span)
+                statements = self._statements[span[0]]
+            if statements is None:
+                return None
+            body.extend(statements)
+        body.sort(key=lambda node: node.lineno)
+        return body
+
+    def _spans_naming(self, name: str) -> Optional[list[tuple[tuple[int, int], Optional[int]]]]:
+        """The spans of the top-level statements whose lines spell ``name`` (a top-level
+        import's aside), each with its ``class`` line when it is the class ``name``; ``None``
+        when the scan cannot tell a statement."""
+        spans: list[tuple[tuple[int, int], Optional[int]]] = []
         taken: set[int] = set()
         end = 0
         for row in rows_with((name,), self._code):  # in order
@@ -397,14 +427,99 @@ class ModuleInPart:
             defined = _defined_name(self._code, *span)
             if defined is not None and defined != name:
                 continue  # a function or class that uses the name: it binds its own alone
-            if span[0] not in self._statements:
-                self._statements[span[0]] = _parse_lines(self._lines, *span)
-            statements = self._statements[span[0]]
-            if statements is None:
-                return None
-            body.extend(statements)
-        body.sort(key=lambda node: node.lineno)
-        return body
+            header = _definition_row(self._code, *span) if defined is not None else None
+            spans.append(
+                (span, header if header is not None and _CLASS.match(self._code[header]) else None)
+            )
+        return spans
+
+    def _outline(
+        self, span: tuple[int, int], header: int, read: frozenset[str]
+    ) -> Optional[list[ast.stmt]]:
+        """The class at ``span`` as an outline (see :func:`_class_outline`), with the bodies
+        of its methods named in ``read`` parsed in, each from its own lines once: a method
+        body once read stays for later questions, which read only the bodies they name."""
+        if span[0] not in self._outlines:
+            self._outlines[span[0]] = _class_outline(self._lines, self._code, span, header)
+        statements, stubbed = self._outlines[span[0]]
+        if statements is None or not stubbed:
+            return statements
+        for definition in statements:
+            if not isinstance(definition, ast.ClassDef):
+                continue
+            for method in definition.body:
+                if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                end = stubbed.get(method.lineno - 1)
+                if end is None or method.name not in read:
+                    continue
+                whole = _parse_lines(self._lines, method.lineno - 1, end)
+                if not whole or not isinstance(whole[0], type(method)):
+                    return None  # let the whole file speak
+                method.body = whole[0].body
+                method.end_lineno, method.end_col_offset = (
+                    whole[0].end_lineno,
+                    whole[0].end_col_offset,
+                )
+                del stubbed[method.lineno - 1]
+        return statements
+
+
+def _class_outline(
+    lines: list[str], code: list[str], span: tuple[int, int], header: int
+) -> tuple[Optional[list[ast.stmt]], dict[int, int]]:
+    """The top-level class at lines ``span`` (decorators included, ``header`` its ``class``
+    line) parsed with ``pass`` for the body of each method of its own, at the real rows; and
+    the rows of those methods (the ``def`` line to one past the end). What a class is, is
+    read from its header, the names its body binds and the bodies of a few methods (its
+    release and exit methods, the one asked about): datasette's ``Datasette`` is 2,000 lines,
+    parsed whole twice a run for three methods. A method whose header the scan cannot tell
+    from its body (a body on the ``def`` line) is kept whole."""
+    start, end = span
+    colon = _header_end(code, header, end)
+    if colon is None:
+        return _parse_lines(lines, start, end), {}  # `class Empty: pass`
+    patched = lines[start:end]
+    stubbed: dict[int, int] = {}
+    body_indent: Optional[str] = None
+    row = colon + 1
+    while row < end:
+        line = code[row]
+        stripped = line.lstrip(" \t")
+        indent = line[: len(line) - len(stripped)]
+        row += 1
+        if not indent or not stripped.strip() or stripped.startswith("#"):
+            continue  # blanks, comments, a closing bracket at the left edge
+        if body_indent is None:
+            body_indent = indent
+        if indent != body_indent or not stripped.startswith(("def ", "async ")):
+            continue
+        method_end = _end(code, row - 1)
+        last = _header_end(code, row - 1, method_end)
+        if last is None or last + 1 >= method_end:
+            continue  # a body on the `def` line, or a header the scan cannot tell: kept
+        patched[last + 1 - start] = indent + " pass\n"
+        for blank in range(last + 2, method_end):
+            patched[blank - start] = "\n"
+        stubbed[row - 1] = method_end
+        row = method_end
+    try:
+        tree = ast.parse("\n" * start + "".join(patched))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None, {}
+    return tree.body, stubbed
+
+
+def _header_end(code: list[str], header: int, end: int) -> Optional[int]:
+    """The row of the colon that ends the ``def`` header at ``header`` (a signature may run
+    over several lines); ``None`` when none does before ``end``."""
+    depth = 0
+    for last in range(header, end):
+        line = _ONE_LINE_STRINGS.sub('""', code[last]).split("#", 1)[0].rstrip()
+        depth += sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
+        if depth == 0 and line.endswith(":"):
+            return last
+    return None
 
 
 def _misread(lines: list[str], code: _Lines) -> bool:
@@ -423,15 +538,22 @@ _TOP_BINDING = re.compile(
 )
 
 
-def _defined_name(lines: list[str], start: int, end: int) -> Optional[str]:
-    """The name a top-level ``def`` or ``class`` at lines ``start..end`` (decorators first)
-    defines; ``None`` for another statement."""
+def _definition_row(lines: list[str], start: int, end: int) -> Optional[int]:
+    """The row of the ``def`` or ``class`` line (or of any statement) at lines ``start..end``,
+    past its decorators."""
     for row in range(start, end):
         line = lines[row]
         if _starts_statement(line) and not line.startswith("@"):
-            match = _DEFINES.match(line)
-            return match.group(1) if match else None
+            return row
     return None
+
+
+def _defined_name(lines: list[str], start: int, end: int) -> Optional[str]:
+    """The name a top-level ``def`` or ``class`` at lines ``start..end`` (decorators first)
+    defines; ``None`` for another statement."""
+    row = _definition_row(lines, start, end)
+    match = _DEFINES.match(lines[row]) if row is not None else None
+    return match.group(1) if match else None
 
 
 _DEFINES = re.compile(r"(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")

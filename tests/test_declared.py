@@ -518,3 +518,113 @@ def test_a_module_whose_strings_the_scan_misreads_is_parsed_whole(
     module = tmp_path / "misread.py"
     module.write_text(MISREAD + tail)
     assert Definitions().answer(str(module), None, ["opened"], "misread") == SQLITE
+
+
+CLASSES = '''\
+import sqlite3
+import threading
+
+
+class Store:
+    """A store whose methods are asked about one at a time.
+
+    def looks_like_a_method(self):
+    """
+
+    kind = "sqlite"
+
+    def __init__(self, path):
+        self.path = path
+
+    def connect(
+        self,
+        timeout: float = 5.0,
+    ):
+        conn = sqlite3.connect(self.path, timeout=timeout)
+        return conn
+
+    def label(self): return "store"
+
+    def report(self):
+        text = """
+not code
+"""
+        return text
+
+    def close(self):
+        self.conn.close()
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+class Worker:
+    def start(self):
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            pass
+
+    def stop(self):
+        self.thread.join()
+'''
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["Store"], {"name": "store_mod.Store", "release": "close", "async": False}),
+        (["Store", "connect"], SQLITE),  # its body is parsed in when asked about
+        (["Store", "report"], None),
+        (["Store", "label"], None),  # a body on the `def` line: kept whole
+        (
+            ["Worker"],  # start and stop are read: both do something
+            {"name": "store_mod.Worker", "release": "stop", "async": False, "opened_by": "start"},
+        ),
+    ],
+)
+def test_a_class_read_as_an_outline_answers_as_the_whole_parse(
+    tmp_path: Path, names: list[str], expected: object
+) -> None:
+    module = tmp_path / "store_mod.py"
+    module.write_text(CLASSES)
+    definitions = Definitions()
+    # asked about the class first, then its method: the outline is filled in, not re-read
+    in_part = [
+        definitions.answer(str(module), None, asked, "store_mod") for asked in (names[:1], names)
+    ]
+    whole = Definitions(in_part=False).answer(str(module), None, names, "store_mod")
+    assert in_part[-1] == whole == expected
+
+
+def test_a_class_outline_reads_the_bodies_asked_for_at_their_rows() -> None:
+    from leaklint.parse import ModuleInPart
+
+    part = ModuleInPart(CLASSES)
+    outline = part.naming("Store", frozenset({"close"}))
+    assert outline is not None
+    (store,) = [node for node in outline if isinstance(node, ast.ClassDef)]
+    whole = next(n for n in ast.parse(CLASSES).body if isinstance(n, ast.ClassDef))
+    methods = {node.name: node for node in store.body if isinstance(node, ast.FunctionDef)}
+    real = {node.name: node for node in whole.body if isinstance(node, ast.FunctionDef)}
+    assert [type(node) for node in store.body] == [type(node) for node in whole.body]
+    assert {name: node.lineno for name, node in methods.items()} == {
+        name: node.lineno for name, node in real.items()
+    }
+    assert [type(node) for node in methods["report"].body] == [ast.Pass]
+    assert [type(node) for node in methods["connect"].body] == [ast.Pass]
+    assert ast.dump(methods["close"], include_attributes=True) == ast.dump(
+        real["close"], include_attributes=True
+    )
+    assert ast.dump(methods["label"]) == ast.dump(real["label"])  # one line: kept whole
+    # asked again for another method: parsed in at its real rows, the same node
+    again = part.naming("Store", frozenset({"connect"}))
+    assert again is not None
+    (same,) = [node for node in again if isinstance(node, ast.ClassDef)]
+    assert same is store
+    connect = next(n for n in same.body if isinstance(n, ast.FunctionDef) and n.name == "connect")
+    assert ast.dump(connect, include_attributes=True) == ast.dump(
+        real["connect"], include_attributes=True
+    )

@@ -1321,7 +1321,7 @@ class ResourceCollector:
                     value = value.value
                 if not isinstance(value, ast.Call):
                     continue
-                definition = constructed_class(value, self.imports, self.module)
+                definition = constructed_class(value, self.imports, self.module, frozenset(methods))
                 if definition is not None and releases_nothing(
                     definition, methods, in_test_module(self.module)
                 ):

@@ -129,7 +129,8 @@ class Definitions:
         return tree.answers[key]
 
     def _answer(self, path: str, tree: SourceModule, names: list[str], module: str) -> Answer:
-        definition = _only_binding(tree.body_for(names[0]), names[0])
+        # of a class, the methods asked about and those that tell what it is
+        definition = _only_binding(tree.body_for(names[0], _DYNAMIC.union(names[1:])), names[0])
         if isinstance(definition, (ast.Assign, ast.AnnAssign)):
             return self._instance_answer(path, tree, definition, names[1:])
         if isinstance(definition, ast.ClassDef):
@@ -165,7 +166,7 @@ class Definitions:
         if _plain(returns):
             return None
         if isinstance(returns, ast.Name):
-            own = _only_definition(tree.body_for(returns.id), returns.id)
+            own = _only_definition(tree.body_for(returns.id, _DYNAMIC), returns.id)
             if isinstance(own, ast.ClassDef):  # a class of the same module
                 return _class_answer(own, f"{module}.{own.name}")
         named = self._imported(path, tree, returns) or ""
@@ -350,7 +351,7 @@ class SourceModule:
         self._source = source
         self._part: Optional[ModuleInPart] = None
         self._whole: Optional[ast.Module] = None
-        self._bodies: dict[str, list[ast.stmt]] = {}
+        self._bodies: dict[tuple[str, Optional[frozenset[str]]], list[ast.stmt]] = {}
         self._imports: Optional[ImportMap] = None
         self.answers: dict[tuple[tuple[str, ...], str], Answer] = {}
         """What :meth:`Definitions.answer` answered about this version of the module."""
@@ -365,17 +366,19 @@ class SourceModule:
         if self._part is None or self._part.imports is None:
             self._parse_whole()
 
-    def body_for(self, name: str) -> list[ast.stmt]:
-        """Top-level statements of the module, among them every one that binds ``name``."""
+    def body_for(self, name: str, read: Optional[frozenset[str]] = None) -> list[ast.stmt]:
+        """Top-level statements of the module, among them every one that binds ``name``. With
+        ``read``, a class ``name`` may come with the bodies of those of its methods alone (the
+        others' are ``pass``), where the module is read in part."""
         if self._part is None:
             return self._whole.body if self._whole is not None else []
-        body = self._bodies.get(name)
+        body = self._bodies.get((name, read))
         if body is None:
-            found = self._part.naming(name)
+            found = self._part.naming(name, read)
             if found is None:
                 self._parse_whole()
                 return self.body_for(name)
-            body = self._bodies[name] = found
+            body = self._bodies[name, read] = found
         return body
 
     @property

@@ -126,10 +126,14 @@ def in_test_module(module: ModuleName) -> bool:
 
 
 def constructed_class(
-    call: ast.Call, imports: ImportMap, module: ModuleName
+    call: ast.Call,
+    imports: ImportMap,
+    module: ModuleName,
+    read: Optional[frozenset[str]] = None,
 ) -> Optional[ast.ClassDef]:
     """The project class ``call`` constructs: one of the module's own, or one imported from a
-    module of the project; ``None`` when it is neither (or not a class)."""
+    module of the project; ``None`` when it is neither (or not a class). With ``read``, an
+    imported class may come with the bodies of those of its methods alone."""
     parts = dotted_parts(call.func)
     if parts is None:
         return None
@@ -140,10 +144,12 @@ def constructed_class(
     qualified = imports.qualified_name(call.func)
     if qualified is None or not module:
         return None
-    return _imported_class(Path("/", *module), qualified)
+    return _imported_class(Path("/", *module), qualified, read)
 
 
-def _imported_class(importer: Path, qualified: str) -> Optional[ast.ClassDef]:
+def _imported_class(
+    importer: Path, qualified: str, read: Optional[frozenset[str]]
+) -> Optional[ast.ClassDef]:
     from leaklint.analysis.declared import import_roots, module_file
 
     dots = len(qualified) - len(qualified.lstrip("."))
@@ -162,10 +168,12 @@ def _imported_class(importer: Path, qualified: str) -> Optional[ast.ClassDef]:
     path, length = located
     if length != len(dotted) - 1:
         return None  # a class nested in a module attribute: not followed
-    return _top_level_class(str(path), dotted[-1])
+    return _top_level_class(str(path), dotted[-1], read)
 
 
-def _top_level_class(path: str, name: str) -> Optional[ast.ClassDef]:
+def _top_level_class(
+    path: str, name: str, read: Optional[frozenset[str]] = None
+) -> Optional[ast.ClassDef]:
     """The class ``name`` defined at the top of the module in ``path`` (the last, if several),
     read again when its file changed (a long-running editor server reads the new version)."""
     from leaklint.discover import read_bytes
@@ -176,17 +184,19 @@ def _top_level_class(path: str, name: str) -> Optional[ast.ClassDef]:
         return None
     consulted(path)
     found = None
-    for statement in _statements_naming(data, name):
+    for statement in _statements_naming(data, name, read):
         if isinstance(statement, ast.ClassDef) and statement.name == name:
             found = statement
     return found
 
 
-def _statements_naming(data: bytes, name: str) -> list[ast.stmt]:
+def _statements_naming(
+    data: bytes, name: str, read: Optional[frozenset[str]] = None
+) -> list[ast.stmt]:
     """Top-level statements of the module ``data``, among them every one that defines
     ``name``: read in part, as the project source reads a module (a test module's fake is one
     class of a large module)."""
-    return _module_of(data).body_for(name)
+    return _module_of(data).body_for(name, read)
 
 
 @functools.lru_cache(maxsize=64)
