@@ -11,6 +11,8 @@ from typing import Optional
 import pytest
 from test_cli import SESSIONLOCAL, run
 
+from leaklint import forked
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCY = (
     "def get_db():\n    db = make()\n    if flag:\n        yield db\n    else:\n"
@@ -218,6 +220,7 @@ def test_a_sample_read_first_decides_whether_workers_read_the_rest(
     shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
     settings = Settings(select=frozenset(rule.code for rule in RULES), type_inference=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # a one-core machine never spreads
+    monkeypatch.setattr(forked, "available", lambda: False)  # the pool, as without fork
     spread: list[bool] = []
     decide = runner._worth_workers
     monkeypatch.setattr(
@@ -248,6 +251,7 @@ def test_a_large_tree_is_read_by_workers_while_discovery_goes_on(
     (tmp_path / "fixtures" / "broken.py").write_text("def f(:\n    yield\n")
     select = frozenset(rule.code for rule in RULES)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(forked, "available", lambda: False)  # checked in a pool too
     sent: list[int] = []
     send = runner._Reads._send
     monkeypatch.setattr(
