@@ -13,6 +13,7 @@ survive it), in a process with no other thread running (a pool's thread, a serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import sys
@@ -21,7 +22,7 @@ import threading
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
-    from typing import Optional, TypeVar
+    from typing import Any, Optional, TypeVar
 
     _Item = TypeVar("_Item")
     _Answer = TypeVar("_Answer")
@@ -136,3 +137,151 @@ def _read_all(descriptor: int) -> bytes:
         chunks.append(chunk)
     os.close(descriptor)
     return b"".join(chunks)
+
+
+class Stream:
+    """Items handed to forked copies of this process as they come: each is a key and a few
+    bytes (a file's name), put here one at a time while this process still finds more (lists
+    folders). The copies, started now, answer each item they take with ``answer``; what the
+    copies have not taken when this process is done finding, this process takes itself
+    (:meth:`take`), so that the copies are never left idle nor this process waiting long.
+
+    Items travel in chunks of :data:`_CHUNK` bytes, each written whole or not at all, which is
+    how several copies read one pipe without splitting an item between them. A chunk is
+    written only while the pipe has room: what does not fit waits here."""
+
+    def __init__(self, answer: Callable[[bytes], Any], copies: int) -> None:
+        import pickle
+
+        self._waiting: list[tuple[int, bytes]] = []
+        self._work, feeding = os.pipe()
+        # a short pipe: what the copies have queued when the finding ends is their tail
+        with contextlib.suppress(ImportError, OSError):
+            import fcntl
+
+            fcntl.fcntl(feeding, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_CHUNKS * _CHUNK)
+        self._children: list[tuple[int, int]] = []
+        for _ in range(copies):
+            reading, writing = os.pipe()
+            sys.stdout.flush()  # what is buffered would be written twice
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the copy: answer what it takes until the pipe ends, then send
+                answers: list[tuple[int, Any]] = []
+                try:
+                    os.close(reading)
+                    os.close(feeding)
+                    while True:
+                        chunk = os.read(self._work, _CHUNK)
+                        if not chunk:
+                            break
+                        for key, item in _items(chunk):
+                            answers.append((key, answer(item)))
+                except BaseException:  # what it did not answer, the parent answers
+                    pass
+                finally:
+                    try:
+                        _write_all(writing, pickle.dumps(answers, pickle.HIGHEST_PROTOCOL))
+                    finally:
+                        os._exit(0)
+            os.close(writing)
+            self._children.append((pid, reading))
+        os.set_blocking(feeding, False)
+        self._feeding: Optional[int] = feeding
+
+    def put(self, key: int, item: bytes) -> None:
+        """Queue an item for the copies (see :meth:`flush`)."""
+        self._waiting.append((key, item))
+
+    def flush(self) -> None:
+        """Send what is waiting, as far as the pipe has room; the rest waits."""
+        while self._waiting and self._feeding is not None:
+            chunk, count = _chunk(self._waiting)
+            if not count:  # an item too long for a chunk: this process takes it
+                return
+            try:
+                os.write(self._feeding, chunk)
+            except BlockingIOError:
+                return
+            del self._waiting[-count:]
+
+    def take(self) -> Optional[tuple[int, bytes]]:
+        """An item no copy has been sent, for this process to answer; ``None`` when none is
+        left (the copies are then sent no more)."""
+        if self._waiting:
+            return self._waiting.pop(0)
+        self._end()
+        return None
+
+    def close(self) -> dict[int, Any]:
+        """The copies' answers by key, once they have answered all they were sent. A key sent
+        and not answered (a copy failed, or was killed) is missing."""
+        import pickle
+
+        self._end()
+        answers: dict[int, Any] = {}
+        for pid, reading in self._children:
+            payload = _read_all(reading)
+            os.waitpid(pid, 0)
+            try:
+                answers.update(pickle.loads(payload))
+            except Exception:  # a copy killed midway sends half a pickle, or nothing
+                continue
+        self._children = []
+        return answers
+
+    def stop(self) -> None:
+        """End the copies without their answers (this process is failing)."""
+        import signal
+
+        self._end()
+        for pid, reading in self._children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(reading)
+        self._children = []
+
+    def _end(self) -> None:
+        if self._feeding is not None:
+            os.close(self._feeding)
+            self._feeding = None
+            os.close(self._work)  # the copies hold their own
+
+
+_CHUNK = 4096
+"""Bytes of one chunk of items: what Linux (and POSIX at least 512) writes to a pipe whole."""
+_PIPE_CHUNKS = 4
+"""Chunks the pipe to the copies holds (where its size can be set)."""
+_PER_CHUNK = 16
+"""Items in a chunk at most: fewer items queued in the pipe when the finding ends."""
+_HEADER = struct.Struct("=II")
+
+
+def _chunk(waiting: list[tuple[int, bytes]]) -> tuple[bytes, int]:
+    """A chunk of the last items waiting (up to :data:`_PER_CHUNK` of them), padded with
+    zeros, and how many it holds."""
+    parts: list[bytes] = []
+    size = 0
+    for key, item in reversed(waiting[-_PER_CHUNK:]):
+        record = _HEADER.pack(key, len(item)) + item
+        if size + len(record) > _CHUNK - _HEADER.size:
+            break
+        parts.append(record)
+        size += len(record)
+    if not parts:
+        return b"", 0
+    parts.reverse()
+    body = b"".join(parts)
+    return body + bytes(_CHUNK - len(body)), len(parts)
+
+
+def _items(chunk: bytes) -> Iterator[tuple[int, bytes]]:
+    at = 0
+    while at + _HEADER.size <= len(chunk):
+        key, length = _HEADER.unpack_from(chunk, at)
+        if not length:
+            return  # the padding
+        at += _HEADER.size
+        yield key, chunk[at : at + length]
+        at += length

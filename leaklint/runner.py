@@ -407,30 +407,47 @@ class _Reads:
     """The files to read, read as discovery finds them once there are enough of them to be
     worth workers (:data:`PIPELINE_FILES`): the workers read and index while this process is
     still listing folders, which on the largest trees took a third of the run on its own.
-    Fewer files are read after discovery, as :func:`_read_all` decides."""
+    Where fork is safe the workers are forked copies of this process fed through a pipe
+    (:class:`leaklint.forked.Stream`), and this process reads what they have not been sent
+    once discovery is done; elsewhere they are a pool, sent batches. Fewer files are read
+    after discovery, as :func:`_read_all` decides."""
 
     def __init__(self, settings: Settings, cache: Optional[ResultsCache]) -> None:
         self.settings, self.cache = settings, cache
         self.files: list[tuple[FileOutcome, Path]] = []
         self.jobs = settings.jobs or os.cpu_count() or 1
         self.pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
+        self.stream: Optional[forked.Stream] = None
         self.batches: list[tuple[int, concurrent.futures.Future[list[_ReadAnswer]]]] = []
         self.sent = 0
 
     def add(self, outcome: FileOutcome, path: Path) -> None:
         self.files.append((outcome, path))
-        if self.pool is None:
+        if self.pool is None and self.stream is None:
             if self.jobs <= 1 or len(self.files) < (2 if self.settings.jobs else PIPELINE_FILES):
                 return
-            import concurrent.futures
-
-            self.pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.jobs,
-                initializer=_start_reader,
-                initargs=(self.settings, self.cache is not None),
-            )
-        if len(self.files) - self.sent >= PIPELINE_BATCH:
+            self._start()
+        if self.stream is not None:
+            self.stream.put(len(self.files) - 1, os.fsencode(outcome.filename))
+            if len(self.files) % STREAM_FLUSH == 0:
+                self.stream.flush()
+        elif len(self.files) - self.sent >= PIPELINE_BATCH:
             self._send()
+
+    def _start(self) -> None:
+        if forked.available():
+            _READER.update(settings=self.settings, caching=self.cache is not None)
+            self.stream = forked.Stream(_read_sent, self.jobs - 1)
+            for at, (outcome, _) in enumerate(self.files[:-1]):  # the last is put by `add`
+                self.stream.put(at, os.fsencode(outcome.filename))
+            return
+        import concurrent.futures
+
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.jobs,
+            initializer=_start_reader,
+            initargs=(self.settings, self.cache is not None),
+        )
 
     def _send(self) -> None:
         assert self.pool is not None
@@ -440,6 +457,8 @@ class _Reads:
 
     def results(self) -> list[Optional[_Pending]]:
         """What :func:`_read` gives for each file, in the files' order."""
+        if self.stream is not None:
+            return self._streamed(self.stream)
         if self.pool is None:
             return _read_all(self.files, self.settings, self.cache)
         if self.sent < len(self.files):
@@ -450,18 +469,49 @@ class _Reads:
                 results[at] = _apply(answer, *self.files[at], self.cache)
         return results
 
+    def _streamed(self, stream: forked.Stream) -> list[Optional[_Pending]]:
+        """Read here what the copies were not sent, sending them more while they take it;
+        then their answers, and here again what a copy failed to answer."""
+        results: list[Optional[_Pending]] = [None] * len(self.files)
+        done = [False] * len(self.files)
+        while True:
+            stream.flush()
+            taken = stream.take()
+            if taken is None:
+                break
+            at = taken[0]
+            outcome, path = self.files[at]
+            results[at], done[at] = _read(path, outcome, self.settings, self.cache), True
+        for at, answer in stream.close().items():
+            results[at], done[at] = _apply(answer, *self.files[at], self.cache), True
+        self.stream = None
+        for at, (outcome, path) in enumerate(self.files):
+            if not done[at]:
+                results[at] = _read(path, outcome, self.settings, self.cache)
+        return results
+
     def __enter__(self) -> _Reads:
         return self
 
     def __exit__(self, *failure: object) -> None:
+        if self.stream is not None:  # failing: the copies' answers are not waited for
+            self.stream.stop()
         if self.pool is not None:  # on a failure, what the workers have not begun is dropped
             self.pool.shutdown(cancel_futures=failure[0] is not None)
 
 
 PIPELINE_FILES = 1000
 """Files found still to read from which reading starts in workers while discovery goes on."""
+STREAM_FLUSH = 32
+"""Files found between two sends to the forked readers."""
 PIPELINE_BATCH = 256
 """Files sent to a reading worker at a time."""
+
+
+def _read_sent(name: bytes) -> _ReadAnswer:
+    """A forked reader's reading of a file sent by name."""
+    filename = os.fsdecode(name)
+    return _read_in_worker((filename, Path(filename)))
 
 
 def _read_batch(filenames: list[str]) -> list[_ReadAnswer]:
@@ -486,9 +536,10 @@ def _apply(
 def _read_all(
     files: list[tuple[FileOutcome, Path]], settings: Settings, cache: Optional[ResultsCache]
 ) -> list[Optional[_Pending]]:
-    """:func:`_read` each file, the results in the files' order; in worker processes when a
-    sample read first says the rest is worth it (see :func:`_worth_workers`), or when the
-    number of jobs is set. Reading, the text searches and the index's parses are most of a
+    """:func:`_read` each file, the results in the files' order; shared with forked copies of
+    this process, or where fork cannot be used in a pool of workers, when a sample read first
+    says the rest is worth it (see :func:`_worth_forking`, :func:`_worth_workers`), or when
+    the number of jobs is set. Reading, the text searches and the index's parses are most of a
     cold run, and the checks cannot start before the index is whole. What the workers would
     have kept in the cache and the outcomes' errors come back and are applied here."""
     jobs = settings.jobs or os.cpu_count() or 1
@@ -501,13 +552,26 @@ def _read_all(
         results[at] = _read(path, outcome, settings, cache)
     rest = sorted(set(range(len(files))).difference(sampled))
     sample = [(files[at], results[at]) for at in sampled]
-    if jobs <= 1 or len(rest) < 2 or not (settings.jobs or _worth_workers(sample, len(rest))):
-        if jobs > 1 and len(rest) > 1 and _worth_forking(sample, len(rest)) and forked.available():
+    if jobs > 1 and len(rest) > 1 and forked.available():
+        if settings.jobs or _worth_workers(sample, len(rest)) or _worth_forking(sample, len(rest)):
             return _read_forked(files, results, rest, settings, cache, jobs)
-        for at in rest:
-            outcome, path = files[at]
-            results[at] = _read(path, outcome, settings, cache)
-        return results
+    elif jobs > 1 and len(rest) > 1 and (settings.jobs or _worth_workers(sample, len(rest))):
+        return _read_in_pool(files, results, rest, settings, cache, jobs)
+    for at in rest:
+        outcome, path = files[at]
+        results[at] = _read(path, outcome, settings, cache)
+    return results
+
+
+def _read_in_pool(
+    files: list[tuple[FileOutcome, Path]],
+    results: list[Optional[_Pending]],
+    rest: list[int],
+    settings: Settings,
+    cache: Optional[ResultsCache],
+    jobs: int,
+) -> list[Optional[_Pending]]:
+    """Read the files at ``rest`` in a pool of worker processes."""
     import concurrent.futures
 
     tasks = [(files[at][0].filename, files[at][1]) for at in rest]

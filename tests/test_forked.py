@@ -183,3 +183,97 @@ def test_a_run_shared_with_copies_reports_what_one_process_does(tmp_path: Path) 
 def test_nothing_is_forked_for_one_item_or_one_process() -> None:
     assert forked.map_shared(lambda item: item + 1, [1], [1], 2) == [2]
     assert forked.map_shared(lambda item: item + 1, [1, 2, 3], [1, 1, 1], 1) == [2, 3, 4]
+
+
+def test_a_stream_is_answered_by_the_copies_and_what_they_were_not_sent_here() -> None:
+    found = _answer(
+        """
+        import json, os, time
+        from leaklint import forked
+
+        def slow(item):
+            time.sleep(0.002)
+            return [os.getpid(), item.decode().upper()]
+
+        stream = forked.Stream(slow, 1)
+        names = [f"file-{n}.py" for n in range(300)]
+        for key, name in enumerate(names):
+            stream.put(key, name.encode())
+            if key % 10 == 0:
+                stream.flush()
+                time.sleep(0.001)  # finding the next files takes a while
+        here = {}
+        while True:
+            stream.flush()
+            taken = stream.take()
+            if taken is None:
+                break
+            here[taken[0]] = taken[1].decode().upper()
+        there = stream.close()
+        keys = sorted([*here, *there])
+        print(json.dumps({
+            "keys": keys == list(range(300)),
+            "overlap": sorted(set(here) & set(there)),
+            "right": all(there[key][1] == names[key].upper() for key in there)
+            and all(here[key] == names[key].upper() for key in here),
+            "copy": len({pid for pid, _ in there.values()} - {os.getpid()}),
+            "split": [len(here) > 0, len(there) > 0],
+        }))
+        """
+    )
+    assert found == {"keys": True, "overlap": [], "right": True, "copy": 1, "split": [True, True]}
+
+
+def test_a_large_tree_read_by_forked_copies_as_discovery_goes_reports_what_one_process_does(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    (tmp_path / "fixtures" / "broken.py").write_text("def f(:\n    yield\n")
+    found = _answer(
+        """
+        import json, os
+        from pathlib import Path
+        from leaklint import forked, runner
+        from leaklint.rules import RULES
+        from leaklint.settings import Settings
+
+        select = frozenset(rule.code for rule in RULES)
+        streams = []
+        original = forked.Stream.__init__
+        def counted(self, *args):
+            streams.append(args[1])
+            original(self, *args)
+        forked.Stream.__init__ = counted
+
+        def report(jobs, name):
+            cache = Path(f"cache-{name}").resolve()
+            found = runner.run(["fixtures"], Settings(select=select, cache_dir=cache, jobs=jobs))
+            [kept] = cache.glob("results-*.json")
+            outcomes = [
+                [o.filename, [repr(d) for d in o.diagnostics], repr(o.error)]
+                for o in found.outcomes
+            ]
+            return outcomes, sorted(kept.read_text().splitlines())
+
+        alone = report(1, "alone")
+        os.cpu_count = lambda: 2
+        runner.PIPELINE_FILES = 5
+        runner.STREAM_FLUSH = 3
+        together = report(None, "together")
+        me, read_sent = os.getpid(), runner._read_sent
+        def failing(name):  # a copy that fails midway: what it did not answer is read here
+            if os.getpid() != me:
+                raise MemoryError
+            return read_sent(name)
+        runner._read_sent = failing
+        failed = report(None, "failed")
+        print(json.dumps({"same": alone == together == failed, "streams": streams,
+                          "findings": sum(len(d) for _, d, _ in alone[0]),
+                          "errors": sum(e != "None" for _, _, e in alone[0])}))
+        """,
+        cwd=tmp_path,
+    )
+    assert found == {"same": True, "streams": [1, 1], "findings": found["findings"], "errors": 1}
+    assert isinstance(found["findings"], int) and found["findings"] > 100
