@@ -17,7 +17,6 @@ import contextlib
 import os
 import struct
 import sys
-import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,11 +29,11 @@ if TYPE_CHECKING:
 
 def available() -> bool:
     """Whether work can be shared with forked copies of this process here and now."""
-    return (
-        hasattr(os, "fork")
-        and sys.platform != "darwin"
-        and threading.active_count() == 1
-        and threading.current_thread() is threading.main_thread()
+    if not hasattr(os, "fork") or sys.platform == "darwin":
+        return False
+    threading = sys.modules.get("threading")  # not imported: no thread was started with it
+    return threading is None or (
+        threading.active_count() == 1 and threading.current_thread() is threading.main_thread()
     )
 
 

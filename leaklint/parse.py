@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import importlib.util
 import itertools
 import keyword
 import re
@@ -146,8 +145,31 @@ def reparse(before: ParsedModule, data: bytes) -> Union[ParsedModule, ParseFailu
 
 
 def decode(data: bytes) -> str:
-    """Decode source bytes as Python does: BOM, then PEP 263 cookie, then UTF-8."""
+    """Decode source bytes as Python does: BOM, then PEP 263 cookie, then UTF-8, with line
+    endings made ``\n``. Most files have neither a BOM nor a cookie in their first two lines:
+    those are decoded here, without the import of ``tokenize`` (a millisecond of every run)."""
+    if not data.startswith(b"\xef\xbb\xbf") and b"coding" not in data[: _first_two_lines(data)]:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # the interpreter's message, from the interpreter's decoding
+        else:
+            if "\r" not in text:
+                return text
+            if text.endswith("\r"):
+                text = text[:-1]  # as the interpreter's decoding: a last `\r` waits for a `\n`
+            return text.replace("\r\n", "\n").replace("\r", "\n")
+    import importlib.util
+
     return importlib.util.decode_source(data)
+
+
+def _first_two_lines(data: bytes) -> int:
+    """Where the first two lines of ``data`` end (a cookie is read there alone)."""
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    # a lone carriage return ends a line too: taking all of a short file is as good
+    return len(data) if second < 0 or b"\r" in data[:second] else second + 1
 
 
 def parse(

@@ -161,3 +161,38 @@ def test_fixes_are_sound_on_generated_generators(case: Case) -> None:
     assert not result.left_open, f"{case.shape}: still open after the fix: {result.left_open}"
     assert not result.never_awaited, result.never_awaited
     assert isinstance(result.escaped, Boom), f"{case.shape}: the caller's error: {result.escaped!r}"
+
+
+_SOURCE_PIECES = st.sampled_from(
+    [
+        b"x = 1",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\xc3\xa9",
+        b"\xe9",
+        b"# coding: latin-1",
+        b"# -*- coding: utf-8 -*-",
+        b"\xef\xbb\xbf",
+        b"#",
+        b" ",
+        b"coding",
+        b"\x00",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_SOURCE_PIECES, max_size=10).map(b"".join))
+def test_source_is_decoded_as_the_interpreter_decodes_it(data: bytes) -> None:
+    """The decoding done here for files without a BOM or a cookie (most files) gives what the
+    interpreter's own decoding gives: the text, line endings and all, or the same error."""
+    import importlib.util
+
+    def outcome(decoding: object) -> object:
+        try:
+            return decoding(data)  # type: ignore[operator]
+        except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+            return type(error), str(error)
+
+    assert outcome(decode) == outcome(importlib.util.decode_source)
