@@ -470,6 +470,8 @@ class ProjectSource:
         """The project's layout as the file system gave it (what module a file is, where a
         module's file is): asked for every call the oracle meets, and kept until
         :meth:`forget_layout`, as files come and go only between runs."""
+        self._listings: dict[Path, frozenset[str]] = {}
+        """What each import root holds, for the same time."""
 
     def forget_layout(self) -> None:
         """Look at the file system again for the project's layout: a file or a package may
@@ -477,6 +479,7 @@ class ProjectSource:
         self._modules.clear()
         self._files.clear()
         self._roots.clear()
+        self._listings.clear()
 
     def _module_and_root(self, filename: str) -> tuple[str, Path]:
         kept = self._modules.get(filename)
@@ -491,8 +494,26 @@ class ProjectSource:
         roots = self._roots.get(root)
         if roots is None:
             roots = self._roots[root] = import_roots(root)
-        found = self._files[key] = module_file(roots, absolute.split("."))
+        dotted = absolute.split(".")
+        # a root whose folder holds neither the first package nor its module holds no prefix
+        # of the name: one listing per root spares a stat per prefix (`sqlalchemy.orm.Session`
+        # was looked for as six files under each of up to six roots)
+        holding = [folder for folder in roots if dotted[0] in self._names_in(folder)]
+        found = self._files[key] = module_file(holding, dotted)
         return found
+
+    def _names_in(self, folder: Path) -> frozenset[str]:
+        """The names in ``folder`` that a module's first component may be: each entry, and
+        each ``.py`` file's without its suffix; empty when it cannot be listed."""
+        kept = self._listings.get(folder)
+        if kept is None:
+            try:
+                entries = os.listdir(folder)
+            except OSError:
+                entries = []
+            kept = frozenset(entries) | {name[:-3] for name in entries if name.endswith(".py")}
+            self._listings[folder] = kept
+        return kept
 
     def answer(self, filename: str, text: Optional[str], qualified: str, imported: bool) -> Answer:
         """The answer for ``qualified`` (a name the module ``filename`` imports, or one of its
