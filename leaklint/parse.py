@@ -476,13 +476,13 @@ class ModuleInPart:
                 if end is None or method.name not in read:
                     continue
                 whole = _parse_lines(self._lines, method.lineno - 1, end)
-                if not whole or not isinstance(whole[0], type(method)):
+                parsed = whole[0] if whole else None
+                if not isinstance(parsed, (ast.FunctionDef, ast.AsyncFunctionDef)) or (
+                    type(parsed) is not type(method)
+                ):
                     return None  # let the whole file speak
-                method.body = whole[0].body
-                method.end_lineno, method.end_col_offset = (
-                    whole[0].end_lineno,
-                    whole[0].end_col_offset,
-                )
+                method.body = parsed.body
+                method.end_lineno, method.end_col_offset = parsed.end_lineno, parsed.end_col_offset
                 del stubbed[method.lineno - 1]
         return statements
 
