@@ -60,7 +60,13 @@ def map_shared(
     import pickle
 
     tokens, filling = os.pipe()
-    _write_all(filling, b"".join(_TOKEN.pack(at) for at in order))
+    os.set_blocking(filling, False)
+    try:  # every index is written before any process reads: a pipe too small is no sharing
+        _write_all(filling, b"".join(_TOKEN.pack(at) for at in order))
+    except BlockingIOError:
+        os.close(filling)
+        os.close(tokens)
+        return [function(item) for item in items]
 
     def take() -> Iterator[int]:
         while True:
@@ -116,8 +122,9 @@ def map_shared(
 _TOKEN = struct.Struct("=I")
 """An item's index, as the processes take it from the pipe."""
 _PIPE_ROOM = 65_536
-"""What a pipe holds before its writer waits (Linux's default): all of the indexes are
-written before any process reads, so no more than this."""
+"""What a pipe holds before its writer waits (Linux's default, unless the user's pipes are
+over their limit): all of the indexes are written before any process reads, so no more than
+this is tried."""
 
 
 def _write_all(descriptor: int, payload: bytes) -> None:

@@ -29,6 +29,7 @@ def _answer(script: str, cwd: Path = ROOT) -> object:
         text=True,
         cwd=cwd,
         check=False,
+        timeout=300,  # a process waiting on a pipe nobody reads fails, rather than hangs
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -278,3 +279,26 @@ def test_a_large_tree_read_by_forked_copies_as_discovery_goes_reports_what_one_p
     )
     assert found == {"same": True, "streams": [1, 1], "findings": found["findings"], "errors": 1}
     assert isinstance(found["findings"], int) and found["findings"] > 100
+
+
+def test_items_a_pipe_cannot_hold_are_answered_here_alone() -> None:
+    # a user over the system's limit of pipe memory gets one-page pipes: the indexes of all
+    # the items do not fit before any process reads, and nothing is shared (or waits)
+    found = _answer(
+        """
+        import fcntl, json, os
+        from leaklint import forked
+
+        opened = os.pipe
+        def one_page():
+            reading, writing = opened()
+            fcntl.fcntl(writing, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+            return reading, writing
+        os.pipe = one_page
+        answers = forked.map_shared(lambda item: [item, os.getpid()], list(range(3000)),
+                                    [1] * 3000, 2)
+        print(json.dumps({"items": [item for item, _ in answers] == list(range(3000)),
+                          "here": {pid for _, pid in answers} == {os.getpid()}}))
+        """
+    )
+    assert found == {"items": True, "here": True}
