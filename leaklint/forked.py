@@ -7,15 +7,16 @@ copy of the process made with ``os.fork`` costs about 3 ms and starts with every
 process has read, parsed and imported. This process and the copies take the items one at a
 time, the largest first; each copy sends its answers back through a pipe, pickled.
 
-Only where ``fork`` is safe: POSIX systems other than macOS (whose system libraries may not
-survive it), in a process with no other thread running (a pool's thread, a server's).
+Only on Linux, in a process with no other thread running (a pool's thread, a server's): fork
+is not safe on macOS (its system libraries may not survive it), and the chunks of
+:class:`Stream` rely on a pipe writing 4,096 bytes whole, which POSIX promises only for 512.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
-import struct
 import sys
 
 TYPE_CHECKING = False
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 def available() -> bool:
     """Whether work can be shared with forked copies of this process here and now."""
-    if not hasattr(os, "fork") or sys.platform == "darwin":
+    if not sys.platform.startswith("linux"):
         return False
     threading = sys.modules.get("threading")  # not imported: no thread was started with it
     return threading is None or (
@@ -55,14 +56,14 @@ def map_shared(
     how long its check takes. An answer must pickle. What a copy does not answer (it raised,
     or was killed) this process answers once the copies have ended."""
     order = sorted(range(len(items)), key=lambda at: -weights[at])
-    if parts <= 1 or len(items) <= 1 or len(order) * _TOKEN.size > _PIPE_ROOM:
+    if parts <= 1 or len(items) <= 1 or len(order) * _INDEX > _PIPE_ROOM:
         return [function(item) for item in items]
     import pickle
 
     tokens, filling = os.pipe()
     os.set_blocking(filling, False)
     try:  # every index is written before any process reads: a pipe too small is no sharing
-        _write_all(filling, b"".join(_TOKEN.pack(at) for at in order))
+        _write_all(filling, b"".join(_number(at) for at in order))
     except BlockingIOError:
         os.close(filling)
         os.close(tokens)
@@ -70,10 +71,10 @@ def map_shared(
 
     def take() -> Iterator[int]:
         while True:
-            token = os.read(tokens, _TOKEN.size)
+            token = os.read(tokens, _INDEX)
             if not token:
                 return
-            yield _TOKEN.unpack(token)[0]
+            yield int.from_bytes(token, "little")
 
     children: list[tuple[int, int]] = []
     for _ in range(min(parts, len(items)) - 1):
@@ -119,8 +120,14 @@ def map_shared(
     return [answered[at] if at in answered else function(item) for at, item in enumerate(items)]
 
 
-_TOKEN = struct.Struct("=I")
-"""An item's index, as the processes take it from the pipe."""
+_INDEX = 4
+"""Bytes of an index (of an item, or of a length) as the processes pass it: little-endian."""
+
+
+def _number(value: int) -> bytes:
+    return value.to_bytes(_INDEX, "little")
+
+
 _PIPE_ROOM = 65_536
 """What a pipe holds before its writer waits (Linux's default, unless the user's pipes are
 over their limit): all of the indexes are written before any process reads, so no more than
@@ -159,7 +166,8 @@ class Stream:
     def __init__(self, answer: Callable[[bytes], Any], copies: int) -> None:
         import pickle
 
-        self._waiting: list[tuple[int, bytes]] = []
+        self._waiting: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._held: Optional[tuple[bytes, list[tuple[int, bytes]]]] = None
         self._work, feeding = os.pipe()
         # a short pipe: what the copies have queued when the finding ends is their tail
         with contextlib.suppress(ImportError, OSError):
@@ -200,24 +208,54 @@ class Stream:
         self._waiting.append((key, item))
 
     def flush(self) -> None:
-        """Send what is waiting, as far as the pipe has room; the rest waits."""
-        while self._waiting and self._feeding is not None:
-            chunk, count = _chunk(self._waiting)
-            if not count:  # an item too long for a chunk: this process takes it
-                return
+        """Send what is waiting, as far as the pipe has room; the rest waits. A chunk the
+        pipe had no room for is kept as it is for the next try."""
+        while self._feeding is not None:
+            if self._held is None:
+                self._held = self._next_chunk()
+                if self._held is None:
+                    return
             try:
-                os.write(self._feeding, chunk)
+                os.write(self._feeding, self._held[0])
             except BlockingIOError:
                 return
-            del self._waiting[-count:]
+            self._held = None
 
     def take(self) -> Optional[tuple[int, bytes]]:
         """An item no copy has been sent, for this process to answer; ``None`` when none is
         left (the copies are then sent no more)."""
+        if not self._waiting and self._held is not None:
+            self._waiting.extend(self._held[1])  # the last chunk the pipe had no room for
+            self._held = None
         if self._waiting:
-            return self._waiting.pop(0)
+            return self._waiting.popleft()
         self._end()
         return None
+
+    def _next_chunk(self) -> Optional[tuple[bytes, list[tuple[int, bytes]]]]:
+        """A chunk of the last items waiting (up to :data:`_PER_CHUNK` of them), padded with
+        zeros, and those items, taken off the queue; ``None`` when nothing waits, or when the
+        last item is too long for a chunk (it goes to the front of the queue, for this
+        process, and the next chunk is tried at the next flush)."""
+        waiting = self._waiting
+        taken: list[tuple[int, bytes]] = []
+        records: list[bytes] = []
+        size = 0
+        while waiting and len(taken) < _PER_CHUNK:
+            key, item = waiting[-1]
+            record = _number(key) + _number(len(item)) + item
+            if size + len(record) > _CHUNK - 2 * _INDEX:
+                if not taken:
+                    waiting.appendleft(waiting.pop())
+                    return None
+                break
+            taken.append(waiting.pop())
+            records.append(record)
+            size += len(record)
+        if not taken:
+            return None
+        body = b"".join(records)
+        return body + bytes(_CHUNK - len(body)), taken
 
     def close(self) -> dict[int, Any]:
         """The copies' answers by key, once they have answered all they were sent. A key sent
@@ -256,38 +294,20 @@ class Stream:
 
 
 _CHUNK = 4096
-"""Bytes of one chunk of items: what Linux (and POSIX at least 512) writes to a pipe whole."""
+"""Bytes of one chunk of items: what Linux writes to a pipe whole (its ``PIPE_BUF``)."""
 _PIPE_CHUNKS = 4
 """Chunks the pipe to the copies holds (where its size can be set)."""
 _PER_CHUNK = 16
 """Items in a chunk at most: fewer items queued in the pipe when the finding ends."""
-_HEADER = struct.Struct("=II")
-
-
-def _chunk(waiting: list[tuple[int, bytes]]) -> tuple[bytes, int]:
-    """A chunk of the last items waiting (up to :data:`_PER_CHUNK` of them), padded with
-    zeros, and how many it holds."""
-    parts: list[bytes] = []
-    size = 0
-    for key, item in reversed(waiting[-_PER_CHUNK:]):
-        record = _HEADER.pack(key, len(item)) + item
-        if size + len(record) > _CHUNK - _HEADER.size:
-            break
-        parts.append(record)
-        size += len(record)
-    if not parts:
-        return b"", 0
-    parts.reverse()
-    body = b"".join(parts)
-    return body + bytes(_CHUNK - len(body)), len(parts)
 
 
 def _items(chunk: bytes) -> Iterator[tuple[int, bytes]]:
     at = 0
-    while at + _HEADER.size <= len(chunk):
-        key, length = _HEADER.unpack_from(chunk, at)
+    while at + 2 * _INDEX <= len(chunk):
+        key = int.from_bytes(chunk[at : at + _INDEX], "little")
+        length = int.from_bytes(chunk[at + _INDEX : at + 2 * _INDEX], "little")
         if not length:
             return  # the padding
-        at += _HEADER.size
+        at += 2 * _INDEX
         yield key, chunk[at : at + length]
         at += length

@@ -617,15 +617,8 @@ def _header_only(
         if not code[header].startswith("@") and _starts_statement(code[header]):
             return None  # not a function
         header += 1
-    if header == end:
-        return None
-    depth = 0
-    for last in range(header, end):
-        line = _ONE_LINE_STRINGS.sub('""', code[last]).split("#", 1)[0].rstrip()
-        depth += sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
-        if depth == 0 and line.endswith(":"):
-            break
-    else:
+    last = _header_end(code, header, end) if header < end else None
+    if last is None:
         return None
     at = bisect.bisect_right(word_rows, last)
     if at < len(word_rows) and word_rows[at] < end:

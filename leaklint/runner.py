@@ -552,60 +552,48 @@ def _read_all(
         results[at] = _read(path, outcome, settings, cache)
     rest = sorted(set(range(len(files))).difference(sampled))
     sample = [(files[at], results[at]) for at in sampled]
-    if jobs > 1 and len(rest) > 1 and forked.available():
-        if settings.jobs or _worth_workers(sample, len(rest)) or _worth_forking(sample, len(rest)):
-            return _read_forked(files, results, rest, settings, cache, jobs)
-    elif jobs > 1 and len(rest) > 1 and (settings.jobs or _worth_workers(sample, len(rest))):
-        return _read_in_pool(files, results, rest, settings, cache, jobs)
+    if jobs > 1 and len(rest) > 1:
+        forking = forked.available()
+        worth = _worth_workers(sample, len(rest)) or (forking and _worth_forking(sample, len(rest)))
+        if settings.jobs or worth:
+            return _read_elsewhere(files, results, rest, settings, cache, jobs, forking)
     for at in rest:
         outcome, path = files[at]
         results[at] = _read(path, outcome, settings, cache)
     return results
 
 
-def _read_in_pool(
+def _read_elsewhere(
     files: list[tuple[FileOutcome, Path]],
     results: list[Optional[_Pending]],
     rest: list[int],
     settings: Settings,
     cache: Optional[ResultsCache],
     jobs: int,
+    forking: bool,
 ) -> list[Optional[_Pending]]:
-    """Read the files at ``rest`` in a pool of worker processes."""
-    import concurrent.futures
-
-    tasks = [(files[at][0].filename, files[at][1]) for at in rest]
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, initializer=_start_reader, initargs=(settings, cache is not None)
-    ) as pool:
-        answers = list(pool.map(_read_in_worker, tasks, chunksize=32))
-    for at, answer in zip(rest, answers):
-        results[at] = _apply(answer, *files[at], cache)
-    return results
-
-
-def _read_forked(
-    files: list[tuple[FileOutcome, Path]],
-    results: list[Optional[_Pending]],
-    rest: list[int],
-    settings: Settings,
-    cache: Optional[ResultsCache],
-    jobs: int,
-) -> list[Optional[_Pending]]:
-    """Read the files at ``rest`` here and in forked copies of this process (see
-    :mod:`leaklint.forked`). What this process reads it keeps whole (bytes and tree); the
-    copies send back what a reading worker does."""
+    """Read the files at ``rest`` here and in forked copies of this process (``forking``,
+    see :mod:`leaklint.forked`), or in a pool of worker processes. What this process reads it
+    keeps whole (bytes and tree); the others send back what a reading worker does."""
     _READER.update(settings=settings, caching=cache is not None)
+    if forking:
 
-    def here(at: int) -> tuple[bool, Any]:
-        outcome, path = files[at]
-        return True, _read(path, outcome, settings, cache)
+        def here(at: int) -> tuple[bool, Any]:
+            outcome, path = files[at]
+            return True, _read(path, outcome, settings, cache)
 
-    def there(at: int) -> tuple[bool, Any]:
-        outcome, path = files[at]
-        return False, _read_in_worker((outcome.filename, path))
+        def there(at: int) -> tuple[bool, Any]:
+            return False, _read_in_worker((files[at][0].filename, files[at][1]))
 
-    answers = forked.map_shared(here, rest, [0] * len(rest), jobs, in_copies=there)
+        answers = forked.map_shared(here, rest, [0] * len(rest), jobs, in_copies=there)
+    else:
+        import concurrent.futures
+
+        tasks = [(files[at][0].filename, files[at][1]) for at in rest]
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, initializer=_start_reader, initargs=(settings, cache is not None)
+        ) as pool:
+            answers = [(False, answer) for answer in pool.map(_read_in_worker, tasks, chunksize=32)]
     for at, (read_here, answer) in zip(rest, answers):
         results[at] = answer if read_here else _apply(answer, *files[at], cache)
     return results
@@ -801,21 +789,14 @@ def _check_all(
         with concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, initializer=_start_worker, initargs=(index, settings)
         ) as pool:
-            answered = list(pool.map(_check_in_worker, tasks, chunksize=8))
+            answered = iter(list(pool.map(_check_in_worker, tasks, chunksize=8)))
         types = _type_oracle(settings)
-        for _, learnt, _, _ in answered:
-            if types is not None and learnt:
-                types.learn(learnt)
-        remote = iter(answered)
-        results = []
-        for item in pending:
-            if item.parsed is not None:
-                results.append(_check(item.parsed, index, settings, types))
-                continue
-            result, _, data, size = next(remote)
-            if item.unread:
-                item.data, item.size = data, size
-            results.append(result)
+        results = [
+            _check(item.parsed, index, settings, types)
+            if item.parsed is not None
+            else _taken(item, next(answered), types)
+            for item in pending
+        ]
     else:
         types = _type_oracle(settings)
         sieve = Sieve(settings.knowledge, index)
@@ -837,30 +818,53 @@ def _check_forked(
     settings: Settings,
     jobs: int,
 ) -> list[CheckResult]:
-    """Check the pending files here and in ``jobs - 1`` forked copies of this process, shared
-    out by size. A file read in a reading worker is read again where it is checked, and its
+    """Check the pending files here and in ``jobs - 1`` forked copies of this process, the
+    largest first. A file read in a reading worker is read again where it is checked, and its
     bytes come back when it has something to show."""
     types = _type_oracle(settings)
     sieve = Sieve(settings.knowledge, index)
 
-    def check_one(item: _Pending) -> tuple[CheckResult, bytes, int, Optional[dict[str, Any]]]:
-        unread = item.unread
-        result = _check(_parsed(item, sieve), index, settings, types)
-        diagnostics, _, warning, _ = result
-        back = item.data if unread and (diagnostics or warning) else b""
-        return result, back, item.size, types.hand_over() if types is not None else None
+    def check_one(item: _Pending) -> CheckAnswer:
+        return _check_item(item, sieve, index, settings, types)
 
     answered = forked.map_shared(check_one, pending, sizes, jobs)
-    results = []
-    for item, (result, back, size, learnt) in zip(pending, answered):
-        if types is not None and learnt:
-            types.learn(learnt)
-        if item.unread and back:
-            item.data, item.size = back, size
-        results.append(result)
+    results = [_taken(item, answer, types) for item, answer in zip(pending, answered)]
     if types is not None:
         types.save()
     return results
+
+
+if TYPE_CHECKING:
+    CheckAnswer = tuple[CheckResult, Optional[dict[str, Any]], bytes, int]
+    """A file checked in another process: its result, what that process's inference learnt
+    since its last answer, and (when the file was read there) its bytes if anything is
+    reported (the output shows its lines) and its size."""
+
+
+def _check_item(
+    item: _Pending,
+    sieve: Sieve,
+    index: ProjectIndex,
+    settings: Settings,
+    types: Optional[TypeOracle],
+) -> CheckAnswer:
+    """Check a pending file in a worker or a forked copy (see :data:`CheckAnswer`)."""
+    unread = item.unread
+    result = _check(_parsed(item, sieve), index, settings, types)
+    diagnostics, _, warning, _ = result
+    back = item.data if unread and (diagnostics or warning) else b""
+    return result, types.hand_over() if types is not None else None, back, item.size
+
+
+def _taken(item: _Pending, answer: CheckAnswer, types: Optional[TypeOracle]) -> CheckResult:
+    """The result of a file checked in another process, what it learnt kept with this
+    process's inference, and its bytes (when they came back) kept for the output."""
+    result, learnt, back, size = answer
+    if types is not None and learnt:
+        types.learn(learnt)
+    if item.unread:
+        item.data, item.size = back, size
+    return result
 
 
 def _check(
@@ -890,20 +894,13 @@ def _start_worker(index: ProjectIndex, settings: Settings) -> None:
     )
 
 
-def _check_in_worker(
-    task: tuple[str, Path, bytes, bool],
-) -> tuple[CheckResult, Optional[dict[str, Any]], bytes, int]:
-    """The file's findings; what the worker's inference learnt since its last task (for the
-    parent to save); and, when the file was read here, its bytes if anything is reported
-    (the output shows its lines) and its size."""
+def _check_in_worker(task: tuple[str, Path, bytes, bool]) -> CheckAnswer:
+    """A pool worker's check of a file sent by name (and bytes, when they were read here)."""
     filename, path, data, whole = task
     item = _Pending(FileOutcome(filename), path, data, whole=whole, size=len(data))
-    parsed = _parsed(item, _WORKER["sieve"])
-    types: Optional[TypeOracle] = _WORKER["types"]
-    result = _check(parsed, _WORKER["index"], _WORKER["settings"], types)
-    diagnostics, _, warning, _ = result
-    back = item.data if not data and (diagnostics or warning) else b""
-    return result, types.hand_over() if types is not None else None, back, item.size
+    return _check_item(
+        item, _WORKER["sieve"], _WORKER["index"], _WORKER["settings"], _WORKER["types"]
+    )
 
 
 def _fix_all(

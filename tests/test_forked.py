@@ -17,7 +17,7 @@ from leaklint import forked
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
-    not hasattr(__import__("os"), "fork") or sys.platform == "darwin", reason="no safe fork here"
+    not sys.platform.startswith("linux"), reason="work is shared by fork on Linux alone"
 )
 
 
@@ -183,8 +183,48 @@ def test_a_run_shared_with_copies_reports_what_one_process_does(tmp_path: Path) 
 
 
 def test_nothing_is_forked_for_one_item_or_one_process() -> None:
-    assert forked.map_shared(lambda item: item + 1, [1], [1], 2) == [2]
-    assert forked.map_shared(lambda item: item + 1, [1, 2, 3], [1, 1, 1], 1) == [2, 3, 4]
+    import os
+
+    def answer(item: int) -> tuple[int, int]:
+        return item + 1, os.getpid()
+
+    me = os.getpid()
+    assert forked.map_shared(answer, [1], [1], 2) == [(2, me)]
+    assert forked.map_shared(answer, [1, 2, 3], [1, 1, 1], 1) == [(2, me), (3, me), (4, me)]
+
+
+def test_an_item_too_long_for_a_chunk_is_answered_here_and_the_rest_still_travel() -> None:
+    found = _answer(
+        """
+        import json, os, time
+        from leaklint import forked
+
+        def answer(item):
+            time.sleep(0.002)
+            return [os.getpid(), len(item)]
+
+        stream = forked.Stream(answer, 1)
+        items = [b"x" * (5000 if key % 25 == 0 else 20) for key in range(200)]
+        for key, item in enumerate(items):
+            stream.put(key, item)
+            stream.flush()
+        here = {}
+        while True:
+            stream.flush()
+            taken = stream.take()
+            if taken is None:
+                break
+            here[taken[0]] = len(taken[1])
+        there = stream.close()
+        print(json.dumps({
+            "all": sorted([*here, *there]) == list(range(200)),
+            "long here": all(key in here for key in range(0, 200, 25)),
+            "lengths": all(there[key][1] == len(items[key]) for key in there),
+            "shared": len(there) > 0,
+        }))
+        """
+    )
+    assert found == {"all": True, "long here": True, "lengths": True, "shared": True}
 
 
 def test_a_stream_is_answered_by_the_copies_and_what_they_were_not_sent_here() -> None:
