@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -140,3 +141,20 @@ def _as_dataclass(edit: Edit) -> object:
         return Spot(location.row, location.column)
 
     return Change(edit.content, spot(edit.location), spot(edit.end_location))
+
+
+def test_the_records_of_leaklint_take_their_init_from_the_generated_module() -> None:
+    from leaklint import _record_inits
+
+    assert records.ahead_of_time_module() == Path(_record_inits.__file__).read_text(
+        encoding="utf-8"
+    ), "leaklint/_record_inits.py is out of date: run `python -m leaklint.records`"
+    for cls in (Edit, Location):
+        assert Path(cls.__init__.__code__.co_filename).name == "_record_inits.py"
+        assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"
+
+
+def test_a_record_the_generated_module_does_not_hold_is_compiled_as_it_is_made() -> None:
+    record, _ = _both(frozen=True)
+    assert record.__init__.__code__.co_filename == "<string>"  # these fields are nowhere else
+    assert (record(1).x, record(1, 2).y, record(1).tags) == (1, 2, [])
